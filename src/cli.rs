@@ -1,0 +1,1 @@
+//! Command line: clap subcommands (run, keys, sign, verify).

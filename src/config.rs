@@ -1,0 +1,1 @@
+//! Configuration: TOML file -> validated settings; the only reader of config files.

@@ -1,0 +1,36 @@
+//! Cryptographic vocabulary and primitives: algorithms with their OIDs and XMLDSig URIs, the
+//! certificate wrapper, the `Signer` trait and signature verification. No I/O lives here.
+
+pub mod algorithm;
+pub mod certificate;
+pub mod rsa;
+pub mod signer;
+pub mod verify;
+
+pub use algorithm::{HashAlgorithm, SignatureAlgorithm};
+pub use certificate::Certificate;
+pub use signer::Signer;
+
+/// Errors of the cryptographic primitives.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// The key material could not be decoded.
+    #[error("invalid key: {0}")]
+    InvalidKey(String),
+    /// The certificate could not be decoded.
+    #[error("invalid certificate: {0}")]
+    InvalidCertificate(String),
+    /// The algorithm is not supported by this build.
+    #[error("unsupported algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    /// A digest of the wrong length was given for the key's hash algorithm.
+    #[error("digest length {got} does not match the key's hash ({expected} bytes)")]
+    DigestLength { expected: usize, got: usize },
+    /// A signature did not verify.
+    #[error("signature verification failed")]
+    BadSignature,
+    /// The signing operation itself failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
+}

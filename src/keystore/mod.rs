@@ -1,0 +1,56 @@
+//! Key stores behind one trait. A store lists its keys (certificate + alias) and opens one of
+//! them into a [`Signer`]. No store knows JSON, sockets or the UI.
+
+pub mod ber;
+pub mod filter;
+pub mod pkcs12;
+
+pub use filter::{KeyFilter, KeyType};
+pub use pkcs12::Pkcs12Store;
+
+use crate::crypto::{Certificate, Signer};
+
+/// One key of a store, as the key chooser shows it.
+#[derive(Debug, Clone)]
+pub struct KeyEntry {
+    /// The alias NCALayer shows: lowercase hex of the certificate's SubjectKeyIdentifier.
+    pub alias: String,
+    /// The key's certificate.
+    pub certificate: Certificate,
+}
+
+/// A key store that has been unlocked and lists its keys.
+pub trait KeyStore: Send + Sync {
+    /// The keys of this store.
+    fn keys(&self) -> &[KeyEntry];
+
+    /// Opens the key with this alias for signing.
+    fn signer(&self, alias: &str) -> Result<Box<dyn Signer>, KeyStoreError>;
+}
+
+/// Errors of key stores; each variant has a message a user can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyStoreError {
+    /// The password (or PIN) is wrong.
+    #[error("wrong password for the key store")]
+    WrongPassword,
+    /// The file is not a PKCS#12 key store, or it is damaged or truncated.
+    #[error("the key store file is damaged or not a PKCS#12 file: {0}")]
+    Corrupt(String),
+    /// The file uses an encryption or key algorithm we do not support.
+    #[error("unsupported algorithm in the key store: {0}")]
+    Unsupported(String),
+    /// No key with that alias.
+    #[error("no key with alias {0} in the key store")]
+    NoSuchKey(String),
+    /// The key store holds no private key.
+    #[error("the key store holds no private key")]
+    Empty,
+    /// Reading the file failed.
+    #[error("cannot read the key store file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The key could not be turned into a signer.
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+}

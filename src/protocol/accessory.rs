@@ -1,0 +1,1 @@
+//! NCALayer module `accessory` (see ncalayer-protocol.md).

@@ -1,0 +1,1 @@
+//! NCALayer module `applet` (see ncalayer-protocol.md).

@@ -1,0 +1,1 @@
+//! NCALayer module `basics` (see ncalayer-protocol.md).

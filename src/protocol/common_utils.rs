@@ -1,0 +1,1 @@
+//! NCALayer module `common_utils` (see ncalayer-protocol.md).

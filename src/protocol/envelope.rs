@@ -1,0 +1,1 @@
+//! NCALayer module `envelope` (see ncalayer-protocol.md).

@@ -1,0 +1,429 @@
+//! The request flow: validate -> queue for the single prompt -> consent + credentials -> open
+//! the store -> pick the key -> sign -> report. Prompts are serialised: one open at a time,
+//! the others wait in arrival order; a dropped request (client gone) cancels its prompt.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use time::OffsetDateTime;
+
+use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
+use crate::crypto::{Certificate, Signer};
+use crate::keystore::{KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, Pkcs12Store};
+use crate::sign;
+use crate::ui::{
+    Cancel, Credentials, DocumentSummary, Operation, PromptAnswer, PromptOutcome, PromptRequest,
+    Prompter, Retry,
+};
+
+/// Storage names of hardware stores NCALayer knows (`ncalayer-protocol.md` §6).
+pub const TOKEN_STORAGES: &[&str] = &[
+    "AKKaztokenStore",
+    "AKKZIDCardStore",
+    "AKEToken72KStore",
+    "AKEToken5110Store",
+    "AKJaCartaStore",
+    "AKAKEYStore",
+];
+
+/// The file storage name.
+pub const PKCS12: &str = "PKCS12";
+
+/// How many times one prompt may be answered before the request fails.
+const MAX_ATTEMPTS: usize = 10;
+
+/// Settings of the service that come from configuration.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// Default prompt language.
+    pub locale: String,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            locale: "ru".into(),
+        }
+    }
+}
+
+/// The signing service shared by every connection.
+pub struct Service {
+    prompter: Arc<dyn Prompter>,
+    prompt_queue: Arc<tokio::sync::Mutex<()>>,
+    locale: Mutex<String>,
+    picked_files: Mutex<Vec<PathBuf>>,
+}
+
+/// Sets the cancel flag when the request future is dropped (the client went away).
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+impl Service {
+    /// A service asking `prompter`.
+    pub fn new(prompter: Arc<dyn Prompter>, settings: ServiceSettings) -> Arc<Self> {
+        Arc::new(Self {
+            prompter,
+            prompt_queue: Arc::new(tokio::sync::Mutex::new(())),
+            locale: Mutex::new(settings.locale),
+            picked_files: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The current prompt language.
+    pub fn locale(&self) -> String {
+        self.locale
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_else(|_| "ru".into())
+    }
+
+    /// commonUtils `changeLocale`.
+    pub fn set_locale(&self, locale: &str) {
+        if let Ok(mut current) = self.locale.lock() {
+            *current = locale.to_string();
+        }
+    }
+
+    /// Storage names of hardware tokens connected now. Token support arrives with the PKCS#11
+    /// issue; until then no token is ever present.
+    pub fn active_tokens(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Checks a commonUtils storage name: `PKCS12` is served; token names report that no token
+    /// is present; anything else is unknown.
+    pub fn check_storage(&self, name: &str) -> Result<(), ServiceError> {
+        if name.is_empty() {
+            Err(ServiceError::StorageParamEmpty)
+        } else if name == PKCS12 {
+            Ok(())
+        } else if TOKEN_STORAGES.contains(&name) {
+            Err(ServiceError::StorageEmpty)
+        } else {
+            Err(ServiceError::StorageUnknown)
+        }
+    }
+
+    /// Signs every document of `request` with one key the user approves.
+    pub async fn sign(
+        self: &Arc<Self>,
+        caller: &Caller,
+        request: SignRequest,
+    ) -> Result<SignOutcome, ServiceError> {
+        validate_documents(&request)?;
+        let prompt = self.prompt_request(caller, &request);
+        let allow_expired = request.allow_expired;
+        self.in_prompt(move |service, cancel| {
+            let signer = service.choose_signer(&prompt, allow_expired, &cancel)?;
+            let result = sign_all(signer.as_ref(), &request);
+            let keys = vec![alias_of(signer.certificate())];
+            let outcome = if result.is_ok() { "signed" } else { "failed" };
+            service.prompter.finish(
+                &prompt,
+                &PromptOutcome {
+                    keys,
+                    result: outcome,
+                },
+            );
+            result.map(|signatures| SignOutcome {
+                signatures,
+                certificate: signer.certificate().clone(),
+            })
+        })
+        .await
+    }
+
+    /// commonUtils `getKeyInfo`: the user picks a key; its certificate is returned.
+    pub async fn key_info(
+        self: &Arc<Self>,
+        caller: &Caller,
+        key_type: Option<KeyType>,
+    ) -> Result<Certificate, ServiceError> {
+        let prompt = PromptRequest {
+            origin: caller.origin.clone(),
+            operation: Operation::KeyInfo,
+            documents: Vec::new(),
+            filter: KeyFilter {
+                key_type,
+                ..KeyFilter::default()
+            },
+            storages: Some(vec![PKCS12.to_string()]),
+            locale: self.locale(),
+        };
+        self.in_prompt(move |service, cancel| {
+            let signer = service.choose_signer(&prompt, true, &cancel)?;
+            let keys = vec![alias_of(signer.certificate())];
+            service.prompter.finish(
+                &prompt,
+                &PromptOutcome {
+                    keys,
+                    result: "selected",
+                },
+            );
+            Ok(signer.certificate().clone())
+        })
+        .await
+    }
+
+    /// commonUtils `showFileChooser`: the path the user picked.
+    pub async fn choose_file(
+        self: &Arc<Self>,
+        caller: &Caller,
+        extension: String,
+    ) -> Result<PathBuf, ServiceError> {
+        let origin = caller.origin.clone();
+        self.in_prompt(move |service, cancel| {
+            let path = service
+                .prompter
+                .choose_file(origin.as_deref(), &extension, &cancel)
+                .ok_or(ServiceError::Cancelled)?;
+            if let Ok(mut files) = service.picked_files.lock() {
+                files.push(path.clone());
+            }
+            Ok(path)
+        })
+        .await
+    }
+
+    /// Whether the user picked `path` in a file chooser since the daemon started.
+    pub fn was_picked(&self, path: &Path) -> bool {
+        self.picked_files
+            .lock()
+            .map(|files| files.iter().any(|p| p == path))
+            .unwrap_or(false)
+    }
+
+    /// Runs `work` as the only open prompt, on a blocking thread. Dropping the returned future
+    /// cancels the prompt; the queue slot is released when the prompt has really ended.
+    async fn in_prompt<T, F>(self: &Arc<Self>, work: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Service, Cancel) -> Result<T, ServiceError> + Send + 'static,
+    {
+        let cancel = Cancel::default();
+        let _on_drop = CancelOnDrop(cancel.clone());
+        let slot = self.prompt_queue.clone().lock_owned().await;
+        let service = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            if cancel.is_cancelled() {
+                return Err(ServiceError::Cancelled);
+            }
+            work(&service, cancel)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("prompt task failed: {e}")))?
+    }
+
+    fn prompt_request(&self, caller: &Caller, request: &SignRequest) -> PromptRequest {
+        let digest_only = matches!(request.format, SignFormat::Cms { digested: true, .. });
+        PromptRequest {
+            origin: caller.origin.clone(),
+            operation: operation_of(&request.format),
+            documents: request
+                .documents
+                .iter()
+                .map(|d| DocumentSummary::new(d, digest_only))
+                .collect(),
+            filter: request.filter.clone(),
+            storages: request.storages.clone(),
+            locale: request.locale.clone().unwrap_or_else(|| self.locale()),
+        }
+    }
+
+    /// Asks until the user cancels or gives credentials that open a matching key.
+    fn choose_signer(
+        &self,
+        prompt: &PromptRequest,
+        allow_expired: bool,
+        cancel: &Cancel,
+    ) -> Result<Box<dyn Signer>, ServiceError> {
+        let mut retry = None;
+        for _ in 0..MAX_ATTEMPTS {
+            let credentials = match self.prompter.ask(prompt, retry.as_ref(), cancel) {
+                PromptAnswer::Cancel => return Err(self.cancelled(prompt, Vec::new())),
+                PromptAnswer::Approve(credentials) => credentials,
+            };
+            if cancel.is_cancelled() {
+                return Err(self.cancelled(prompt, Vec::new()));
+            }
+            match self.try_credentials(prompt, credentials, allow_expired, cancel) {
+                Ok(signer) => return Ok(signer),
+                Err(Attempt::Retry(reason)) => retry = Some(reason),
+                Err(Attempt::Cancel(keys)) => return Err(self.cancelled(prompt, keys)),
+            }
+        }
+        self.prompter.finish(
+            prompt,
+            &PromptOutcome {
+                keys: Vec::new(),
+                result: "failed",
+            },
+        );
+        Err(ServiceError::TooManyAttempts)
+    }
+
+    fn cancelled(&self, prompt: &PromptRequest, keys: Vec<String>) -> ServiceError {
+        self.prompter.finish(
+            prompt,
+            &PromptOutcome {
+                keys,
+                result: "cancelled",
+            },
+        );
+        ServiceError::Cancelled
+    }
+
+    fn try_credentials(
+        &self,
+        prompt: &PromptRequest,
+        credentials: Credentials,
+        allow_expired: bool,
+        cancel: &Cancel,
+    ) -> Result<Box<dyn Signer>, Attempt> {
+        let store = open_store(prompt, &credentials)?;
+        let now = crate::platform::clock::now();
+        let offered: Vec<KeyEntry> = store
+            .keys()
+            .iter()
+            .filter(|k| prompt.filter.matches(&k.certificate))
+            .filter(|k| {
+                allow_expired
+                    || crate::pki::validity(&k.certificate, now) == crate::pki::Validity::Valid
+            })
+            .cloned()
+            .collect();
+        if offered.is_empty() {
+            return Err(Attempt::Retry(Retry::NoMatchingKey));
+        }
+        let alias = match credentials.key {
+            Some(alias) => alias,
+            None => self
+                .prompter
+                .choose_key(prompt, &offered, cancel)
+                .ok_or_else(|| Attempt::Cancel(aliases(&offered)))?,
+        };
+        let alias = alias.to_ascii_lowercase();
+        if !offered.iter().any(|k| k.alias == alias) {
+            return Err(Attempt::Retry(Retry::Problem(format!(
+                "The key {alias} is not one the site accepts."
+            ))));
+        }
+        store
+            .signer(&alias)
+            .map_err(|e| Attempt::Retry(Retry::Problem(e.to_string())))
+    }
+}
+
+/// Result of one answer that did not produce a signer.
+enum Attempt {
+    Retry(Retry),
+    Cancel(Vec<String>),
+}
+
+fn open_store(
+    prompt: &PromptRequest,
+    credentials: &Credentials,
+) -> Result<Box<dyn KeyStore>, Attempt> {
+    let allowed = prompt
+        .storages
+        .as_ref()
+        .is_none_or(|s| s.iter().any(|n| n == &credentials.store));
+    if !allowed {
+        let text = format!("The site does not accept keys from {}.", credentials.store);
+        return Err(Attempt::Retry(Retry::Problem(text)));
+    }
+    if credentials.store != PKCS12 {
+        let text = format!("No {} token is connected.", credentials.store);
+        return Err(Attempt::Retry(Retry::Problem(text)));
+    }
+    let Some(path) = credentials.file.as_ref() else {
+        return Err(Attempt::Retry(Retry::Problem(
+            "Choose a key store file.".into(),
+        )));
+    };
+    let bytes = std::fs::read(path).map_err(|e| {
+        Attempt::Retry(Retry::Problem(format!(
+            "Cannot read {}: {e}",
+            path.display()
+        )))
+    })?;
+    match Pkcs12Store::open(&bytes, &credentials.secret) {
+        Ok(store) => Ok(Box::new(store)),
+        Err(KeyStoreError::WrongPassword) => Err(Attempt::Retry(Retry::WrongPassword)),
+        Err(e) => Err(Attempt::Retry(Retry::Problem(e.to_string()))),
+    }
+}
+
+fn aliases(keys: &[KeyEntry]) -> Vec<String> {
+    keys.iter().map(|k| k.alias.clone()).collect()
+}
+
+fn alias_of(certificate: &Certificate) -> String {
+    certificate
+        .subject_key_id()
+        .map(|ski| crate::ui::hex(&ski))
+        .unwrap_or_default()
+}
+
+fn operation_of(format: &SignFormat) -> Operation {
+    match format {
+        SignFormat::Cms { digested: true, .. } => Operation::CmsDigest,
+        SignFormat::Cms { attached: true, .. } => Operation::CmsAttached,
+        SignFormat::Cms { .. } => Operation::CmsDetached,
+        SignFormat::Xml { element: None } => Operation::Xml,
+        SignFormat::Xml { element: Some(_) } => Operation::XmlElement,
+        SignFormat::Raw => Operation::Raw,
+    }
+}
+
+/// Rejects what cannot be signed before anyone is asked.
+fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
+    if request.documents.is_empty() {
+        return Err(ServiceError::BadRequest("no data to sign".into()));
+    }
+    if let SignFormat::Xml { .. } = request.format {
+        for document in &request.documents {
+            let text = std::str::from_utf8(document)
+                .map_err(|_| ServiceError::BadRequest("the XML document is not UTF-8".into()))?;
+            sign::xmldsig::check_document(text)?;
+        }
+    }
+    Ok(())
+}
+
+fn sign_all(signer: &dyn Signer, request: &SignRequest) -> Result<Vec<Vec<u8>>, ServiceError> {
+    let now: OffsetDateTime = crate::platform::clock::now();
+    request
+        .documents
+        .iter()
+        .map(|document| sign_one(signer, &request.format, document, now))
+        .collect()
+}
+
+fn sign_one(
+    signer: &dyn Signer,
+    format: &SignFormat,
+    document: &[u8],
+    now: OffsetDateTime,
+) -> Result<Vec<u8>, ServiceError> {
+    let text =
+        || std::str::from_utf8(document).map_err(|_| ServiceError::BadRequest("not UTF-8".into()));
+    Ok(match format {
+        SignFormat::Cms { digested: true, .. } => sign::cms::sign_digest(signer, document, now)?,
+        SignFormat::Cms { attached, .. } => sign::cms::sign_data(signer, document, *attached, now)?,
+        SignFormat::Xml { element: None } => {
+            sign::xmldsig::sign_enveloped(signer, text()?)?.into_bytes()
+        }
+        SignFormat::Xml {
+            element: Some((tbs, parent)),
+        } => sign::xmldsig::sign_element(signer, text()?, tbs, parent)?.into_bytes(),
+        SignFormat::Raw => sign::raw::sign(signer, document)?,
+    })
+}

@@ -1,0 +1,1 @@
+//! WebSocket server: loopback only, Host/Origin checks, frame limits, heartbeat, one task per connection.

@@ -1,0 +1,222 @@
+//! The user behind a trait. The service asks a [`Prompter`] for consent, key store, key and
+//! password; implementations are the terminal prompt, the scripted prompt for tests, and (in a
+//! later issue) the desktop dialog. Prompts are blocking calls run off the async runtime.
+
+pub mod script;
+pub mod tty;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::keystore::{KeyEntry, KeyFilter};
+
+/// What the user is asked to approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// CMS with the document inside.
+    CmsAttached,
+    /// CMS without the document.
+    CmsDetached,
+    /// Detached CMS over digests the page computed.
+    CmsDigest,
+    /// Enveloped XML signature over whole documents.
+    Xml,
+    /// XML signature over one element of each document.
+    XmlElement,
+    /// Raw signature values.
+    Raw,
+    /// Choose a key and show its certificate to the page (getKeyInfo).
+    KeyInfo,
+}
+
+impl Operation {
+    /// The operation in words, for prompts (English; the dialog issue adds kk/ru).
+    pub fn describe(self, count: usize) -> String {
+        let docs = |what: &str| {
+            if count == 1 {
+                format!("1 {what}")
+            } else {
+                format!("{count} {what}s")
+            }
+        };
+        match self {
+            Self::CmsAttached => format!("Sign {} (CMS, document attached)", docs("document")),
+            Self::CmsDetached => format!("Sign {} (CMS, detached)", docs("document")),
+            Self::CmsDigest => format!("Sign {} (detached)", docs("file digest")),
+            Self::Xml => format!("Sign {}", docs("XML document")),
+            Self::XmlElement => format!("Sign an element of {}", docs("XML document")),
+            Self::Raw => format!("Sign {} (raw signature)", docs("document")),
+            Self::KeyInfo => "Show the certificate of a key to the site".to_string(),
+        }
+    }
+}
+
+/// What the prompt shows of one document.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentSummary {
+    /// Size in bytes of what is signed.
+    pub size: usize,
+    /// SHA-256 hex of what is signed.
+    pub sha256: String,
+    /// A short readable preview, or `None` for digests and binary data.
+    #[serde(skip)]
+    pub preview: Option<String>,
+    /// The content is a digest: it cannot be shown.
+    pub digest_only: bool,
+}
+
+impl DocumentSummary {
+    /// Summarises `data`; text-like content gets a preview of its first lines.
+    pub fn new(data: &[u8], digest_only: bool) -> Self {
+        use sha2::Digest as _;
+        let preview = (!digest_only)
+            .then(|| std::str::from_utf8(data).ok())
+            .flatten()
+            .filter(|text| !text.chars().any(|c| c.is_control() && !c.is_whitespace()))
+            .map(|text| {
+                text.lines()
+                    .take(12)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .chars()
+                    .take(800)
+                    .collect()
+            });
+        Self {
+            size: data.len(),
+            sha256: hex(&sha2::Sha256::digest(data)),
+            preview,
+            digest_only,
+        }
+    }
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Everything one prompt shows.
+#[derive(Debug, Clone)]
+pub struct PromptRequest {
+    /// The origin from the WebSocket handshake (`None`: a program on this computer).
+    pub origin: Option<String>,
+    /// The operation.
+    pub operation: Operation,
+    /// What is signed.
+    pub documents: Vec<DocumentSummary>,
+    /// The key filter the request asks for.
+    pub filter: KeyFilter,
+    /// Storage names the request allows (`None`: any).
+    pub storages: Option<Vec<String>>,
+    /// Language of the prompt (`kk`, `ru`, `en`).
+    pub locale: String,
+}
+
+/// The user's choice of store, key and secret.
+pub struct Credentials {
+    /// Storage name (`PKCS12`, `AKKaztokenStore`, …).
+    pub store: String,
+    /// The key store file, for file stores.
+    pub file: Option<PathBuf>,
+    /// Password or PIN.
+    pub secret: SecretString,
+    /// Key alias, when the user picked it up front.
+    pub key: Option<String>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("store", &self.store)
+            .field("file", &self.file)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to a prompt.
+#[derive(Debug)]
+pub enum PromptAnswer {
+    /// The user pressed Cancel (or closed the dialog, or the client went away).
+    Cancel,
+    /// The user approved with these credentials.
+    Approve(Credentials),
+}
+
+/// Why the prompt is shown again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    /// The password did not open the store.
+    WrongPassword,
+    /// The store opened but holds no key that matches the request.
+    NoMatchingKey,
+    /// Anything else the user can fix (damaged file, storage not allowed, …).
+    Problem(String),
+}
+
+impl std::fmt::Display for Retry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::WrongPassword => f.write_str("Wrong password. Try again."),
+            Self::NoMatchingKey => f.write_str("This key store has no key that the site accepts."),
+            Self::Problem(text) => f.write_str(text),
+        }
+    }
+}
+
+/// How a prompt ended, recorded by [`Prompter::finish`].
+#[derive(Debug, Clone)]
+pub struct PromptOutcome {
+    /// Aliases of the keys offered (matching the filter) in the last store opened.
+    pub keys: Vec<String>,
+    /// `signed`, `cancelled` or `failed`.
+    pub result: &'static str,
+}
+
+/// A cancellation flag shared between a request and its prompt.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Marks the prompt as cancelled (the client went away).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the prompt was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The user, as the service sees them. Calls block until the user answers; implementations
+/// poll `cancel` and return a cancelling answer soon after it is set.
+pub trait Prompter: Send + Sync {
+    /// Asks for consent and credentials; `retry` says why it is asked again.
+    fn ask(&self, request: &PromptRequest, retry: Option<&Retry>, cancel: &Cancel) -> PromptAnswer;
+
+    /// Lets the user pick one of `keys` (already filtered); `None` cancels.
+    fn choose_key(
+        &self,
+        request: &PromptRequest,
+        keys: &[KeyEntry],
+        cancel: &Cancel,
+    ) -> Option<String>;
+
+    /// Asks for a file (commonUtils `showFileChooser`); `None` cancels.
+    fn choose_file(
+        &self,
+        origin: Option<&str>,
+        extension: &str,
+        cancel: &Cancel,
+    ) -> Option<PathBuf>;
+
+    /// Called once when a prompt ends, before the reply is sent.
+    fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome);
+}

@@ -1,0 +1,1 @@
+//! Scripted prompter for tests (feature `test-support`): answers from a JSONL file.

@@ -1,0 +1,1 @@
+//! Terminal prompter for headless machines (`--ui tty`).
