@@ -1,1 +1,95 @@
-//! Command line: clap subcommands (run, keys, sign, verify).
+//! Command line: clap subcommands. `run` is the default when no subcommand is given.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Qoltanba: an NCALayer-compatible signing bridge for Kazakh e-signatures (ЭЦП).
+#[derive(Debug, Parser)]
+#[command(name = "qoltanba", version, about)]
+pub struct Cli {
+    /// Config file (TOML). Default: config.toml in the config directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Keep every file the daemon writes (local CA, logs) under DIR.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// What to do (default: run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (the default).
+    Run(RunArgs),
+    /// List the keys of a PKCS#12 file (asks the password on the terminal).
+    Keys {
+        /// The key store file.
+        #[arg(long)]
+        file: PathBuf,
+        /// Read the password from this environment variable instead of the terminal.
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+    /// Sign a file with a key from a PKCS#12 file, for scripts.
+    Sign(SignArgs),
+    /// Verify a CMS or XML signature with Qoltanba's own verifier.
+    Verify {
+        /// Signature format.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// The signature file (CMS as DER, PEM or base64; XML as text).
+        input: PathBuf,
+        /// The signed content, for a detached CMS.
+        #[arg(long)]
+        content: Option<PathBuf>,
+    },
+}
+
+/// `qoltanba run`.
+#[derive(Debug, Default, clap::Args)]
+pub struct RunArgs {
+    /// Listen URL, repeatable: wss://127.0.0.1:13579 (default), ws://127.0.0.1:PORT; port 0 picks one.
+    #[arg(long, value_name = "URL")]
+    pub listen: Vec<String>,
+    /// How to ask the user: tty, or script:ANSWERS.jsonl in test builds.
+    #[arg(long, value_name = "MODE")]
+    pub ui: Option<String>,
+}
+
+/// `qoltanba sign`.
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// The key store file.
+    #[arg(long)]
+    pub file: PathBuf,
+    /// Signature format.
+    #[arg(long, value_enum)]
+    pub format: Format,
+    /// Leave the content out of the CMS.
+    #[arg(long)]
+    pub detached: bool,
+    /// Key alias (default: the only or first key).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Read the password from this environment variable instead of the terminal.
+    #[arg(long, value_name = "VAR")]
+    pub password_env: Option<String>,
+    /// The document.
+    pub input: PathBuf,
+    /// Where to write the signature (CMS as DER, XML as text).
+    pub output: PathBuf,
+}
+
+/// Signature formats on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// CMS / CAdES-BES.
+    Cms,
+    /// Enveloped XMLDSig.
+    Xml,
+}

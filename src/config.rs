@@ -1,1 +1,191 @@
-//! Configuration: TOML file -> validated settings; the only reader of config files.
+//! Configuration: the TOML file (`--config FILE`, or `config.toml` in the config directory)
+//! read into validated [`Settings`]. The only reader of config files. Every key is documented
+//! in `docs/configuration.md`; unknown keys are an error, so a typo never passes silently.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// Default listen address, as NCALayer.
+pub const DEFAULT_LISTEN: &str = "wss://127.0.0.1:13579";
+/// Default cap on one WebSocket message (256 MiB).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+/// Default cap on simultaneous connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown keys or wrong types.
+    #[error("invalid config file {path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// All settings, with defaults for every key.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// `[server]`
+    pub server: ServerSettings,
+    /// `[ui]`
+    pub ui: UiSettings,
+    /// `[log]`
+    pub log: LogSettings,
+}
+
+/// `[server]`: where and how the daemon listens.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Listen URLs (`wss://127.0.0.1:13579`, `ws://127.0.0.1:PORT`); loopback only.
+    pub listen: Vec<String>,
+    /// Largest accepted WebSocket message, in bytes.
+    pub max_message_bytes: usize,
+    /// Most simultaneous connections.
+    pub max_connections: usize,
+}
+
+/// `[ui]`: how the user is asked.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiSettings {
+    /// `tty` (terminal) or, in test builds, `script:FILE`.
+    pub mode: String,
+    /// Default prompt language: `kk`, `ru` or `en`.
+    pub locale: String,
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `qoltanba=debug`.
+    pub level: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            ui: UiSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: vec![DEFAULT_LISTEN.to_string()],
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        Self {
+            mode: "tty".into(),
+            locale: "ru".into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `path`; a missing file gives the defaults only when `required` is false.
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Self::default())
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: shown,
+                    source,
+                })
+            }
+        };
+        Self::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: shown,
+            message,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let settings: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if !["kk", "ru", "en"].contains(&self.ui.locale.as_str()) {
+            return Err(format!(
+                "ui.locale must be kk, ru or en, not {:?}",
+                self.ui.locale
+            ));
+        }
+        if self.server.max_message_bytes < 1024 {
+            return Err("server.max_message_bytes must be at least 1024".into());
+        }
+        if self.server.max_connections == 0 {
+            return Err("server.max_connections must be at least 1".into());
+        }
+        if self.server.listen.is_empty() {
+            return Err("server.listen must name at least one address".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(Settings::parse("").ok(), Some(Settings::default()));
+    }
+
+    #[test]
+    fn keys_are_read() {
+        let text = "[server]\nlisten = [\"ws://127.0.0.1:0\"]\nmax_message_bytes = 4096\n[ui]\nlocale = \"kk\"\n";
+        let settings = Settings::parse(text).expect("valid config");
+        assert_eq!(settings.server.listen, vec!["ws://127.0.0.1:0".to_string()]);
+        assert_eq!(settings.server.max_message_bytes, 4096);
+        assert_eq!(settings.ui.locale, "kk");
+        assert_eq!(settings.server.max_connections, DEFAULT_MAX_CONNECTIONS);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Settings::parse("[server]\nlisen = []\n").is_err());
+        assert!(Settings::parse("[ui]\nlocale = \"de\"\n").is_err());
+        assert!(Settings::parse("[server]\nmax_connections = 0\n").is_err());
+    }
+
+    #[test]
+    fn missing_optional_file_is_defaults_but_required_is_an_error() {
+        let path = Path::new("/nonexistent/qoltanba/config.toml");
+        assert!(Settings::load(path, false).is_ok());
+        assert!(Settings::load(path, true).is_err());
+    }
+}

@@ -1,3 +1,288 @@
-//! Composition root: parse the command line, read config, build stores, UI and service, run.
+//! Composition root: parse the command line, read config, set up logging, build the prompter,
+//! service, protocol dispatcher and listeners, and run. Also the script commands (`keys`,
+//! `sign`, `verify`).
 
-fn main() {}
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser as _;
+use secrecy::SecretString;
+
+use qoltanba::cli::{Cli, Command, Format, RunArgs, SignArgs};
+use qoltanba::config::Settings;
+use qoltanba::keystore::{KeyStore, Pkcs12Store};
+use qoltanba::platform::paths::Paths;
+use qoltanba::protocol::Dispatcher;
+use qoltanba::service::{Service, ServiceSettings};
+use qoltanba::transport::{tls, websocket};
+use qoltanba::ui::Prompter;
+
+/// A failure of a command, printed as one line on stderr.
+type Failure = String;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match start(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("qoltanba: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(cli: Cli) -> Result<(), Failure> {
+    let paths = Paths::resolve(cli.data_dir.as_deref()).map_err(|e| e.to_string())?;
+    let settings = match &cli.config {
+        Some(file) => Settings::load(file, true),
+        None => Settings::load(&paths.config_file(), false),
+    }
+    .map_err(|e| e.to_string())?;
+    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Run(args) => run(&paths, &settings, args),
+        Command::Keys { file, password_env } => keys(&file, password_env.as_deref()),
+        Command::Sign(args) => sign(&args),
+        Command::Verify {
+            format,
+            input,
+            content,
+        } => verify(format, &input, content.as_deref()),
+    }
+}
+
+/// Logs to stderr and to the log file in the data directory. No request or document content
+/// and no secret is ever passed to a log macro.
+fn init_logging(paths: &Paths, level: &str) -> Result<(), Failure> {
+    use tracing_subscriber::{fmt, prelude::*, EnvFilter};
+    std::fs::create_dir_all(&paths.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", paths.data_dir.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(paths.log_file())
+        .map_err(|e| format!("cannot open the log file: {e}"))?;
+    let filter = EnvFilter::try_from_env("QOLTANBA_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(
+            fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file)),
+        )
+        .try_init()
+        .map_err(|e| e.to_string())
+}
+
+fn prompter(mode: &str) -> Result<Arc<dyn Prompter>, Failure> {
+    if mode == "tty" {
+        return Ok(Arc::new(qoltanba::ui::tty::TtyPrompter));
+    }
+    #[cfg(feature = "test-support")]
+    if let Some(file) = mode.strip_prefix("script:") {
+        return Ok(Arc::new(qoltanba::ui::script::ScriptPrompter::new(
+            Path::new(file),
+        )));
+    }
+    Err(format!(
+        "unknown --ui mode {mode:?}: use tty (script:FILE needs a test-support build)"
+    ))
+}
+
+fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure> {
+    init_logging(paths, &settings.log.level)?;
+    let urls = if args.listen.is_empty() {
+        settings.server.listen.clone()
+    } else {
+        args.listen
+    };
+    let listens = urls
+        .iter()
+        .map(|url| websocket::Listen::parse(url).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let prompter = prompter(args.ui.as_deref().unwrap_or(&settings.ui.mode))?;
+    let service = Service::new(
+        prompter,
+        ServiceSettings {
+            locale: settings.ui.locale.clone(),
+        },
+    );
+    let dispatcher = Arc::new(Dispatcher::new(service));
+    let limits = websocket::Limits {
+        max_message_bytes: settings.server.max_message_bytes,
+        max_connections: settings.server.max_connections,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(serve_all(paths, listens, dispatcher, limits))
+}
+
+async fn serve_all(
+    paths: &Paths,
+    listens: Vec<websocket::Listen>,
+    dispatcher: Arc<Dispatcher>,
+    limits: websocket::Limits,
+) -> Result<(), Failure> {
+    let tls_config = match listens.iter().any(|l| l.is_tls()) {
+        true => Some(tls::setup(&paths.tls_dir()).map_err(|e| e.to_string())?),
+        false => None,
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    let mut announced = String::new();
+    for listen in listens {
+        let listener = websocket::bind(&listen).await.map_err(|e| e.to_string())?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let line = format!("listening on {}://{address}", listen.scheme());
+        eprintln!("{line}");
+        announced.push_str(&line);
+        announced.push('\n');
+        let tls = listen.is_tls().then(|| tls_config.clone()).flatten();
+        let handler: Arc<dyn websocket::Handler> = dispatcher.clone();
+        let mut stop = stop_rx.clone();
+        let shutdown = async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        };
+        tasks.push(tokio::spawn(websocket::serve(
+            listener,
+            tls,
+            handler,
+            limits.clone(),
+            shutdown,
+        )));
+    }
+    std::fs::write(paths.data_dir.join("listening"), announced).map_err(|e| e.to_string())?;
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn password(env: Option<&str>) -> Result<SecretString, Failure> {
+    match env {
+        Some(var) => std::env::var(var)
+            .map(SecretString::from)
+            .map_err(|_| format!("environment variable {var} is not set")),
+        None => {
+            qoltanba::ui::tty::read_password("Password: ").ok_or_else(|| "no password given".into())
+        }
+    }
+}
+
+fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Failure> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let secret = password(password_env)?;
+    Pkcs12Store::open(&bytes, &secret).map_err(|e| e.to_string())
+}
+
+fn keys(file: &Path, password_env: Option<&str>) -> Result<(), Failure> {
+    let store = open_store(file, password_env)?;
+    for key in store.keys() {
+        let c = &key.certificate;
+        let roles = c.roles();
+        let role = match (roles.signature, roles.authentication) {
+            (true, true) => "SIGNATURE+AUTHENTICATION",
+            (true, false) => "SIGNATURE",
+            (false, true) => "AUTHENTICATION",
+            (false, false) => "-",
+        };
+        println!("alias:    {}", key.alias);
+        println!("subject:  {}", c.subject_dn());
+        println!("issuer:   {}", c.issuer_dn());
+        println!("serial:   {}", c.serial_hex());
+        println!("role:     {role}");
+        println!("valid:    {} .. {}", c.not_before(), c.not_after());
+        println!();
+    }
+    Ok(())
+}
+
+fn sign(args: &SignArgs) -> Result<(), Failure> {
+    let store = open_store(&args.file, args.password_env.as_deref())?;
+    let alias = match &args.key {
+        Some(alias) => alias.to_ascii_lowercase(),
+        None => store
+            .keys()
+            .first()
+            .map(|k| k.alias.clone())
+            .ok_or("the key store has no key")?,
+    };
+    let signer = store.signer(&alias).map_err(|e| e.to_string())?;
+    let input = std::fs::read(&args.input)
+        .map_err(|e| format!("cannot read {}: {e}", args.input.display()))?;
+    let now = qoltanba::platform::clock::now();
+    let output = match args.format {
+        Format::Cms => qoltanba::sign::cms::sign_data(signer.as_ref(), &input, !args.detached, now),
+        Format::Xml => {
+            let text = String::from_utf8(input).map_err(|_| "the XML file is not UTF-8")?;
+            qoltanba::sign::xmldsig::sign_enveloped(signer.as_ref(), &text).map(String::into_bytes)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    std::fs::write(&args.output, output)
+        .map_err(|e| format!("cannot write {}: {e}", args.output.display()))
+}
+
+fn verify(format: Format, input: &Path, content: Option<&Path>) -> Result<(), Failure> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+    let bytes = read(input)?;
+    let subjects: Vec<String> = match format {
+        Format::Cms => {
+            let der = der_from_text_or_der(bytes)?;
+            let detached = content.map(read).transpose()?;
+            qoltanba::sign::cms_verify::verify(&der, detached.as_deref())
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|s| s.certificate.subject_dn())
+                .collect()
+        }
+        Format::Xml => {
+            let text = String::from_utf8(bytes).map_err(|_| "the XML file is not UTF-8")?;
+            qoltanba::sign::xml_verify::verify(&text)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|c| c.subject_dn())
+                .collect()
+        }
+    };
+    for subject in subjects {
+        println!("OK: signed by {subject}");
+    }
+    Ok(())
+}
+
+/// CMS as DER, or as base64 text with or without `-----BEGIN CMS-----` armour.
+fn der_from_text_or_der(bytes: Vec<u8>) -> Result<Vec<u8>, Failure> {
+    use base64::Engine as _;
+    if bytes.first() == Some(&0x30) {
+        return Ok(bytes);
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| "the CMS file is neither DER nor base64 text")?;
+    let body: String = text
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .flat_map(|line| line.chars().filter(|c| !c.is_whitespace()))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| format!("the CMS file is not valid base64: {e}"))
+}

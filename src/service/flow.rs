@@ -120,9 +120,8 @@ impl Service {
         let prompt = self.prompt_request(caller, &request);
         let allow_expired = request.allow_expired;
         self.in_prompt(move |service, cancel| {
-            let signer = service.choose_signer(&prompt, allow_expired, &cancel)?;
+            let (signer, keys) = service.choose_signer(&prompt, allow_expired, &cancel)?;
             let result = sign_all(signer.as_ref(), &request);
-            let keys = vec![alias_of(signer.certificate())];
             let outcome = if result.is_ok() { "signed" } else { "failed" };
             service.prompter.finish(
                 &prompt,
@@ -157,8 +156,7 @@ impl Service {
             locale: self.locale(),
         };
         self.in_prompt(move |service, cancel| {
-            let signer = service.choose_signer(&prompt, true, &cancel)?;
-            let keys = vec![alias_of(signer.certificate())];
+            let (signer, keys) = service.choose_signer(&prompt, true, &cancel)?;
             service.prompter.finish(
                 &prompt,
                 &PromptOutcome {
@@ -243,7 +241,7 @@ impl Service {
         prompt: &PromptRequest,
         allow_expired: bool,
         cancel: &Cancel,
-    ) -> Result<Box<dyn Signer>, ServiceError> {
+    ) -> Result<(Box<dyn Signer>, Vec<String>), ServiceError> {
         let mut retry = None;
         for _ in 0..MAX_ATTEMPTS {
             let credentials = match self.prompter.ask(prompt, retry.as_ref(), cancel) {
@@ -286,7 +284,7 @@ impl Service {
         credentials: Credentials,
         allow_expired: bool,
         cancel: &Cancel,
-    ) -> Result<Box<dyn Signer>, Attempt> {
+    ) -> Result<(Box<dyn Signer>, Vec<String>), Attempt> {
         let store = open_store(prompt, &credentials)?;
         let now = crate::platform::clock::now();
         let offered: Vec<KeyEntry> = store
@@ -315,9 +313,10 @@ impl Service {
                 "The key {alias} is not one the site accepts."
             ))));
         }
-        store
+        let signer = store
             .signer(&alias)
-            .map_err(|e| Attempt::Retry(Retry::Problem(e.to_string())))
+            .map_err(|e| Attempt::Retry(Retry::Problem(e.to_string())))?;
+        Ok((signer, aliases(&offered)))
     }
 }
 
@@ -363,13 +362,6 @@ fn open_store(
 
 fn aliases(keys: &[KeyEntry]) -> Vec<String> {
     keys.iter().map(|k| k.alias.clone()).collect()
-}
-
-fn alias_of(certificate: &Certificate) -> String {
-    certificate
-        .subject_key_id()
-        .map(|ski| crate::ui::hex(&ski))
-        .unwrap_or_default()
 }
 
 fn operation_of(format: &SignFormat) -> Operation {

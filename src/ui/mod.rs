@@ -2,6 +2,7 @@
 //! password; implementations are the terminal prompt, the scripted prompt for tests, and (in a
 //! later issue) the desktop dialog. Prompts are blocking calls run off the async runtime.
 
+#[cfg(feature = "test-support")]
 pub mod script;
 pub mod tty;
 

@@ -1,1 +1,193 @@
-//! Scripted prompter for tests (feature `test-support`): answers from a JSONL file.
+//! Scripted prompter for tests (feature `test-support`, `--ui script:ANSWERS.jsonl`): each
+//! prompt takes the next unused line of the answers file, read lazily so a test may append
+//! lines while the daemon runs, and every prompt shown is appended to `ANSWERS.jsonl.seen`
+//! before the reply is sent. The contract is `docs/testing.md`; keep it stable.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry};
+use crate::keystore::KeyEntry;
+
+/// One line of the answers file.
+#[derive(Deserialize)]
+struct Answer {
+    approve: bool,
+    #[serde(default)]
+    store: Option<String>,
+    #[serde(default)]
+    file: Option<PathBuf>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    pin: Option<String>,
+    #[serde(default)]
+    key: Option<String>,
+    /// Test hook: the "user" thinks this long before answering (cancellable).
+    #[serde(default)]
+    delay_ms: Option<u64>,
+}
+
+/// Answers prompts from a JSONL file.
+pub struct ScriptPrompter {
+    answers: PathBuf,
+    seen: PathBuf,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Lines of the answers file used so far.
+    used: usize,
+    /// Problems reported to the prompt now open (wrong password, …).
+    retries: Vec<String>,
+}
+
+impl ScriptPrompter {
+    /// A prompter reading `answers` and writing `<answers>.seen`.
+    pub fn new(answers: &Path) -> Self {
+        let mut seen = answers.as_os_str().to_owned();
+        seen.push(".seen");
+        Self {
+            answers: answers.to_path_buf(),
+            seen: PathBuf::from(seen),
+            state: Mutex::default(),
+        }
+    }
+
+    /// Takes the next unused answer line, if any. The position advances only when a line is used.
+    fn next_answer(&self, cancel: &Cancel) -> Option<Answer> {
+        let line = {
+            let mut state = self.state.lock().ok()?;
+            let text = std::fs::read_to_string(&self.answers).unwrap_or_default();
+            let line = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .nth(state.used)?
+                .to_string();
+            state.used += 1;
+            line
+        };
+        let answer: Answer = match serde_json::from_str(&line) {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::warn!("answers file: line is not a valid answer ({e}); cancelling");
+                return None;
+            }
+        };
+        wait(answer.delay_ms, cancel).then_some(answer)
+    }
+
+    fn append_seen(&self, record: serde_json::Value) {
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.seen)
+            .and_then(|mut file| writeln!(file, "{record}"));
+        if let Err(e) = written {
+            tracing::warn!("cannot write {}: {e}", self.seen.display());
+        }
+    }
+}
+
+/// Sleeps `delay_ms` in small steps; false when cancelled meanwhile.
+fn wait(delay_ms: Option<u64>, cancel: &Cancel) -> bool {
+    let end = Instant::now() + Duration::from_millis(delay_ms.unwrap_or(0));
+    while Instant::now() < end {
+        if cancel.is_cancelled() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    !cancel.is_cancelled()
+}
+
+impl Prompter for ScriptPrompter {
+    fn ask(
+        &self,
+        _request: &PromptRequest,
+        retry: Option<&Retry>,
+        cancel: &Cancel,
+    ) -> PromptAnswer {
+        if let (Some(retry), Ok(mut state)) = (retry, self.state.lock()) {
+            state.retries.push(retry.to_string());
+        }
+        let Some(answer) = self.next_answer(cancel).filter(|a| a.approve) else {
+            return PromptAnswer::Cancel;
+        };
+        let secret = answer.password.or(answer.pin).unwrap_or_default();
+        PromptAnswer::Approve(Credentials {
+            store: answer.store.unwrap_or_else(|| "PKCS12".into()),
+            file: answer.file,
+            secret: SecretString::from(secret),
+            key: answer.key,
+        })
+    }
+
+    fn choose_key(
+        &self,
+        _request: &PromptRequest,
+        keys: &[KeyEntry],
+        _cancel: &Cancel,
+    ) -> Option<String> {
+        keys.first().map(|k| k.alias.clone())
+    }
+
+    fn choose_file(
+        &self,
+        origin: Option<&str>,
+        extension: &str,
+        cancel: &Cancel,
+    ) -> Option<PathBuf> {
+        let file = self
+            .next_answer(cancel)
+            .filter(|a| a.approve)
+            .and_then(|a| a.file);
+        self.append_seen(json!({
+            "origin": origin,
+            "operation": "choose-file",
+            "extension": extension,
+            "documents": {"count": 0, "sha256": []},
+            "keys": [],
+            "result": if file.is_some() { "selected" } else { "cancelled" },
+        }));
+        file
+    }
+
+    fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome) {
+        let retries = self
+            .state
+            .lock()
+            .map(|mut s| std::mem::take(&mut s.retries))
+            .unwrap_or_default();
+        let hashes: Vec<&str> = request
+            .documents
+            .iter()
+            .map(|d| d.sha256.as_str())
+            .collect();
+        self.append_seen(json!({
+            "origin": request.origin,
+            "operation": request.operation,
+            "description": request.operation.describe(request.documents.len()),
+            "documents": {"count": request.documents.len(), "sha256": hashes, "sizes": request.documents.iter().map(|d| d.size).collect::<Vec<_>>()},
+            "keys": outcome.keys,
+            "filter": {
+                "keyType": request.filter.key_type.map(|k| format!("{k:?}")),
+                "extKeyUsageOids": request.filter.ext_key_usage_oids,
+                "iin": request.filter.iin,
+                "bin": request.filter.bin,
+                "serialNumber": request.filter.serial_number,
+            },
+            "storages": request.storages,
+            "locale": request.locale,
+            "retries": retries,
+            "result": outcome.result,
+        }));
+    }
+}

@@ -1,1 +1,140 @@
-//! Terminal prompter for headless machines (`--ui tty`).
+//! Terminal prompter for headless machines (`--ui tty`): prints who asks and what is signed on
+//! stderr and reads the answers from the terminal; passwords are read without echo.
+//!
+//! Limitation: a blocking terminal read cannot be interrupted, so a client that goes away
+//! while a question is on screen is noticed when the user answers (the answer is then dropped).
+
+use std::io::{BufRead as _, Write as _};
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+use super::{Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry};
+use crate::keystore::KeyEntry;
+
+/// Asks on the controlling terminal.
+#[derive(Debug, Default)]
+pub struct TtyPrompter;
+
+fn say(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+}
+
+fn read_line(question: &str) -> Option<String> {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim().to_string()),
+    }
+}
+
+/// Reads a password without echo; `None` when the terminal is gone.
+pub fn read_password(question: &str) -> Option<SecretString> {
+    rpassword::prompt_password(question)
+        .ok()
+        .map(SecretString::from)
+}
+
+fn show_request(request: &PromptRequest) {
+    say("");
+    say("==================== Qoltanba: signature request ====================");
+    let origin = request
+        .origin
+        .as_deref()
+        .unwrap_or("a program on this computer (no Origin)");
+    say(&format!("Requested by: {origin}"));
+    say(&format!(
+        "Operation:    {}",
+        request.operation.describe(request.documents.len())
+    ));
+    for (n, doc) in request.documents.iter().enumerate() {
+        say(&format!(
+            "Document {}: {} bytes, SHA-256 {}",
+            n + 1,
+            doc.size,
+            doc.sha256
+        ));
+        match (&doc.preview, doc.digest_only) {
+            (_, true) => say("  (a digest computed by the site: its content cannot be shown)"),
+            (Some(preview), false) => preview.lines().for_each(|l| say(&format!("  | {l}"))),
+            (None, false) => say("  (binary data)"),
+        }
+    }
+}
+
+impl Prompter for TtyPrompter {
+    fn ask(&self, request: &PromptRequest, retry: Option<&Retry>, cancel: &Cancel) -> PromptAnswer {
+        match retry {
+            Some(reason) => say(&format!("! {reason}")),
+            None => show_request(request),
+        }
+        let Some(file) =
+            read_line("Key store file (.p12), empty to cancel: ").filter(|f| !f.is_empty())
+        else {
+            return PromptAnswer::Cancel;
+        };
+        let Some(secret) = read_password("Password: ") else {
+            return PromptAnswer::Cancel;
+        };
+        if cancel.is_cancelled() {
+            return PromptAnswer::Cancel;
+        }
+        PromptAnswer::Approve(Credentials {
+            store: "PKCS12".into(),
+            file: Some(PathBuf::from(file)),
+            secret,
+            key: None,
+        })
+    }
+
+    fn choose_key(
+        &self,
+        _request: &PromptRequest,
+        keys: &[KeyEntry],
+        _cancel: &Cancel,
+    ) -> Option<String> {
+        for (n, key) in keys.iter().enumerate() {
+            let certificate = &key.certificate;
+            let owner = certificate.subject_cn().unwrap_or_default();
+            let until = certificate.not_after().date();
+            say(&format!(
+                "  [{}] {owner}  (valid to {until}, key {})",
+                n + 1,
+                key.alias
+            ));
+        }
+        if keys.len() == 1 {
+            let answer = read_line("Sign with this key? [y/N] ")?;
+            return keys
+                .first()
+                .filter(|_| answer.eq_ignore_ascii_case("y"))
+                .map(|k| k.alias.clone());
+        }
+        let answer = read_line("Key number, empty to cancel: ")?;
+        let index = answer.parse::<usize>().ok()?.checked_sub(1)?;
+        keys.get(index).map(|k| k.alias.clone())
+    }
+
+    fn choose_file(
+        &self,
+        origin: Option<&str>,
+        extension: &str,
+        _cancel: &Cancel,
+    ) -> Option<PathBuf> {
+        say(&format!(
+            "{} asks for a file ({extension}).",
+            origin.unwrap_or("A local program")
+        ));
+        read_line("Path, empty to cancel: ")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from)
+    }
+
+    fn finish(&self, _request: &PromptRequest, outcome: &PromptOutcome) {
+        say(&format!("Request {}.", outcome.result));
+    }
+}
