@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The one command that runs every test of Qoltanba (README "Run all tests").
+# Installs what the tests need when it is missing, then: rustfmt, clippy -D warnings, and all
+# unit + integration tests with the `test-support` feature, built once and shared.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System tools the tests use as independent verifiers.
+missing=()
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ! -d ../shared/fixtures/nca ]; then
+  echo "error: the NCA fixtures are expected in ../shared/fixtures/nca" >&2
+  exit 1
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy || true
+
+cargo fmt --all -- --check
+cargo clippy --all-targets --features test-support -- -D warnings
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --features test-support --no-fail-fast
+else
+  cargo test --features test-support --no-fail-fast
+fi

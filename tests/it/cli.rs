@@ -1,0 +1,72 @@
+//! The script commands: `keys`, `sign`, `verify`; Kalkan's own signatures verify with ours.
+
+use crate::harness::{fixture, openssl_verify_cms, xmlsec_verify, PASSWORD, RSA_SIGN};
+
+fn qoltanba(args: &[&str]) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(args)
+        .env("P12_PASSWORD", PASSWORD)
+        .env("QOLTANBA_TEST_NOW", crate::harness::LEGACY_NOW)
+        .output()
+        .expect("run qoltanba");
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[test]
+fn version_is_printed() {
+    let (ok, out) = qoltanba(&["--version"]);
+    assert!(ok && out.starts_with("qoltanba "), "{out}");
+}
+
+#[test]
+fn keys_lists_the_alias_and_role() {
+    let file = fixture(RSA_SIGN);
+    let (ok, out) = qoltanba(&["keys", "--file", file.to_str().expect("path"), "--password-env", "P12_PASSWORD"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("alias:    11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9"), "{out}");
+    assert!(out.contains("role:     SIGNATURE\n"), "{out}");
+}
+
+#[test]
+fn sign_command_outputs_verify_with_openssl_and_xmlsec1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("doc.xml");
+    std::fs::write(&input, "<doc><p>Сәлем</p></doc>").expect("write");
+    let file = fixture(RSA_SIGN);
+    for (format, detached) in [("cms", false), ("cms", true), ("xml", false)] {
+        let output = dir.path().join(format!("out-{format}-{detached}"));
+        let mut args = vec!["sign", "--file", file.to_str().expect("path"), "--password-env", "P12_PASSWORD",
+            "--format", format, input.to_str().expect("path"), output.to_str().expect("path")];
+        if detached {
+            args.push("--detached");
+        }
+        let (ok, out) = qoltanba(&args);
+        assert!(ok, "{out}");
+        let signed = std::fs::read(&output).expect("output");
+        let (ok, out) = match format {
+            "cms" => openssl_verify_cms(dir.path(), &signed, detached.then(|| std::fs::read(&input).expect("input")).as_deref()),
+            _ => xmlsec_verify(dir.path(), &String::from_utf8(signed).expect("utf8")),
+        };
+        assert!(ok, "{format} detached={detached}: {out}");
+    }
+}
+
+#[test]
+fn kalkan_rsa_signatures_verify_with_ours() {
+    let mut checked = 0;
+    for dir in ["legacy-2020/personal/active", "legacy-2020/personal/revoked", "legacy-2020/organization/active", "legacy-2020/organization/revoked"] {
+        for entry in std::fs::read_dir(fixture(dir)).expect("fixture dir") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_string();
+            if !name.contains("RSA256") || !(ext == "cms" || ext == "xml") {
+                continue;
+            }
+            let (ok, out) = qoltanba(&["verify", "--format", &ext, path.to_str().expect("path")]);
+            assert!(ok && out.contains("OK: signed by CN="), "{name}: {out}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} Kalkan signatures found");
+}

@@ -1,0 +1,274 @@
+//! Test harness: starts the real `qoltanba` binary on port 0 with the scripted prompter
+//! (`docs/testing.md`), and talks to it as a browser would (TLS trusted through the generated
+//! local CA, an `Origin` header).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The shared NCA fixtures (read-only, never copied into the project).
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/nca").join(path)
+}
+
+/// The legacy RSA signing key of an individual (expired 2021: pin the clock).
+pub const RSA_SIGN: &str = "legacy-2020/personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.p12";
+/// The legacy RSA authentication key of the same individual.
+pub const RSA_AUTH: &str = "legacy-2020/personal/active/AUTH_RSA256_b2c70a9ff7a5dc59de0ccc3c0ddde3437cc1f12d.p12";
+/// The issuing CA of the legacy RSA keys.
+pub const RSA_CA: &str = "ncanode-2022/ca/nca_rsa_test.crt";
+/// A moment when the legacy keys were valid.
+pub const LEGACY_NOW: &str = "2020-06-01T00:00:00Z";
+/// The same moment as seconds since the epoch, for `openssl -attime`.
+pub const LEGACY_EPOCH: &str = "1590969600";
+/// Password of the NCA test keys.
+pub const PASSWORD: &str = "Qwerty12";
+
+/// A running daemon in its own temporary data directory.
+pub struct Daemon {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub ws: String,
+    pub wss: String,
+    pub answers: PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An answer line that approves with a fixture key.
+pub fn approve(p12: &str) -> Value {
+    serde_json::json!({"approve": true, "store": "PKCS12", "file": fixture(p12), "password": PASSWORD})
+}
+
+impl Daemon {
+    /// Starts the daemon with the clock pinned to [`LEGACY_NOW`].
+    pub fn start(answers: &[Value]) -> Self {
+        Self::start_with(answers, &[("QOLTANBA_TEST_NOW", LEGACY_NOW)], None)
+    }
+
+    /// Starts the daemon with extra environment and an optional config file text.
+    pub fn start_with(answers: &[Value], env: &[(&str, &str)], config: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let answers_path = dir.path().join("answers.jsonl");
+        let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
+        std::fs::write(&answers_path, text).expect("write answers");
+        let data = dir.path().join("data");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
+        command
+            .args(["run", "--listen", "ws://127.0.0.1:0", "--listen", "wss://127.0.0.1:0"])
+            .arg("--ui")
+            .arg(format!("script:{}", answers_path.display()))
+            .arg("--data-dir")
+            .arg(&data)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(config) = config {
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, config).expect("write config");
+            command.arg("--config").arg(path);
+        }
+        let child = command.spawn().expect("start qoltanba");
+        let (ws, wss) = wait_listening(&data.join("listening"));
+        Self { child, dir, ws, wss, answers: answers_path }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Appends an answer line while the daemon runs.
+    pub fn answer(&self, answer: &Value) {
+        use std::io::Write as _;
+        let mut file = std::fs::OpenOptions::new().append(true).open(&self.answers).expect("answers");
+        writeln!(file, "{answer}").expect("append answer");
+    }
+
+    /// The prompts the daemon showed so far.
+    pub fn seen(&self) -> Vec<Value> {
+        let path = self.dir.path().join("answers.jsonl.seen");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("seen line is JSON"))
+            .collect()
+    }
+
+    /// A plain-ws client with this Origin.
+    pub async fn client(&self, origin: Option<&str>) -> Client {
+        Client::connect(&self.ws, origin, None).await
+    }
+
+    /// A TLS client trusting only the daemon's local CA.
+    pub async fn tls_client(&self, origin: Option<&str>) -> Client {
+        Client::connect(&self.wss, origin, Some(&self.data().join("tls/ca.pem"))).await
+    }
+}
+
+fn wait_listening(path: &Path) -> (String, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let urls: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("listening on ")).collect();
+        if let [ws, wss] = urls[..] {
+            return (ws.to_string(), wss.to_string());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the daemon did not report its addresses in {}", path.display());
+}
+
+type Stream = tokio_tungstenite::WebSocketStream<Box<dyn AsyncStream>>;
+
+/// A stream a WebSocket can run over (plain TCP or TLS).
+pub trait AsyncStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> AsyncStream for T {}
+
+/// A WebSocket client speaking to the daemon.
+pub struct Client {
+    stream: Stream,
+    /// The greeting received on open.
+    pub greeting: String,
+}
+
+impl Client {
+    /// Connects, optionally over TLS trusting `ca`, and reads the greeting.
+    pub async fn connect(url: &str, origin: Option<&str>, ca: Option<&Path>) -> Self {
+        let mut request = url.into_client_request().expect("url");
+        if let Some(origin) = origin {
+            request.headers_mut().insert("Origin", origin.parse().expect("origin header"));
+        }
+        let address = url.split("://").nth(1).expect("address").trim_end_matches('/');
+        let tcp = tokio::net::TcpStream::connect(address).await.expect("connect");
+        let io: Box<dyn AsyncStream> = match ca {
+            None => Box::new(tcp),
+            Some(ca) => Box::new(tls_connect(tcp, ca).await),
+        };
+        let (mut stream, _) = tokio_tungstenite::client_async(request, io).await.expect("handshake");
+        let greeting = next_text(&mut stream).await.expect("greeting");
+        Self { stream, greeting }
+    }
+
+    /// Sends a text frame.
+    pub async fn send(&mut self, text: &str) {
+        self.stream.send(Message::text(text)).await.expect("send");
+    }
+
+    /// Sends a request and returns the reply text.
+    pub async fn call(&mut self, text: &str) -> String {
+        self.send(text).await;
+        self.recv().await.expect("a reply")
+    }
+
+    /// Sends a JSON request and parses the reply.
+    pub async fn call_json(&mut self, request: &Value) -> Value {
+        let reply = self.call(&request.to_string()).await;
+        serde_json::from_str(&reply).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {reply}"))
+    }
+
+    /// The next text frame (`None` when the connection closed).
+    pub async fn recv(&mut self) -> Option<String> {
+        tokio::time::timeout(Duration::from_secs(60), next_text(&mut self.stream)).await.expect("reply in time")
+    }
+
+    /// Closes the connection.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
+
+async fn next_text(stream: &mut Stream) -> Option<String> {
+    while let Some(message) = stream.next().await {
+        match message.ok()? {
+            Message::Text(text) => return Some(text.to_string()),
+            Message::Close(_) => return None,
+            _ => continue,
+        }
+    }
+    None
+}
+
+async fn tls_connect(tcp: tokio::net::TcpStream, ca: &Path) -> impl AsyncStream {
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(ca).expect("ca.pem");
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(cert.expect("ca cert")).expect("add root");
+    }
+    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+    connector.connect(name, tcp).await.expect("TLS handshake with the local CA")
+}
+
+/// Base64 (standard alphabet).
+pub fn b64(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+/// Decodes base64, ignoring PEM armour and line breaks.
+pub fn unb64(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body.trim()).expect("base64")
+}
+
+/// Runs a command; returns (success, stdout+stderr).
+pub fn run(program: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+/// Verifies a DER CMS with `openssl cms -verify`, chaining to the legacy RSA CA at [`LEGACY_EPOCH`].
+/// `content` is the detached content, if any. Returns (ok, output).
+pub fn openssl_verify_cms(dir: &Path, cms: &[u8], content: Option<&[u8]>) -> (bool, String) {
+    let cms_path = dir.join(format!("sig-{}.der", rand_suffix()));
+    std::fs::write(&cms_path, cms).expect("write cms");
+    let ca = fixture(RSA_CA);
+    let mut args = vec![
+        "cms", "-verify", "-inform", "DER", "-in", cms_path.to_str().expect("path"),
+        "-CAfile", ca.to_str().expect("path"), "-partial_chain", "-attime", LEGACY_EPOCH,
+        "-purpose", "any", "-out", "/dev/null",
+    ];
+    let content_path = dir.join(format!("content-{}.bin", rand_suffix()));
+    if let Some(content) = content {
+        std::fs::write(&content_path, content).expect("write content");
+        args.extend(["-binary", "-content", content_path.to_str().expect("path")]);
+    }
+    run("openssl", &args)
+}
+
+/// Verifies signed XML with `xmlsec1 --verify`, trusting the legacy RSA CA at [`LEGACY_NOW`].
+pub fn xmlsec_verify(dir: &Path, xml: &str) -> (bool, String) {
+    let path = dir.join(format!("signed-{}.xml", rand_suffix()));
+    std::fs::write(&path, xml).expect("write xml");
+    let ca = fixture(RSA_CA);
+    run(
+        "xmlsec1",
+        &[
+            "--verify", "--trusted-der", ca.to_str().expect("path"),
+            "--verification-time", "2020-06-01 00:00:00", path.to_str().expect("path"),
+        ],
+    )
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+}
