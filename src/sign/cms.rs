@@ -128,3 +128,306 @@ fn algorithm_id(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
 fn encoding(e: der::Error) -> SignError {
     SignError::Encoding(e.to_string())
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::path::Path;
+    use std::process::Command;
+
+    use cms::signed_data::SignerInfo;
+    use der::Decode;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::crypto::rsa::RsaSigner;
+    use crate::crypto::{Certificate, HashAlgorithm};
+    use crate::sign::cms_attrs::{CONTENT_TYPE, MESSAGE_DIGEST, SIGNING_CERTIFICATE_V2};
+    use crate::sign::cms_attrs::{ID_DATA, SIGNING_TIME};
+
+    /// The NCA test key whose certificate signed the Kalkan RSA CMS fixtures.
+    const NCA_P12: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/nca/legacy-2020/personal/active/",
+        "RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.p12"
+    );
+    const SHA256_WITH_RSA: &str = "1.2.840.113549.1.1.11";
+    const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+
+    /// Runs `openssl` in `dir`; returns whether it succeeded.
+    pub(crate) fn openssl(dir: &Path, args: &[&str]) -> bool {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("the openssl CLI is installed");
+        out.status.success()
+    }
+
+    fn run(dir: &Path, args: &[&str]) {
+        assert!(openssl(dir, args), "openssl {args:?} failed");
+    }
+
+    fn signer_from_pem(dir: &Path, key_pem: &str, cert_pem: &str) -> RsaSigner {
+        let key_args = [
+            "pkcs8", "-topk8", "-nocrypt", "-in", key_pem, "-outform", "DER",
+        ];
+        run(dir, &[&key_args[..], &["-out", "key.der"]].concat());
+        run(
+            dir,
+            &[
+                "x509", "-in", cert_pem, "-outform", "DER", "-out", "cert.der",
+            ],
+        );
+        let cert = Certificate::from_der(&std::fs::read(dir.join("cert.der")).unwrap()).unwrap();
+        RsaSigner::from_pkcs8(&std::fs::read(dir.join("key.der")).unwrap(), cert).unwrap()
+    }
+
+    /// A fresh RSA-2048 key with a self-signed certificate, as `k.pem` / `c.pem` in `dir`.
+    pub(crate) fn generated_signer(dir: &Path) -> RsaSigner {
+        let subject = ["-subj", "/CN=Test", "-days", "30"];
+        let req = ["req", "-x509", "-newkey", "rsa:2048", "-nodes"];
+        let files = ["-keyout", "k.pem", "-out", "c.pem"];
+        run(dir, &[&req[..], &files, &subject].concat());
+        signer_from_pem(dir, "k.pem", "c.pem")
+    }
+
+    /// The NCA test RSA key (its certificate has expired; signatures still check).
+    pub(crate) fn nca_signer(dir: &Path) -> RsaSigner {
+        let p12 = [
+            "pkcs12",
+            "-legacy",
+            "-in",
+            NCA_P12,
+            "-passin",
+            "pass:Qwerty12",
+        ];
+        run(
+            dir,
+            &[&p12[..], &["-nodes", "-nocerts", "-out", "k.pem"]].concat(),
+        );
+        run(
+            dir,
+            &[&p12[..], &["-nokeys", "-clcerts", "-out", "c.pem"]].concat(),
+        );
+        signer_from_pem(dir, "k.pem", "c.pem")
+    }
+
+    /// Whether `openssl cms -verify` accepts the signature (chain not checked); for detached
+    /// ones `content` is passed as the content file.
+    pub(crate) fn openssl_accepts(dir: &Path, cms: &[u8], detached: Option<&[u8]>) -> bool {
+        std::fs::write(dir.join("sig.der"), cms).unwrap();
+        let mut args = vec![
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-in",
+            "sig.der",
+            "-noverify",
+        ];
+        args.extend(["-out", "verified.bin"]);
+        if let Some(content) = detached {
+            std::fs::write(dir.join("content.bin"), content).unwrap();
+            args.extend(["-content", "content.bin", "-binary"]);
+        }
+        openssl(dir, &args)
+    }
+
+    fn signed_data(cms: &[u8]) -> SignedData {
+        let info = ContentInfo::from_der(cms).unwrap();
+        assert_eq!(info.content_type, ID_SIGNED_DATA);
+        info.content.decode_as().unwrap()
+    }
+
+    fn only_signer(data: &SignedData) -> SignerInfo {
+        assert_eq!(data.signer_infos.0.len(), 1);
+        data.signer_infos.0.iter().next().unwrap().clone()
+    }
+
+    fn flip_first(haystack: &mut [u8], needle: &[u8]) {
+        let at = haystack
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap();
+        haystack[at] ^= 0x01;
+    }
+
+    const TIME: OffsetDateTime = datetime!(2024-05-01 10:20:30 UTC);
+
+    #[test]
+    fn attached_signature_verifies_with_openssl() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = generated_signer(dir.path());
+        let content = b"Qoltanba attached content";
+        let mut cms = sign_data(&signer, content, true, TIME).unwrap();
+        assert!(openssl_accepts(dir.path(), &cms, None));
+        assert_eq!(
+            std::fs::read(dir.path().join("verified.bin")).unwrap(),
+            content
+        );
+
+        flip_first(&mut cms, content);
+        assert!(!openssl_accepts(dir.path(), &cms, None));
+    }
+
+    #[test]
+    fn detached_signature_verifies_with_openssl() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = nca_signer(dir.path());
+        let content = b"Qoltanba detached content".to_vec();
+        let cms = sign_data(&signer, &content, false, TIME).unwrap();
+        assert!(openssl_accepts(dir.path(), &cms, Some(&content)));
+        assert_eq!(signed_data(&cms).encap_content_info.econtent, None);
+
+        let mut changed = content.clone();
+        changed[0] ^= 0x01;
+        assert!(!openssl_accepts(dir.path(), &cms, Some(&changed)));
+    }
+
+    #[test]
+    fn digest_signature_verifies_with_openssl() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = nca_signer(dir.path());
+        let content = b"Qoltanba content hashed elsewhere".to_vec();
+        let digest = HashAlgorithm::Sha256.digest(&content);
+        let cms = sign_digest(&signer, &digest, TIME).unwrap();
+        assert!(openssl_accepts(dir.path(), &cms, Some(&content)));
+        assert_eq!(signed_data(&cms).encap_content_info.econtent, None);
+
+        let mut changed = content.clone();
+        changed[5] ^= 0x01;
+        assert!(!openssl_accepts(dir.path(), &cms, Some(&changed)));
+    }
+
+    #[test]
+    fn digest_of_wrong_length_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = generated_signer(dir.path());
+        for got in [0, 20, 31, 33, 64] {
+            let err = sign_digest(&signer, &vec![0; got], TIME).unwrap_err();
+            assert!(
+                matches!(err, SignError::DigestLength { expected: 32, got: g } if g == got),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn output_has_kalkan_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = generated_signer(dir.path());
+        let cms = sign_data(&signer, b"asdasd", true, TIME).unwrap();
+        let data = signed_data(&cms);
+        assert_eq!(data.version, CmsVersion::V1);
+        let digest_algorithms: Vec<_> = data.digest_algorithms.iter().cloned().collect();
+        assert_eq!(
+            digest_algorithms,
+            vec![algorithm_id(HashAlgorithm::Sha256.oid())]
+        );
+        assert_eq!(data.encap_content_info.econtent_type, ID_DATA);
+        let econtent = data.encap_content_info.econtent.as_ref().unwrap();
+        assert_eq!(econtent.to_der().unwrap(), b"\x04\x06asdasd");
+        let certs: Vec<_> = data
+            .certificates
+            .as_ref()
+            .unwrap()
+            .0
+            .iter()
+            .cloned()
+            .collect();
+        let ours = CertificateChoices::Certificate(signer.certificate().inner().clone());
+        assert_eq!(certs, vec![ours]);
+        assert!(data.crls.is_none());
+
+        let info = only_signer(&data);
+        assert_eq!(info.version, CmsVersion::V1);
+        let SignerIdentifier::IssuerAndSerialNumber(sid) = &info.sid else {
+            panic!("sid is not issuerAndSerialNumber");
+        };
+        let tbs = &signer.certificate().inner().tbs_certificate;
+        assert_eq!(
+            (&sid.issuer, &sid.serial_number),
+            (&tbs.issuer, &tbs.serial_number)
+        );
+        assert_eq!(info.digest_alg.oid.to_string(), SHA256);
+        assert_eq!(info.digest_alg.parameters, Some(Any::null()));
+        assert_eq!(info.signature_algorithm.oid.to_string(), SHA256_WITH_RSA);
+        assert_eq!(info.signature_algorithm.parameters, Some(Any::null()));
+        assert!(info.unsigned_attrs.is_none());
+        assert_eq!(info.signature.as_bytes().len(), 256);
+    }
+
+    #[test]
+    fn signed_attributes_are_the_four_kalkan_writes_in_der_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = generated_signer(dir.path());
+        let content = b"attributes";
+        let cms = sign_data(&signer, content, false, TIME).unwrap();
+        let attrs = only_signer(&signed_data(&cms)).signed_attrs.unwrap();
+        let oids: Vec<_> = attrs.iter().map(|a| a.oid).collect();
+        let expected = [
+            CONTENT_TYPE,
+            SIGNING_TIME,
+            MESSAGE_DIGEST,
+            SIGNING_CERTIFICATE_V2,
+        ];
+        assert_eq!(oids, expected);
+        assert_eq!(
+            expected.map(|o| o.to_string()),
+            [
+                "1.2.840.113549.1.9.3",
+                "1.2.840.113549.1.9.5",
+                "1.2.840.113549.1.9.4",
+                "1.2.840.113549.1.9.16.2.47"
+            ]
+        );
+        let value = |i: usize| {
+            let attr = attrs.iter().nth(i).unwrap();
+            assert_eq!(attr.values.len(), 1);
+            attr.values.iter().next().unwrap().to_der().unwrap()
+        };
+        assert_eq!(value(0), ID_DATA.to_der().unwrap());
+        assert_eq!(value(1), b"\x17\x0d240501102030Z");
+        let digest = HashAlgorithm::Sha256.digest(content);
+        assert_eq!(value(2), [&[0x04, 0x20][..], &digest].concat());
+        let cert_hash = HashAlgorithm::Sha256.digest(signer.certificate().der());
+        let ess = [
+            &[0x30, 0x26, 0x30, 0x24, 0x30, 0x22, 0x04, 0x20][..],
+            &cert_hash,
+        ]
+        .concat();
+        assert_eq!(value(3), ess);
+    }
+
+    #[test]
+    fn openssl_reads_the_signed_attributes() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = generated_signer(dir.path());
+        let cms = sign_data(&signer, b"print me", true, TIME).unwrap();
+        std::fs::write(dir.path().join("sig.der"), &cms).unwrap();
+        let out = Command::new("openssl")
+            .current_dir(dir.path())
+            .args([
+                "cms", "-cmsout", "-print", "-inform", "DER", "-in", "sig.der",
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        for needle in [
+            "contentType (1.2.840.113549.1.9.3)",
+            "signingTime (1.2.840.113549.1.9.5)",
+            "UTCTIME:May  1 10:20:30 2024 GMT",
+            "messageDigest (1.2.840.113549.1.9.4)",
+            "(1.2.840.113549.1.9.16.2.47)",
+            "sha256WithRSAEncryption (1.2.840.113549.1.1.11)",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from\n{text}");
+        }
+        let signer_info = text.split("signerInfos:").nth(1).unwrap();
+        let signed_attrs = signer_info.split("signedAttrs:").nth(1).unwrap();
+        assert_eq!(signed_attrs.matches("object:").count(), 4);
+        // digestAlgorithm, signatureAlgorithm: both with NULL parameters.
+        assert_eq!(signer_info.matches("parameter: NULL").count(), 2);
+    }
+}
