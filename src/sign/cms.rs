@@ -39,10 +39,7 @@ pub fn sign_digest(
 ) -> Result<Vec<u8>, SignError> {
     let expected = signer.algorithm().hash().output_len();
     if digest.len() != expected {
-        return Err(SignError::DigestLength {
-            expected,
-            got: digest.len(),
-        });
+        return Err(SignError::DigestLength { expected, got: digest.len() });
     }
     build(signer, digest, None, signing_time)
 }
@@ -61,9 +58,7 @@ fn build(
         digest_algorithms: SetOfVec::try_from(vec![algorithm_id(hash_oid)]).map_err(encoding)?,
         encap_content_info: encap_content_info(econtent)?,
         certificates: Some(
-            vec![CertificateChoices::Certificate(certificate)]
-                .try_into()
-                .map_err(encoding)?,
+            vec![CertificateChoices::Certificate(certificate)].try_into().map_err(encoding)?,
         ),
         crls: None,
         signer_infos: vec![signer_info(signer, digest, signing_time)?]
@@ -79,14 +74,8 @@ fn build(
 
 /// encapContentInfo of type id-data, carrying the content only when attached (RFC 5652 §5.2).
 fn encap_content_info(econtent: Option<&[u8]>) -> Result<EncapsulatedContentInfo, SignError> {
-    let econtent = econtent
-        .map(|c| Any::new(Tag::OctetString, c))
-        .transpose()
-        .map_err(encoding)?;
-    Ok(EncapsulatedContentInfo {
-        econtent_type: ID_DATA,
-        econtent,
-    })
+    let econtent = econtent.map(|c| Any::new(Tag::OctetString, c)).transpose().map_err(encoding)?;
+    Ok(EncapsulatedContentInfo { econtent_type: ID_DATA, econtent })
 }
 
 /// SignerInfo v1 with issuerAndSerialNumber; the signature covers the DER SET OF the signed
@@ -119,10 +108,7 @@ fn signer_info(
 /// An AlgorithmIdentifier with explicit NULL parameters, as Kalkan writes every one
 /// (`kz-pki.md` §1.1).
 fn algorithm_id(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned {
-        oid,
-        parameters: Some(Any::null()),
-    }
+    AlgorithmIdentifierOwned { oid, parameters: Some(Any::null()) }
 }
 
 fn encoding(e: der::Error) -> SignError {
@@ -168,18 +154,18 @@ pub(super) mod tests {
     }
 
     fn signer_from_pem(dir: &Path, key_pem: &str, cert_pem: &str) -> RsaSigner {
-        let key_args = [
-            "pkcs8", "-topk8", "-nocrypt", "-in", key_pem, "-outform", "DER",
-        ];
+        let key_args = ["pkcs8", "-topk8", "-nocrypt", "-in", key_pem, "-outform", "DER"];
         run(dir, &[&key_args[..], &["-out", "key.der"]].concat());
-        run(
-            dir,
-            &[
-                "x509", "-in", cert_pem, "-outform", "DER", "-out", "cert.der",
-            ],
-        );
-        let cert = Certificate::from_der(&std::fs::read(dir.join("cert.der")).unwrap()).unwrap();
-        RsaSigner::from_pkcs8(&std::fs::read(dir.join("key.der")).unwrap(), cert).unwrap()
+        run(dir, &["x509", "-in", cert_pem, "-outform", "DER", "-out", "cert.der"]);
+        let cert = Certificate::from_der(
+            &std::fs::read(dir.join("cert.der")).expect("test file readable"),
+        )
+        .expect("certificate parses");
+        RsaSigner::from_pkcs8(
+            &std::fs::read(dir.join("key.der")).expect("test file readable"),
+            cert,
+        )
+        .expect("key matches certificate")
     }
 
     /// A fresh RSA-2048 key with a self-signed certificate, as `k.pem` / `c.pem` in `dir`.
@@ -193,62 +179,38 @@ pub(super) mod tests {
 
     /// The NCA test RSA key (its certificate has expired; signatures still check).
     pub(crate) fn nca_signer(dir: &Path) -> RsaSigner {
-        let p12 = [
-            "pkcs12",
-            "-legacy",
-            "-in",
-            NCA_P12,
-            "-passin",
-            "pass:Qwerty12",
-        ];
-        run(
-            dir,
-            &[&p12[..], &["-nodes", "-nocerts", "-out", "k.pem"]].concat(),
-        );
-        run(
-            dir,
-            &[&p12[..], &["-nokeys", "-clcerts", "-out", "c.pem"]].concat(),
-        );
+        let p12 = ["pkcs12", "-legacy", "-in", NCA_P12, "-passin", "pass:Qwerty12"];
+        run(dir, &[&p12[..], &["-nodes", "-nocerts", "-out", "k.pem"]].concat());
+        run(dir, &[&p12[..], &["-nokeys", "-clcerts", "-out", "c.pem"]].concat());
         signer_from_pem(dir, "k.pem", "c.pem")
     }
 
     /// Whether `openssl cms -verify` accepts the signature (chain not checked); for detached
     /// ones `content` is passed as the content file.
     pub(crate) fn openssl_accepts(dir: &Path, cms: &[u8], detached: Option<&[u8]>) -> bool {
-        std::fs::write(dir.join("sig.der"), cms).unwrap();
-        let mut args = vec![
-            "cms",
-            "-verify",
-            "-inform",
-            "DER",
-            "-in",
-            "sig.der",
-            "-noverify",
-        ];
+        std::fs::write(dir.join("sig.der"), cms).expect("temp file writable");
+        let mut args = vec!["cms", "-verify", "-inform", "DER", "-in", "sig.der", "-noverify"];
         args.extend(["-out", "verified.bin"]);
         if let Some(content) = detached {
-            std::fs::write(dir.join("content.bin"), content).unwrap();
+            std::fs::write(dir.join("content.bin"), content).expect("temp file writable");
             args.extend(["-content", "content.bin", "-binary"]);
         }
         openssl(dir, &args)
     }
 
     fn signed_data(cms: &[u8]) -> SignedData {
-        let info = ContentInfo::from_der(cms).unwrap();
+        let info = ContentInfo::from_der(cms).expect("ContentInfo parses");
         assert_eq!(info.content_type, ID_SIGNED_DATA);
-        info.content.decode_as().unwrap()
+        info.content.decode_as().expect("SignedData parses")
     }
 
     fn only_signer(data: &SignedData) -> SignerInfo {
         assert_eq!(data.signer_infos.0.len(), 1);
-        data.signer_infos.0.iter().next().unwrap().clone()
+        data.signer_infos.0.iter().next().expect("one signer").clone()
     }
 
     fn flip_first(haystack: &mut [u8], needle: &[u8]) {
-        let at = haystack
-            .windows(needle.len())
-            .position(|w| w == needle)
-            .unwrap();
+        let at = haystack.windows(needle.len()).position(|w| w == needle).expect("needle occurs");
         haystack[at] ^= 0x01;
     }
 
@@ -256,13 +218,13 @@ pub(super) mod tests {
 
     #[test]
     fn attached_signature_verifies_with_openssl() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let signer = generated_signer(dir.path());
         let content = b"Qoltanba attached content";
-        let mut cms = sign_data(&signer, content, true, TIME).unwrap();
+        let mut cms = sign_data(&signer, content, true, TIME).expect("signs");
         assert!(openssl_accepts(dir.path(), &cms, None));
         assert_eq!(
-            std::fs::read(dir.path().join("verified.bin")).unwrap(),
+            std::fs::read(dir.path().join("verified.bin")).expect("test file readable"),
             content
         );
 
@@ -272,10 +234,10 @@ pub(super) mod tests {
 
     #[test]
     fn detached_signature_verifies_with_openssl() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let signer = nca_signer(dir.path());
         let content = b"Qoltanba detached content".to_vec();
-        let cms = sign_data(&signer, &content, false, TIME).unwrap();
+        let cms = sign_data(&signer, &content, false, TIME).expect("signs");
         assert!(openssl_accepts(dir.path(), &cms, Some(&content)));
         assert_eq!(signed_data(&cms).encap_content_info.econtent, None);
 
@@ -286,11 +248,11 @@ pub(super) mod tests {
 
     #[test]
     fn digest_signature_verifies_with_openssl() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let signer = nca_signer(dir.path());
         let content = b"Qoltanba content hashed elsewhere".to_vec();
         let digest = HashAlgorithm::Sha256.digest(&content);
-        let cms = sign_digest(&signer, &digest, TIME).unwrap();
+        let cms = sign_digest(&signer, &digest, TIME).expect("signs");
         assert!(openssl_accepts(dir.path(), &cms, Some(&content)));
         assert_eq!(signed_data(&cms).encap_content_info.econtent, None);
 
@@ -301,10 +263,11 @@ pub(super) mod tests {
 
     #[test]
     fn digest_of_wrong_length_is_rejected() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let signer = generated_signer(dir.path());
         for got in [0, 20, 31, 33, 64] {
-            let err = sign_digest(&signer, &vec![0; got], TIME).unwrap_err();
+            let err =
+                sign_digest(&signer, &vec![0; got], TIME).expect_err("wrong length is refused");
             assert!(
                 matches!(err, SignError::DigestLength { expected: 32, got: g } if g == got),
                 "{err:?}"
@@ -314,27 +277,18 @@ pub(super) mod tests {
 
     #[test]
     fn output_has_kalkan_shape() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let signer = generated_signer(dir.path());
-        let cms = sign_data(&signer, b"asdasd", true, TIME).unwrap();
+        let cms = sign_data(&signer, b"asdasd", true, TIME).expect("signs");
         let data = signed_data(&cms);
         assert_eq!(data.version, CmsVersion::V1);
         let digest_algorithms: Vec<_> = data.digest_algorithms.iter().cloned().collect();
-        assert_eq!(
-            digest_algorithms,
-            vec![algorithm_id(HashAlgorithm::Sha256.oid())]
-        );
+        assert_eq!(digest_algorithms, vec![algorithm_id(HashAlgorithm::Sha256.oid())]);
         assert_eq!(data.encap_content_info.econtent_type, ID_DATA);
-        let econtent = data.encap_content_info.econtent.as_ref().unwrap();
-        assert_eq!(econtent.to_der().unwrap(), b"\x04\x06asdasd");
-        let certs: Vec<_> = data
-            .certificates
-            .as_ref()
-            .unwrap()
-            .0
-            .iter()
-            .cloned()
-            .collect();
+        let econtent = data.encap_content_info.econtent.as_ref().expect("attached");
+        assert_eq!(econtent.to_der().expect("encodes"), b"\x04\x06asdasd");
+        let certs: Vec<_> =
+            data.certificates.as_ref().expect("certificates present").0.iter().cloned().collect();
         let ours = CertificateChoices::Certificate(signer.certificate().inner().clone());
         assert_eq!(certs, vec![ours]);
         assert!(data.crls.is_none());
@@ -345,10 +299,7 @@ pub(super) mod tests {
             panic!("sid is not issuerAndSerialNumber");
         };
         let tbs = &signer.certificate().inner().tbs_certificate;
-        assert_eq!(
-            (&sid.issuer, &sid.serial_number),
-            (&tbs.issuer, &tbs.serial_number)
-        );
+        assert_eq!((&sid.issuer, &sid.serial_number), (&tbs.issuer, &tbs.serial_number));
         assert_eq!(info.digest_alg.oid.to_string(), SHA256);
         assert_eq!(info.digest_alg.parameters, Some(Any::null()));
         assert_eq!(info.signature_algorithm.oid.to_string(), SHA256_WITH_RSA);
@@ -359,18 +310,14 @@ pub(super) mod tests {
 
     #[test]
     fn signed_attributes_are_the_four_kalkan_writes_in_der_order() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let signer = generated_signer(dir.path());
         let content = b"attributes";
-        let cms = sign_data(&signer, content, false, TIME).unwrap();
-        let attrs = only_signer(&signed_data(&cms)).signed_attrs.unwrap();
+        let cms = sign_data(&signer, content, false, TIME).expect("signs");
+        let attrs =
+            only_signer(&signed_data(&cms)).signed_attrs.expect("signed attributes present");
         let oids: Vec<_> = attrs.iter().map(|a| a.oid).collect();
-        let expected = [
-            CONTENT_TYPE,
-            SIGNING_TIME,
-            MESSAGE_DIGEST,
-            SIGNING_CERTIFICATE_V2,
-        ];
+        let expected = [CONTENT_TYPE, SIGNING_TIME, MESSAGE_DIGEST, SIGNING_CERTIFICATE_V2];
         assert_eq!(oids, expected);
         assert_eq!(
             expected.map(|o| o.to_string()),
@@ -382,36 +329,30 @@ pub(super) mod tests {
             ]
         );
         let value = |i: usize| {
-            let attr = attrs.iter().nth(i).unwrap();
+            let attr = attrs.iter().nth(i).expect("attribute present");
             assert_eq!(attr.values.len(), 1);
-            attr.values.iter().next().unwrap().to_der().unwrap()
+            attr.values.iter().next().expect("one value").to_der().expect("encodes")
         };
-        assert_eq!(value(0), ID_DATA.to_der().unwrap());
+        assert_eq!(value(0), ID_DATA.to_der().expect("encodes"));
         assert_eq!(value(1), b"\x17\x0d240501102030Z");
         let digest = HashAlgorithm::Sha256.digest(content);
         assert_eq!(value(2), [&[0x04, 0x20][..], &digest].concat());
         let cert_hash = HashAlgorithm::Sha256.digest(signer.certificate().der());
-        let ess = [
-            &[0x30, 0x26, 0x30, 0x24, 0x30, 0x22, 0x04, 0x20][..],
-            &cert_hash,
-        ]
-        .concat();
+        let ess = [&[0x30, 0x26, 0x30, 0x24, 0x30, 0x22, 0x04, 0x20][..], &cert_hash].concat();
         assert_eq!(value(3), ess);
     }
 
     #[test]
     fn openssl_reads_the_signed_attributes() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let signer = generated_signer(dir.path());
-        let cms = sign_data(&signer, b"print me", true, TIME).unwrap();
-        std::fs::write(dir.path().join("sig.der"), &cms).unwrap();
+        let cms = sign_data(&signer, b"print me", true, TIME).expect("signs");
+        std::fs::write(dir.path().join("sig.der"), &cms).expect("temp file writable");
         let out = Command::new("openssl")
             .current_dir(dir.path())
-            .args([
-                "cms", "-cmsout", "-print", "-inform", "DER", "-in", "sig.der",
-            ])
+            .args(["cms", "-cmsout", "-print", "-inform", "DER", "-in", "sig.der"])
             .output()
-            .unwrap();
+            .expect("openssl runs");
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
         for needle in [
@@ -424,8 +365,8 @@ pub(super) mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");
         }
-        let signer_info = text.split("signerInfos:").nth(1).unwrap();
-        let signed_attrs = signer_info.split("signedAttrs:").nth(1).unwrap();
+        let signer_info = text.split("signerInfos:").nth(1).expect("signerInfos printed");
+        let signed_attrs = signer_info.split("signedAttrs:").nth(1).expect("signedAttrs printed");
         assert_eq!(signed_attrs.matches("object:").count(), 4);
         // digestAlgorithm, signatureAlgorithm: both with NULL parameters.
         assert_eq!(signer_info.matches("parameter: NULL").count(), 2);

@@ -36,10 +36,7 @@ pub fn cades_bes(
     let attributes = vec![
         attribute(CONTENT_TYPE, Any::encode_from(&ID_DATA).map_err(encoding)?)?,
         attribute(SIGNING_TIME, time_value(signing_time)?)?,
-        attribute(
-            MESSAGE_DIGEST,
-            Any::new(Tag::OctetString, digest).map_err(encoding)?,
-        )?,
+        attribute(MESSAGE_DIGEST, Any::new(Tag::OctetString, digest).map_err(encoding)?)?,
         attribute(SIGNING_CERTIFICATE_V2, signing_certificate_v2(certificate)?)?,
     ];
     SetOfVec::try_from(attributes).map_err(encoding)
@@ -59,9 +56,7 @@ fn signing_certificate_v2(certificate: &Certificate) -> Result<Any, SignError> {
     let cert_hash = OctetString::new(hash).and_then(|h| h.to_der());
     let ess_cert_id = cert_hash.and_then(|h| Any::new(Tag::Sequence, h)?.to_der());
     let certs = ess_cert_id.and_then(|e| Any::new(Tag::Sequence, e)?.to_der());
-    certs
-        .and_then(|c| Any::new(Tag::Sequence, c))
-        .map_err(encoding)
+    certs.and_then(|c| Any::new(Tag::Sequence, c)).map_err(encoding)
 }
 
 /// The signingTime value: UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5652 §11.3),
@@ -103,10 +98,7 @@ pub fn parse_time(value: &Any) -> Result<OffsetDateTime, SignError> {
             if whole.len() != 14 || !fraction_ok {
                 return Err(bad());
             }
-            (
-                number(whole, 0..4).ok_or_else(bad)?,
-                whole.get(4..).ok_or_else(bad)?,
-            )
+            (number(whole, 0..4).ok_or_else(bad)?, whole.get(4..).ok_or_else(bad)?)
         }
         _ => return Err(bad()),
     };
@@ -159,45 +151,25 @@ mod tests {
     use time::macros::datetime;
 
     fn encoded(t: OffsetDateTime) -> Vec<u8> {
-        time_value(t)
-            .and_then(|v| v.to_der().map_err(encoding))
-            .unwrap()
+        time_value(t).and_then(|v| v.to_der().map_err(encoding)).expect("encodes")
     }
 
     #[test]
     fn signing_time_is_utctime_from_1950_to_2049() {
-        assert_eq!(
-            encoded(datetime!(2020-09-09 20:03:14.75 UTC)),
-            b"\x17\x0d200909200314Z"
-        );
-        assert_eq!(
-            encoded(datetime!(1950-01-01 0:00 UTC)),
-            b"\x17\x0d500101000000Z"
-        );
-        assert_eq!(
-            encoded(datetime!(2049-12-31 23:59:59 UTC)),
-            b"\x17\x0d491231235959Z"
-        );
+        assert_eq!(encoded(datetime!(2020-09-09 20:03:14.75 UTC)), b"\x17\x0d200909200314Z");
+        assert_eq!(encoded(datetime!(1950-01-01 0:00 UTC)), b"\x17\x0d500101000000Z");
+        assert_eq!(encoded(datetime!(2049-12-31 23:59:59 UTC)), b"\x17\x0d491231235959Z");
     }
 
     #[test]
     fn signing_time_is_generalized_outside_utctime_range() {
-        assert_eq!(
-            encoded(datetime!(2050-01-01 0:00 UTC)),
-            b"\x18\x0f20500101000000Z"
-        );
-        assert_eq!(
-            encoded(datetime!(1949-12-31 23:59:59 UTC)),
-            b"\x18\x0f19491231235959Z"
-        );
+        assert_eq!(encoded(datetime!(2050-01-01 0:00 UTC)), b"\x18\x0f20500101000000Z");
+        assert_eq!(encoded(datetime!(1949-12-31 23:59:59 UTC)), b"\x18\x0f19491231235959Z");
     }
 
     #[test]
     fn signing_time_is_written_in_utc() {
-        assert_eq!(
-            encoded(datetime!(2024-05-01 05:00 +5)),
-            b"\x17\x0d240501000000Z"
-        );
+        assert_eq!(encoded(datetime!(2024-05-01 05:00 +5)), b"\x17\x0d240501000000Z");
     }
 
     #[test]
@@ -209,14 +181,15 @@ mod tests {
             datetime!(2050-01-01 0:00 UTC),
             datetime!(1900-02-28 12:00 UTC),
         ] {
-            assert_eq!(parse_time(&time_value(t).unwrap()).unwrap(), t);
+            assert_eq!(parse_time(&time_value(t).expect("encodes")).expect("parses"), t);
         }
     }
 
     #[test]
     fn generalized_time_fraction_is_accepted() {
-        let v = Any::new(Tag::GeneralizedTime, b"20500101000000.5Z".to_vec()).unwrap();
-        assert_eq!(parse_time(&v).unwrap(), datetime!(2050-01-01 0:00 UTC));
+        let v = Any::new(Tag::GeneralizedTime, b"20500101000000.5Z".to_vec())
+            .expect("valid test value");
+        assert_eq!(parse_time(&v).expect("parses"), datetime!(2050-01-01 0:00 UTC));
     }
 
     #[test]
@@ -234,7 +207,7 @@ mod tests {
             (Tag::UtcTime, "2é090920031Z".as_bytes()),
             (Tag::OctetString, b"200909200314Z"),
         ] {
-            let v = Any::new(tag, text.to_vec()).unwrap();
+            let v = Any::new(tag, text.to_vec()).expect("valid test value");
             assert!(parse_time(&v).is_err(), "{text:?}");
         }
     }
