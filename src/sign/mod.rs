@@ -3,6 +3,7 @@
 
 pub mod c14n;
 pub mod cms;
+mod cms_attrs;
 pub mod cms_verify;
 pub mod raw;
 pub mod xml_verify;
