@@ -30,6 +30,8 @@
 //! | `ErrorKind::Internal` | `INTERNAL_ERROR` | `Internal error; the Qoltanba log has the details.` | — |
 //! | `ErrorKind::Cancelled` | — | `{"body":{},"status":true}` | — |
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use super::envelope::{self, base64, opt_int, pem_cms, Request};
@@ -108,11 +110,7 @@ enum Signed {
 }
 
 /// Answers one basics request.
-pub async fn handle(
-    service: &std::sync::Arc<Service>,
-    caller: &Caller,
-    request: &Request,
-) -> String {
+pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) -> String {
     match invoke(service, caller, request).await {
         Ok(Some(body)) => envelope::to_text(&Success { body, status: true }),
         Ok(None) => envelope::to_text(&Success {
@@ -125,7 +123,7 @@ pub async fn handle(
 
 /// CommonInvoker steps 1–5, then `sign`. `Ok(None)`: the user cancelled.
 async fn invoke(
-    service: &std::sync::Arc<Service>,
+    service: &Arc<Service>,
     caller: &Caller,
     request: &Request,
 ) -> Result<Option<Body>, Failure> {
@@ -164,7 +162,7 @@ fn class_of(request: &Request) -> String {
 }
 
 async fn sign(
-    service: &std::sync::Arc<Service>,
+    service: &Arc<Service>,
     caller: &Caller,
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Option<Body>, Failure> {

@@ -20,14 +20,7 @@ pub async fn run(
 ) -> Result<Option<Response>, Error500> {
     let response = match call {
         Call::ActiveTokens => Response::Texts(service.active_tokens()),
-        Call::KeyInfo { storage } => {
-            service.check_storage(&storage).map_err(service_error)?;
-            let certificate = service
-                .key_info(caller, None)
-                .await
-                .map_err(service_error)?;
-            Response::KeyInfo(Box::new(KeyInfo::of(&certificate)))
-        }
+        Call::KeyInfo { storage } => key_info(service, caller, &storage).await?,
         Call::SignXml {
             storage,
             key_type,
@@ -39,8 +32,7 @@ pub async fn run(
             sign_xml(
                 service,
                 caller,
-                &storage,
-                &key_type,
+                (&storage, &key_type),
                 documents,
                 (tbs, parent),
                 many,
@@ -55,13 +47,13 @@ pub async fn run(
         } => {
             service.check_storage(&storage).map_err(service_error)?;
             let data = decode_base64(&data).map_err(Error500::new)?;
-            cades(service, caller, &storage, &key_type, data, attach).await?
+            cades(service, caller, (&storage, &key_type), data, attach).await?
         }
         Call::CadesHash {
             storage,
             key_type,
             hash,
-        } => cades_hash(service, caller, &storage, &key_type, &hash).await?,
+        } => cades_hash(service, caller, (&storage, &key_type), &hash).await?,
         Call::CadesFile {
             storage,
             key_type,
@@ -70,16 +62,10 @@ pub async fn run(
         } => {
             service.check_storage(&storage).map_err(service_error)?;
             let data = read_picked(service, Path::new(&path)).await?;
-            cades(service, caller, &storage, &key_type, data, attach).await?
+            cades(service, caller, (&storage, &key_type), data, attach).await?
         }
         Call::TimeStamped { method } => return Err(time_stamp_refused(method)),
-        Call::ChooseFile { extension } => {
-            let path = service
-                .choose_file(caller, extension)
-                .await
-                .map_err(service_error)?;
-            Response::Text(path.to_string_lossy().into_owned())
-        }
+        Call::ChooseFile { extension } => choose_file(service, caller, extension).await?,
         Call::ChangeLocale { locale } => {
             service.set_locale(&locale);
             return Ok(None);
@@ -88,12 +74,41 @@ pub async fn run(
     Ok(Some(response))
 }
 
+/// The storage name and `keyType` of a signing call.
+type Key<'a> = (&'a str, &'a str);
+
+/// `getKeyInfo`: the certificate of the key the user picks.
+async fn key_info(
+    service: &Arc<Service>,
+    caller: &Caller,
+    storage: &str,
+) -> Result<Response, Error500> {
+    service.check_storage(storage).map_err(service_error)?;
+    let certificate = service
+        .key_info(caller, None)
+        .await
+        .map_err(service_error)?;
+    Ok(Response::KeyInfo(Box::new(KeyInfo::of(&certificate))))
+}
+
+/// `showFileChooser`: the picked path as text.
+async fn choose_file(
+    service: &Arc<Service>,
+    caller: &Caller,
+    extension: String,
+) -> Result<Response, Error500> {
+    let path = service
+        .choose_file(caller, extension)
+        .await
+        .map_err(service_error)?;
+    Ok(Response::Text(path.to_string_lossy().into_owned()))
+}
+
 /// `signXml` / `signXmls`: empty XPaths sign the whole document, otherwise one element.
 async fn sign_xml(
     service: &Arc<Service>,
     caller: &Caller,
-    storage: &str,
-    key_type: &str,
+    (storage, key_type): Key<'_>,
     documents: Vec<String>,
     (tbs, parent): (String, String),
     many: bool,
@@ -125,8 +140,7 @@ async fn sign_xml(
 async fn cades_hash(
     service: &Arc<Service>,
     caller: &Caller,
-    storage: &str,
-    key_type: &str,
+    (storage, key_type): Key<'_>,
     hash: &str,
 ) -> Result<Response, Error500> {
     service.check_storage(storage).map_err(service_error)?;
@@ -150,8 +164,7 @@ async fn cades_hash(
 async fn cades(
     service: &Arc<Service>,
     caller: &Caller,
-    storage: &str,
-    key_type: &str,
+    (storage, key_type): Key<'_>,
     data: Vec<u8>,
     attached: bool,
 ) -> Result<Response, Error500> {

@@ -24,6 +24,8 @@
 //! | time-stamping methods (`createCMSSignatureFromBase64`, `createCMSSignatureFromFile`, `applyCAdEST`) | `Time-stamping is not supported yet: <method> adds a time-stamp (CAdES-T) …` — never an unstamped signature |
 //! | internal errors | `internal error` (details go to the log) |
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -131,11 +133,7 @@ pub enum Call {
 }
 
 /// Answers one commonUtils request.
-pub async fn handle(
-    service: &std::sync::Arc<Service>,
-    caller: &Caller,
-    request: &Request,
-) -> String {
+pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) -> String {
     let uuid = request
         .get("uuid")
         .and_then(Value::as_str)
