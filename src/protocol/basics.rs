@@ -1,1 +1,425 @@
-//! NCALayer module `basics` (see ncalayer-protocol.md).
+//! The basics module `kz.gov.pki.knca.basics` (`ncalayer-protocol.md` §2), replying exactly as
+//! NCA's `CommonInvoker` (nlcommons) does. Argument parsing lives in `sign_args`.
+//!
+//! CommonInvoker steps, in Java's order:
+//! 1. `method` must be a string; else (our choice, Java throws before its envelope)
+//!    `GENERAL_ERROR` with details `org.json.JSONException: JSONObject["method"] not found.`
+//! 2. `apiVersion` read with org.json `optInt` (absent, `null`, junk = 2); not 2 ⇒
+//!    `GENERAL_ERROR` `java.lang.IllegalArgumentException: Supported apiVersion is 2`.
+//! 3. `class` (optional) must equal the simple class name, which we call `NCALayerBasics`
+//!    (the real name is not public); else `<class> is not found`.
+//! 4. Only `sign` exists; else `<m> is not defined in NCALayerBasics`.
+//! 5. `args` must be an object; else `sign demands arguments`.
+//!
+//! Replies: success `{"body":{"result":…},"status":true}`, user cancel `{"body":{},"status":true}`,
+//! failure `{"code":…,"details":…,"message":…,"status":false}` (`details` omitted when none).
+//! `result` is always an array (one entry per document): CMS as PEM text (`-----BEGIN CMS-----`,
+//! 64 columns, `\n`), XML as the signed text, raw as base64; with `outputCert` it is
+//! `{"signatures":[…],"certificate":"<base64 DER, no PEM armour>"}`.
+//!
+//! Failure codes (module-specific messages are ours; NCALayer's are not known):
+//!
+//! | cause | code | message | details |
+//! |---|---|---|---|
+//! | steps 1–5 above | `GENERAL_ERROR` | `General error.` | `java.lang.IllegalArgumentException: …` / `org.json.JSONException: …` |
+//! | org.json type errors in `args` | `INVOCATION_ERROR` | `An invoked method threw an exception.` | `org.json.JSONException: …` |
+//! | bad parameter values; `ErrorKind::BadRequest` and the storage/file kinds | `INVALID_SIGNING_PARAMS` | the reason | — |
+//! | `tsaProfile` given | `TSA_NOT_SUPPORTED` | `Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature` | — |
+//! | `ErrorKind::SigningFailed` | `SIGNING_FAILURE` | the reason | — |
+//! | `ErrorKind::Unsupported` | `NOT_SUPPORTED` | the reason | — |
+//! | `ErrorKind::Internal` | `INTERNAL_ERROR` | `Internal error; the Qoltanba log has the details.` | — |
+//! | `ErrorKind::Cancelled` | — | `{"body":{},"status":true}` | — |
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::envelope::{self, base64, opt_int, pem_cms, Request};
+use super::sign_args::{self, ArgsError, Format, SignArgs};
+use crate::service::{Caller, ErrorKind, Service, ServiceError, SignOutcome};
+
+/// The module name.
+pub const MODULE: &str = "kz.gov.pki.knca.basics";
+
+/// The simple class name CommonInvoker reports (our choice).
+const CLASS: &str = "NCALayerBasics";
+
+/// A failure reply; serialises as `code, details?, message, status`.
+#[derive(Debug, Serialize)]
+struct Failure {
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<String>,
+    message: String,
+    status: bool,
+}
+
+impl Failure {
+    fn new(code: &'static str, message: impl Into<String>, details: Option<String>) -> Self {
+        Self {
+            code,
+            details,
+            message: message.into(),
+            status: false,
+        }
+    }
+
+    /// CommonInvoker's `GENERAL_ERROR` for an `IllegalArgumentException`.
+    fn general(text: impl std::fmt::Display) -> Self {
+        let details = format!("java.lang.IllegalArgumentException: {text}");
+        Self::new("GENERAL_ERROR", "General error.", Some(details))
+    }
+
+    /// CommonInvoker's `INVOCATION_ERROR` for an org.json `JSONException`.
+    fn invocation(json_message: &str) -> Self {
+        let details = format!("org.json.JSONException: {json_message}");
+        Self::new(
+            "INVOCATION_ERROR",
+            "An invoked method threw an exception.",
+            Some(details),
+        )
+    }
+}
+
+/// A success reply: `body, status`.
+#[derive(Serialize)]
+struct Success<B> {
+    body: B,
+    status: bool,
+}
+
+/// The cancel body `{}`.
+#[derive(Serialize)]
+struct Empty {}
+
+/// The body of a signed result.
+#[derive(Serialize)]
+struct Body {
+    result: Signed,
+}
+
+/// `result`: the signatures, or (with `outputCert`) signatures plus certificate.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Signed {
+    List(Vec<String>),
+    WithCertificate {
+        signatures: Vec<String>,
+        certificate: String,
+    },
+}
+
+/// Answers one basics request.
+pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) -> String {
+    match invoke(service, caller, request).await {
+        Ok(Some(body)) => envelope::to_text(&Success { body, status: true }),
+        Ok(None) => envelope::to_text(&Success {
+            body: Empty {},
+            status: true,
+        }),
+        Err(failure) => envelope::to_text(&failure),
+    }
+}
+
+/// CommonInvoker steps 1–5, then `sign`. `Ok(None)`: the user cancelled.
+async fn invoke(
+    service: &Arc<Service>,
+    caller: &Caller,
+    request: &Request,
+) -> Result<Option<Body>, Failure> {
+    let method = envelope::get_string(request, "method").map_err(|e| {
+        Failure::new(
+            "GENERAL_ERROR",
+            "General error.",
+            Some(format!("org.json.JSONException: {e}")),
+        )
+    })?;
+    if opt_int(request, "apiVersion", 2) != 2 {
+        return Err(Failure::general("Supported apiVersion is 2"));
+    }
+    let class = class_of(request);
+    if !class.is_empty() && class != CLASS {
+        return Err(Failure::general(format_args!("{class} is not found")));
+    }
+    if method != "sign" {
+        return Err(Failure::general(format_args!(
+            "{method} is not defined in {CLASS}"
+        )));
+    }
+    let Some(args) = request.get("args").and_then(serde_json::Value::as_object) else {
+        return Err(Failure::general("sign demands arguments"));
+    };
+    sign(service, caller, args).await
+}
+
+/// org.json `optString("class")`: strings and numbers as text, anything else empty.
+fn class_of(request: &Request) -> String {
+    match request.get("class") {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(serde_json::Value::Number(number)) => number.to_string(),
+        _ => String::new(),
+    }
+}
+
+async fn sign(
+    service: &Arc<Service>,
+    caller: &Caller,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<Body>, Failure> {
+    let SignArgs {
+        request,
+        format,
+        output_cert,
+    } = sign_args::parse(args).map_err(args_failure)?;
+    match service.sign(caller, request).await {
+        Ok(outcome) => render(&outcome, format, output_cert).map(Some),
+        Err(error) if error.kind() == ErrorKind::Cancelled => Ok(None),
+        Err(error) => Err(service_failure(&error)),
+    }
+}
+
+fn args_failure(error: ArgsError) -> Failure {
+    match error {
+        ArgsError::Json(message) => Failure::invocation(&message),
+        ArgsError::Params(message) => Failure::new("INVALID_SIGNING_PARAMS", message, None),
+        ArgsError::TsaRequested => Failure::new(
+            "TSA_NOT_SUPPORTED",
+            "Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature",
+            None,
+        ),
+    }
+}
+
+/// The one mapping from service errors to basics failures (see the module table).
+fn service_failure(error: &ServiceError) -> Failure {
+    let code = match error.kind() {
+        ErrorKind::BadRequest
+        | ErrorKind::StorageParamEmpty
+        | ErrorKind::StorageUnknown
+        | ErrorKind::StorageEmpty
+        | ErrorKind::FileNotFound
+        | ErrorKind::Cancelled => "INVALID_SIGNING_PARAMS",
+        ErrorKind::SigningFailed => "SIGNING_FAILURE",
+        ErrorKind::Unsupported => "NOT_SUPPORTED",
+        ErrorKind::Internal => {
+            tracing::error!("basics sign failed: {error}");
+            return Failure::new(
+                "INTERNAL_ERROR",
+                "Internal error; the Qoltanba log has the details.",
+                None,
+            );
+        }
+    };
+    Failure::new(code, error.to_string(), None)
+}
+
+/// The result texts of a successful `sign`.
+fn render(outcome: &SignOutcome, format: Format, output_cert: bool) -> Result<Body, Failure> {
+    let signatures = outcome
+        .signatures
+        .iter()
+        .map(|signature| signature_text(signature, format))
+        .collect::<Result<Vec<_>, _>>()?;
+    let result = if output_cert {
+        Signed::WithCertificate {
+            signatures,
+            certificate: base64(outcome.certificate.der()),
+        }
+    } else {
+        Signed::List(signatures)
+    };
+    Ok(Body { result })
+}
+
+fn signature_text(signature: &[u8], format: Format) -> Result<String, Failure> {
+    match format {
+        Format::Cms => Ok(pem_cms(signature)),
+        Format::Raw => Ok(base64(signature)),
+        Format::Xml => String::from_utf8(signature.to_vec()).map_err(|_| {
+            tracing::error!("the XML signer returned text that is not UTF-8");
+            Failure::new(
+                "SIGNING_FAILURE",
+                "The signed XML is not valid UTF-8.",
+                None,
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::protocol::test_support::Harness;
+
+    const SIGN_PARAMS_NOT_OBJECT: &str = r#"{"code":"INVOCATION_ERROR","details":"org.json.JSONException: JSONObject[\"signingParams\"] is not a JSONObject.","message":"An invoked method threw an exception.","status":false}"#;
+
+    fn sign_request(args: &str) -> String {
+        format!(r#"{{"module":"kz.gov.pki.knca.basics","method":"sign","args":{args}}}"#)
+    }
+
+    #[tokio::test]
+    async fn cancel_gives_empty_body() {
+        let h = Harness::new();
+        let reply = h
+            .reply(&sign_request(
+                r#"{"allowedStorages":null,"format":"cms","data":"MTEK","signingParams":{},"signerParams":{"extKeyUsageOids":[]},"locale":"ru"}"#,
+            ))
+            .await;
+        assert_eq!(reply, r#"{"body":{},"status":true}"#);
+        assert_eq!(h.prompts(), 1);
+    }
+
+    #[tokio::test]
+    async fn signing_params_not_an_object() {
+        let h = Harness::new();
+        let reply = h
+            .reply(&sign_request(
+                r#"{"format":"cms","data":"MTEK","signingParams":"x","signerParams":{}}"#,
+            ))
+            .await;
+        assert_eq!(reply, SIGN_PARAMS_NOT_OBJECT);
+        assert_eq!(h.prompts(), 0);
+    }
+
+    #[tokio::test]
+    async fn signer_params_and_oids_type_errors() {
+        let h = Harness::new();
+        assert_eq!(
+            h.reply(&sign_request(
+                r#"{"format":"cms","data":"MTEK","signingParams":{},"signerParams":[]}"#
+            ))
+            .await,
+            r#"{"code":"INVOCATION_ERROR","details":"org.json.JSONException: JSONObject[\"signerParams\"] is not a JSONObject.","message":"An invoked method threw an exception.","status":false}"#
+        );
+        assert_eq!(
+            h.reply(&sign_request(r#"{"format":"cms","data":"MTEK","signingParams":{},"signerParams":{"extKeyUsageOids":"x"}}"#)).await,
+            r#"{"code":"INVOCATION_ERROR","details":"org.json.JSONException: JSONObject[\"extKeyUsageOids\"] is not a JSONArray.","message":"An invoked method threw an exception.","status":false}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn api_version_3_is_refused() {
+        let h = Harness::new();
+        let reply = h
+            .reply(
+                r#"{"module":"kz.gov.pki.knca.basics","method":"sign","apiVersion":3,"args":{}}"#,
+            )
+            .await;
+        assert_eq!(
+            reply,
+            r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: Supported apiVersion is 2","message":"General error.","status":false}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_method_and_class() {
+        let h = Harness::new();
+        assert_eq!(
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"generateCsr","args":{}}"#)
+                .await,
+            r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: generateCsr is not defined in NCALayerBasics","message":"General error.","status":false}"#
+        );
+        assert_eq!(
+            h.reply(
+                r#"{"module":"kz.gov.pki.knca.basics","method":"sign","class":"Other","args":{}}"#
+            )
+            .await,
+            r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: Other is not found","message":"General error.","status":false}"#
+        );
+        assert_eq!(
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","args":{}}"#)
+                .await,
+            r#"{"code":"GENERAL_ERROR","details":"org.json.JSONException: JSONObject[\"method\"] not found.","message":"General error.","status":false}"#
+        );
+    }
+
+    #[tokio::test]
+    async fn args_missing_or_not_an_object() {
+        let h = Harness::new();
+        let expected = r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: sign demands arguments","message":"General error.","status":false}"#;
+        assert_eq!(
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"sign"}"#)
+                .await,
+            expected
+        );
+        assert_eq!(
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"sign","args":["cms"]}"#)
+                .await,
+            expected
+        );
+    }
+
+    #[tokio::test]
+    async fn tsa_profile_is_refused_before_the_prompt() {
+        let h = Harness::new();
+        let reply = h
+            .reply(&sign_request(
+                r#"{"format":"cms","data":"MTEK","signingParams":{"decode":true,"encapsulate":false,"digested":false,"tsaProfile":{}},"signerParams":{}}"#,
+            ))
+            .await;
+        assert_eq!(
+            reply,
+            r#"{"code":"TSA_NOT_SUPPORTED","message":"Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature","status":false}"#
+        );
+        assert_eq!(h.prompts(), 0);
+        let reply = h
+            .reply(&sign_request(
+                r#"{"format":"cms","data":"MTEK","signingParams":{"tsaProfile":null},"signerParams":{}}"#,
+            ))
+            .await;
+        assert_eq!(reply, r#"{"body":{},"status":true}"#);
+    }
+
+    #[tokio::test]
+    async fn invalid_params_are_refused_before_the_prompt() {
+        let h = Harness::new();
+        assert_eq!(
+            h.reply(&sign_request(
+                r#"{"format":"pdf","data":"MTEK","signingParams":{},"signerParams":{}}"#
+            ))
+            .await,
+            r#"{"code":"INVALID_SIGNING_PARAMS","message":"format must be \"cms\", \"xml\" or \"raw\"","status":false}"#
+        );
+        assert_eq!(
+            h.reply(&sign_request(
+                r#"{"format":"cms","data":[],"signingParams":{},"signerParams":{}}"#
+            ))
+            .await,
+            r#"{"code":"INVALID_SIGNING_PARAMS","message":"data must be a string or a non-empty array of strings","status":false}"#
+        );
+        assert_eq!(
+            h.reply(&sign_request(r#"{"format":"cms","data":"M-EK","signingParams":{"decode":true},"signerParams":{}}"#)).await,
+            r#"{"code":"INVALID_SIGNING_PARAMS","message":"data[0] is not valid base64: Illegal base64 character 2d at offset 1","status":false}"#
+        );
+        assert_eq!(h.prompts(), 0);
+    }
+
+    #[tokio::test]
+    async fn one_mebibyte_document_is_answered() {
+        let h = Harness::new();
+        let data = "A".repeat(1 << 20);
+        let args = format!(
+            r#"{{"format":"cms","data":["{data}"],"signingParams":{{"decode":"true"}},"signerParams":{{}},"logo":"{data}"}}"#
+        );
+        assert_eq!(
+            h.reply(&sign_request(&args)).await,
+            r#"{"body":{},"status":true}"#
+        );
+        assert_eq!(h.prompts(), 1);
+    }
+
+    #[tokio::test]
+    #[ignore = "needs sign::xmldsig::check_document (xml branch); enable after merge"]
+    async fn bad_xml_is_refused_before_the_prompt() {
+        let h = Harness::new();
+        let reply = h
+            .reply(&sign_request(
+                r#"{"format":"xml","data":"<a><b></a>","signingParams":{},"signerParams":{}}"#,
+            ))
+            .await;
+        assert!(
+            reply.starts_with(r#"{"code":"INVALID_SIGNING_PARAMS","message":"#),
+            "{reply}"
+        );
+        assert_eq!(h.prompts(), 0);
+    }
+}

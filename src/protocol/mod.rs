@@ -1,11 +1,30 @@
 //! The wire layer, pure data: JSON text <-> service calls <-> JSON text, one file per NCALayer
 //! module. Every envelope quirk of `ncalayer-protocol.md` lives here and nowhere else.
+//!
+//! Routing by the request's `module` (§1.6):
+//!
+//! | `module` | handled by | envelope |
+//! |---|---|---|
+//! | absent (with `method`), `kz.gov.pki.knca.applet.Applet` | [`applet`] | `{"result":…,"errorCode":…}` |
+//! | `kz.gov.pki.knca.basics` | [`basics`] | CommonInvoker `{"body":…,"status":true}` / `{"code","details"?,"message","status":false}` |
+//! | `kz.gov.pki.knca.commonUtils` | [`common_utils`] | `{"responseObject"?,"code","message"?,"uuid"?}` |
+//! | `kz.gov.pki.ncalayerservices.accessory` | [`accessory`] | bare JSON |
+//! | anything else | [`envelope`] | `{"success":false,"errorCode":"MODULE_NOT_FOUND"}` |
+//!
+//! Text that is not a JSON object gets a top-level error (see [`envelope`]). Every request gets
+//! exactly one reply. Strings are escaped the standard serde_json way (org.json's `<\/` is not
+//! emulated: clients parse JSON).
 
 pub mod accessory;
 pub mod applet;
 pub mod basics;
+mod common_calls;
 pub mod common_utils;
 pub mod envelope;
+pub mod key_info;
+mod sign_args;
+#[cfg(test)]
+mod test_support;
 
 use std::sync::Arc;
 
@@ -36,7 +55,66 @@ impl Dispatcher {
     }
 
     /// Handles one JSON request (not `--heartbeat--`, which the transport echoes itself).
-    pub async fn handle(&self, _caller: &Caller, _text: &str) -> String {
-        todo!("protocol")
+    pub async fn handle(&self, caller: &Caller, text: &str) -> String {
+        let request = match envelope::parse_request(text) {
+            Ok(request) => request,
+            Err(reply) => return reply,
+        };
+        let module = match request.get("module") {
+            None => applet::MODULE,
+            Some(serde_json::Value::String(module)) => module.as_str(),
+            Some(_) => return envelope::module_not_found(),
+        };
+        match module {
+            applet::MODULE => applet::handle(&self.service, &request),
+            basics::MODULE => basics::handle(&self.service, caller, &request).await,
+            common_utils::MODULE => common_utils::handle(&self.service, caller, &request).await,
+            accessory::MODULE => accessory::handle(&request),
+            _ => envelope::module_not_found(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::Harness;
+
+    #[test]
+    fn greeting_is_compact() {
+        assert_eq!(super::greeting(), r#"{"result":{"version":"1.4"}}"#);
+    }
+
+    #[tokio::test]
+    async fn unknown_modules() {
+        let h = Harness::new();
+        let not_found = r#"{"success":false,"errorCode":"MODULE_NOT_FOUND"}"#;
+        assert_eq!(
+            h.reply(r#"{"module":"kz.digiflow.mobile.extensions","method":"getVersion"}"#)
+                .await,
+            not_found
+        );
+        assert_eq!(
+            h.reply(r#"{"module":"x.y","method":"z","args":[]}"#).await,
+            not_found
+        );
+        assert_eq!(h.reply(r#"{"module":5,"method":"z"}"#).await, not_found);
+    }
+
+    #[tokio::test]
+    async fn malformed_requests() {
+        let h = Harness::new();
+        let reply = h.reply("{\"module\":").await;
+        assert!(
+            reply.starts_with(r#"{"success":false,"errorCode":"JSON_PARSE_ERROR","message":"The request is not valid JSON ("#),
+            "{reply}"
+        );
+        assert_eq!(
+            h.reply("{}").await,
+            r#"{"success":false,"errorCode":"INVALID_REQUEST","message":"The request has neither \"module\" nor \"method\"."}"#
+        );
+        assert_eq!(
+            h.reply("\"sign\"").await,
+            r#"{"success":false,"errorCode":"INVALID_REQUEST","message":"The request must be a JSON object with \"module\", \"method\" and \"args\"."}"#
+        );
     }
 }

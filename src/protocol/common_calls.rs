@@ -1,0 +1,264 @@
+//! The bodies of the commonUtils methods: each turns a typed [`Call`] into service calls and a
+//! `responseObject`. Storage names are checked first (as `StorageInfo` does in NCALayer), then
+//! the input is decoded, then the user is asked. CMS results are plain base64 DER, XML results
+//! the signed text. Envelope and dispatch live in `common_utils`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::common_utils::{Call, Error500, Response};
+use super::envelope::{base64, decode_base64};
+use super::key_info::KeyInfo;
+use crate::keystore::{KeyFilter, KeyType};
+use crate::service::{Caller, ErrorKind, Service, ServiceError, SignFormat, SignRequest};
+
+/// Runs one call. `Ok(None)`: success without a `responseObject` (`changeLocale`).
+pub async fn run(
+    service: &Arc<Service>,
+    caller: &Caller,
+    call: Call,
+) -> Result<Option<Response>, Error500> {
+    let response = match call {
+        Call::ActiveTokens => Response::Texts(service.active_tokens()),
+        Call::KeyInfo { storage } => key_info(service, caller, &storage).await?,
+        Call::SignXml {
+            storage,
+            key_type,
+            documents,
+            tbs,
+            parent,
+            many,
+        } => {
+            sign_xml(
+                service,
+                caller,
+                (&storage, &key_type),
+                documents,
+                (tbs, parent),
+                many,
+            )
+            .await?
+        }
+        Call::Cades {
+            storage,
+            key_type,
+            data,
+            attach,
+        } => {
+            service.check_storage(&storage).map_err(service_error)?;
+            let data = decode_base64(&data).map_err(Error500::new)?;
+            cades(service, caller, (&storage, &key_type), data, attach).await?
+        }
+        Call::CadesHash {
+            storage,
+            key_type,
+            hash,
+        } => cades_hash(service, caller, (&storage, &key_type), &hash).await?,
+        Call::CadesFile {
+            storage,
+            key_type,
+            path,
+            attach,
+        } => {
+            service.check_storage(&storage).map_err(service_error)?;
+            let data = read_picked(service, Path::new(&path)).await?;
+            cades(service, caller, (&storage, &key_type), data, attach).await?
+        }
+        Call::TimeStamped { method } => return Err(time_stamp_refused(method)),
+        Call::ChooseFile { extension } => choose_file(service, caller, extension).await?,
+        Call::ChangeLocale { locale } => {
+            service.set_locale(&locale);
+            return Ok(None);
+        }
+    };
+    Ok(Some(response))
+}
+
+/// The storage name and `keyType` of a signing call.
+type Key<'a> = (&'a str, &'a str);
+
+/// `getKeyInfo`: the certificate of the key the user picks.
+async fn key_info(
+    service: &Arc<Service>,
+    caller: &Caller,
+    storage: &str,
+) -> Result<Response, Error500> {
+    service.check_storage(storage).map_err(service_error)?;
+    let certificate = service
+        .key_info(caller, None)
+        .await
+        .map_err(service_error)?;
+    Ok(Response::KeyInfo(Box::new(KeyInfo::of(&certificate))))
+}
+
+/// `showFileChooser`: the picked path as text.
+async fn choose_file(
+    service: &Arc<Service>,
+    caller: &Caller,
+    extension: String,
+) -> Result<Response, Error500> {
+    let path = service
+        .choose_file(caller, extension)
+        .await
+        .map_err(service_error)?;
+    Ok(Response::Text(path.to_string_lossy().into_owned()))
+}
+
+/// `signXml` / `signXmls`: empty XPaths sign the whole document, otherwise one element.
+async fn sign_xml(
+    service: &Arc<Service>,
+    caller: &Caller,
+    (storage, key_type): Key<'_>,
+    documents: Vec<String>,
+    (tbs, parent): (String, String),
+    many: bool,
+) -> Result<Response, Error500> {
+    service.check_storage(storage).map_err(service_error)?;
+    let element = (!tbs.is_empty() || !parent.is_empty()).then_some((tbs, parent));
+    let documents = documents.into_iter().map(String::into_bytes).collect();
+    let request = sign_request(storage, key_type, SignFormat::Xml { element }, documents);
+    let texts = signatures(service, caller, request)
+        .await?
+        .into_iter()
+        .map(|xml| {
+            String::from_utf8(xml).map_err(|_| Error500::new("The signed XML is not valid UTF-8."))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if many {
+        Ok(Response::Texts(texts))
+    } else {
+        texts
+            .into_iter()
+            .next()
+            .map(Response::Text)
+            .ok_or_else(|| Error500::new("no signature was produced"))
+    }
+}
+
+/// `createCAdESFromBase64Hash`: a detached CMS over a digest. An empty hash fails with Java's
+/// null message (`{"code":"500"}`, as recorded).
+async fn cades_hash(
+    service: &Arc<Service>,
+    caller: &Caller,
+    (storage, key_type): Key<'_>,
+    hash: &str,
+) -> Result<Response, Error500> {
+    service.check_storage(storage).map_err(service_error)?;
+    if hash.is_empty() {
+        return Err(Error500(None));
+    }
+    let digest = decode_base64(hash).map_err(Error500::new)?;
+    let format = SignFormat::Cms {
+        attached: false,
+        digested: true,
+    };
+    one_cms(
+        service,
+        caller,
+        sign_request(storage, key_type, format, vec![digest]),
+    )
+    .await
+}
+
+/// A CAdES-BES over `data`, attached or detached.
+async fn cades(
+    service: &Arc<Service>,
+    caller: &Caller,
+    (storage, key_type): Key<'_>,
+    data: Vec<u8>,
+    attached: bool,
+) -> Result<Response, Error500> {
+    let format = SignFormat::Cms {
+        attached,
+        digested: false,
+    };
+    one_cms(
+        service,
+        caller,
+        sign_request(storage, key_type, format, vec![data]),
+    )
+    .await
+}
+
+async fn one_cms(
+    service: &Arc<Service>,
+    caller: &Caller,
+    request: SignRequest,
+) -> Result<Response, Error500> {
+    signatures(service, caller, request)
+        .await?
+        .first()
+        .map(|der| Response::Text(base64(der)))
+        .ok_or_else(|| Error500::new("no signature was produced"))
+}
+
+fn sign_request(
+    storage: &str,
+    key_type: &str,
+    format: SignFormat,
+    documents: Vec<Vec<u8>>,
+) -> SignRequest {
+    SignRequest {
+        format,
+        documents,
+        filter: KeyFilter {
+            key_type: KeyType::parse(key_type),
+            ..KeyFilter::default()
+        },
+        storages: Some(vec![storage.to_string()]),
+        allow_expired: false,
+        locale: None,
+    }
+}
+
+async fn signatures(
+    service: &Arc<Service>,
+    caller: &Caller,
+    request: SignRequest,
+) -> Result<Vec<Vec<u8>>, Error500> {
+    service
+        .sign(caller, request)
+        .await
+        .map(|outcome| outcome.signatures)
+        .map_err(service_error)
+}
+
+/// Reads a file the user picked with `showFileChooser` in this run; any other path is
+/// `file.not_found`, so a page cannot make us sign files it names itself.
+///
+/// The one place this layer touches the file system; it belongs in the service (see the
+/// report on `Service::read_picked`).
+async fn read_picked(service: &Service, path: &Path) -> Result<Vec<u8>, Error500> {
+    if !service.was_picked(path) {
+        return Err(service_error(ServiceError::FileNotFound));
+    }
+    tokio::fs::read(path)
+        .await
+        .map_err(|_| service_error(ServiceError::FileNotFound))
+}
+
+fn time_stamp_refused(method: &str) -> Error500 {
+    Error500::new(format!(
+        "Time-stamping is not supported yet: {method} adds a time-stamp (CAdES-T) and we will \
+         not return a signature without it; use createCAdESFromBase64 for a signature without \
+         a time-stamp"
+    ))
+}
+
+/// The one mapping from service errors to commonUtils messages.
+fn service_error(error: ServiceError) -> Error500 {
+    match error.kind() {
+        ErrorKind::Internal => {
+            tracing::error!("commonUtils call failed: {error}");
+            Error500::new("internal error")
+        }
+        ErrorKind::Cancelled
+        | ErrorKind::BadRequest
+        | ErrorKind::StorageParamEmpty
+        | ErrorKind::StorageUnknown
+        | ErrorKind::StorageEmpty
+        | ErrorKind::FileNotFound
+        | ErrorKind::SigningFailed
+        | ErrorKind::Unsupported => Error500::new(error.to_string()),
+    }
+}

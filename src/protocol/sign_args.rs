@@ -1,0 +1,362 @@
+//! Parses the `args` object of basics `sign` (`ncalayer-protocol.md` §2.2) into a validated
+//! [`SignRequest`] plus the output options. Field by field:
+//!
+//! | field | accepted | otherwise |
+//! |---|---|---|
+//! | `signingParams`, `signerParams` | objects (`{}` is fine) | `INVOCATION_ERROR`, details `org.json.JSONException: JSONObject["…"] is not a JSONObject.` (`… not found.` when absent) |
+//! | `format` | `cms`, `xml`, `raw` | `INVALID_SIGNING_PARAMS` |
+//! | `data` | a string, or a non-empty array of strings | `INVALID_SIGNING_PARAMS` |
+//! | `.decode` | bool or `"true"`/`"false"` (default false); cms/raw only: each document is base64-decoded; xml data is always text | bad base64: `INVALID_SIGNING_PARAMS` |
+//! | `.encapsulate` | bool-ish, default true (attached CMS) | |
+//! | `.digested` | bool-ish; cms only: each document is a base64 digest, the CMS is detached | with raw/xml: `INVALID_SIGNING_PARAMS` |
+//! | `.tsaProfile` | absent or `null` | anything else, in every format: `TSA_NOT_SUPPORTED` — we never return an unstamped signature when a stamp was asked for |
+//! | `.outputCert` | bool-ish: result becomes `{"signatures":[…],"certificate":"<base64 DER>"}` | |
+//! | `.allowExpired` | bool-ish | `.allowRevoked` is ignored: no revocation check yet |
+//! | `.extKeyUsageOids` | absent, `null` (= `[]`), array of strings | non-array: `INVOCATION_ERROR` `JSONObject["extKeyUsageOids"] is not a JSONArray.`; non-string item: `JSONArray[i] is not a String.` |
+//! | `.iin`, `.bin`, `.serialNumber` | string or number; empty, absent or `null` = no filter | other types: `INVALID_SIGNING_PARAMS` |
+//! | `.chain` | anything; accepted and ignored until chain building arrives | |
+//! | `allowedStorages` | absent, `null`, array of strings, comma-separated string; empty = any | other types: `INVALID_SIGNING_PARAMS` |
+//! | `locale` | a non-empty string; anything else = the daemon's locale | |
+//! | `logo` | ignored (not shown, whatever its size) | |
+
+use serde_json::{Map, Value};
+
+use super::envelope::{decode_base64, opt_bool};
+use crate::keystore::KeyFilter;
+use crate::service::{SignFormat, SignRequest};
+
+/// The output format asked for, for rendering the result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// PEM-armoured CMS.
+    Cms,
+    /// Signed XML text.
+    Xml,
+    /// Base64 raw signature.
+    Raw,
+}
+
+/// A parsed `sign` request.
+#[derive(Debug)]
+pub struct SignArgs {
+    /// What the service signs.
+    pub request: SignRequest,
+    /// The output format.
+    pub format: Format,
+    /// `outputCert`: return the certificate with the signatures.
+    pub output_cert: bool,
+}
+
+/// Why the arguments were refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// What org.json would throw (`INVOCATION_ERROR`): the `JSONException` message.
+    Json(String),
+    /// A parameter value we cannot use (`INVALID_SIGNING_PARAMS`).
+    Params(String),
+    /// `tsaProfile` asked for a time-stamp (`TSA_NOT_SUPPORTED`).
+    TsaRequested,
+}
+
+/// Parses `args`.
+pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
+    let signing = object(args, "signingParams")?;
+    let signer = object(args, "signerParams")?;
+    let format = format(args)?;
+    if signing.get("tsaProfile").is_some_and(|t| !t.is_null()) {
+        return Err(ArgsError::TsaRequested);
+    }
+    let sign_format = sign_format(format, signing)?;
+    let documents = documents(args, &sign_format, signing)?;
+    let request = SignRequest {
+        format: sign_format,
+        documents,
+        filter: filter(signer)?,
+        storages: storages(args)?,
+        allow_expired: opt_bool(signing, "allowExpired", false),
+        locale: args
+            .get("locale")
+            .and_then(Value::as_str)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string),
+    };
+    Ok(SignArgs {
+        request,
+        format,
+        output_cert: opt_bool(signing, "outputCert", false),
+    })
+}
+
+/// org.json `getJSONObject(key)`.
+fn object<'a>(
+    args: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a Map<String, Value>, ArgsError> {
+    match args.get(key) {
+        Some(Value::Object(object)) => Ok(object),
+        Some(_) => Err(ArgsError::Json(format!(
+            "JSONObject[\"{key}\"] is not a JSONObject."
+        ))),
+        None => Err(ArgsError::Json(format!("JSONObject[\"{key}\"] not found."))),
+    }
+}
+
+fn format(args: &Map<String, Value>) -> Result<Format, ArgsError> {
+    match args.get("format").and_then(Value::as_str) {
+        Some("cms") => Ok(Format::Cms),
+        Some("xml") => Ok(Format::Xml),
+        Some("raw") => Ok(Format::Raw),
+        _ => Err(ArgsError::Params(
+            "format must be \"cms\", \"xml\" or \"raw\"".into(),
+        )),
+    }
+}
+
+fn sign_format(format: Format, signing: &Map<String, Value>) -> Result<SignFormat, ArgsError> {
+    let digested = opt_bool(signing, "digested", false);
+    match format {
+        Format::Cms => Ok(SignFormat::Cms {
+            attached: !digested && opt_bool(signing, "encapsulate", true),
+            digested,
+        }),
+        _ if digested => Err(ArgsError::Params(
+            "signingParams.digested is supported with format \"cms\" only".into(),
+        )),
+        Format::Xml => Ok(SignFormat::Xml { element: None }),
+        Format::Raw => Ok(SignFormat::Raw),
+    }
+}
+
+/// The documents as bytes: XML text as is; CMS/raw data decoded when `decode` or `digested`.
+fn documents(
+    args: &Map<String, Value>,
+    format: &SignFormat,
+    signing: &Map<String, Value>,
+) -> Result<Vec<Vec<u8>>, ArgsError> {
+    let texts = data(args)?;
+    let decode = match format {
+        SignFormat::Cms { digested: true, .. } => true,
+        SignFormat::Xml { .. } => false,
+        _ => opt_bool(signing, "decode", false),
+    };
+    texts
+        .into_iter()
+        .enumerate()
+        .map(|(index, text)| {
+            if decode {
+                decode_base64(text).map_err(|e| {
+                    ArgsError::Params(format!("data[{index}] is not valid base64: {e}"))
+                })
+            } else {
+                Ok(text.as_bytes().to_vec())
+            }
+        })
+        .collect()
+}
+
+fn data(args: &Map<String, Value>) -> Result<Vec<&str>, ArgsError> {
+    let invalid =
+        || ArgsError::Params("data must be a string or a non-empty array of strings".into());
+    match args.get("data") {
+        Some(Value::String(text)) => Ok(vec![text.as_str()]),
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .map(|item| item.as_str().ok_or_else(invalid))
+            .collect(),
+        _ => Err(invalid()),
+    }
+}
+
+fn filter(signer: &Map<String, Value>) -> Result<KeyFilter, ArgsError> {
+    Ok(KeyFilter {
+        key_type: None,
+        ext_key_usage_oids: oids(signer)?,
+        iin: text_filter(signer, "iin")?,
+        bin: text_filter(signer, "bin")?,
+        serial_number: text_filter(signer, "serialNumber")?,
+    })
+}
+
+fn oids(signer: &Map<String, Value>) -> Result<Vec<String>, ArgsError> {
+    match signer.get("extKeyUsageOids") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                item.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| ArgsError::Json(format!("JSONArray[{index}] is not a String.")))
+            })
+            .collect(),
+        Some(_) => Err(ArgsError::Json(
+            "JSONObject[\"extKeyUsageOids\"] is not a JSONArray.".into(),
+        )),
+    }
+}
+
+fn text_filter(signer: &Map<String, Value>, key: &str) -> Result<Option<String>, ArgsError> {
+    let text = match signer.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => text.trim().to_string(),
+        Some(Value::Number(number)) => number.to_string(),
+        Some(_) => {
+            return Err(ArgsError::Params(format!(
+                "signerParams.{key} must be a string"
+            )))
+        }
+    };
+    Ok(Some(text).filter(|t| !t.is_empty()))
+}
+
+fn storages(args: &Map<String, Value>) -> Result<Option<Vec<String>>, ArgsError> {
+    let names: Vec<String> = match args.get("allowedStorages") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(list)) => list
+            .split(',')
+            .map(|name| name.trim().to_string())
+            .filter(|name| !name.is_empty())
+            .collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(storages_invalid)?,
+        Some(_) => return Err(storages_invalid()),
+    };
+    Ok(Some(names).filter(|n| !n.is_empty()))
+}
+
+fn storages_invalid() -> ArgsError {
+    ArgsError::Params(
+        "allowedStorages must be an array of storage names, a comma-separated string or null"
+            .into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Map<String, Value> {
+        match serde_json::from_str(text) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    fn parsed(text: &str) -> Result<SignArgs, ArgsError> {
+        parse(&args(text))
+    }
+
+    #[test]
+    fn defaults_give_attached_cms_over_text() {
+        let a = parsed(r#"{"format":"cms","data":"MTEK","signingParams":{},"signerParams":{}}"#);
+        let Ok(a) = a else { panic!("{a:?}") };
+        assert_eq!(
+            a.request.format,
+            SignFormat::Cms {
+                attached: true,
+                digested: false
+            }
+        );
+        assert_eq!(a.request.documents, vec![b"MTEK".to_vec()]);
+        assert_eq!(a.request.storages, None);
+        assert_eq!(a.request.filter, KeyFilter::default());
+        assert!(!a.output_cert);
+    }
+
+    #[test]
+    fn decode_strings_and_digests() {
+        let a = parsed(
+            r#"{"format":"cms","data":["MTEK","MjIK"],"signingParams":{"decode":"true","encapsulate":false},"signerParams":{}}"#,
+        );
+        let Ok(a) = a else { panic!("{a:?}") };
+        assert_eq!(
+            a.request.documents,
+            vec![b"11\n".to_vec(), b"22\n".to_vec()]
+        );
+        let a = parsed(
+            r#"{"format":"cms","data":"MTEK","signingParams":{"digested":true},"signerParams":{}}"#,
+        );
+        let Ok(a) = a else { panic!("{a:?}") };
+        assert_eq!(
+            a.request.format,
+            SignFormat::Cms {
+                attached: false,
+                digested: true
+            }
+        );
+        assert_eq!(a.request.documents, vec![b"11\n".to_vec()]);
+    }
+
+    #[test]
+    fn signer_filter_and_storages() {
+        let a = parsed(
+            r#"{"format":"xml","data":"<a/>","signingParams":{"decode":true},"signerParams":{"extKeyUsageOids":["1.3.6.1.5.5.7.3.4"],"iin":"123456789012","bin":"","serialNumber":null,"chain":[]},"allowedStorages":"PKCS12, AKKaztokenStore,","locale":"kk"}"#,
+        );
+        let Ok(a) = a else { panic!("{a:?}") };
+        assert_eq!(a.request.documents, vec![b"<a/>".to_vec()]);
+        assert_eq!(a.request.filter.ext_key_usage_oids, ["1.3.6.1.5.5.7.3.4"]);
+        assert_eq!(a.request.filter.iin.as_deref(), Some("123456789012"));
+        assert_eq!(a.request.filter.bin, None);
+        assert_eq!(a.request.filter.serial_number, None);
+        assert_eq!(
+            a.request.storages,
+            Some(vec!["PKCS12".to_string(), "AKKaztokenStore".to_string()])
+        );
+        assert_eq!(a.request.locale.as_deref(), Some("kk"));
+    }
+
+    #[test]
+    fn refusals() {
+        let base = r#""signingParams":{},"signerParams":{}"#;
+        let err = |body: &str| parsed(&format!("{{{body}}}")).err();
+        assert!(matches!(
+            err(&format!(r#""format":"pdf","data":"x",{base}"#)),
+            Some(ArgsError::Params(_))
+        ));
+        assert!(matches!(
+            err(&format!(r#""format":"cms","data":[],{base}"#)),
+            Some(ArgsError::Params(_))
+        ));
+        assert!(matches!(
+            err(&format!(r#""format":"cms","data":[1],{base}"#)),
+            Some(ArgsError::Params(_))
+        ));
+        assert!(matches!(
+            err(&format!(
+                r#""format":"cms","data":"x","allowedStorages":5,{base}"#
+            )),
+            Some(ArgsError::Params(_))
+        ));
+        assert!(matches!(
+            err(r#""format":"cms","data":"%%","signingParams":{"decode":true},"signerParams":{}"#),
+            Some(ArgsError::Params(_))
+        ));
+        assert!(matches!(
+            err(
+                r#""format":"raw","data":"MTEK","signingParams":{"digested":true},"signerParams":{}"#
+            ),
+            Some(ArgsError::Params(_))
+        ));
+        assert_eq!(
+            err(
+                r#""format":"cms","data":"x","signingParams":{},"signerParams":{"extKeyUsageOids":"1.2"}"#
+            ),
+            Some(ArgsError::Json(
+                "JSONObject[\"extKeyUsageOids\"] is not a JSONArray.".into()
+            ))
+        );
+        assert_eq!(
+            err(r#""format":"cms","data":"x","signingParams":{}"#),
+            Some(ArgsError::Json(
+                "JSONObject[\"signerParams\"] not found.".into()
+            ))
+        );
+        assert_eq!(
+            err(r#""format":"xml","data":"x","signingParams":{"tsaProfile":{}},"signerParams":{}"#),
+            Some(ArgsError::TsaRequested)
+        );
+    }
+}

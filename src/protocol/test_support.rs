@@ -1,0 +1,72 @@
+//! Test helpers: a dispatcher over a [`Service`] whose prompter always cancels and counts how
+//! often it was asked, so tests can check that invalid requests never reach the user.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use super::Dispatcher;
+use crate::keystore::KeyEntry;
+use crate::service::{Caller, Service, ServiceSettings};
+use crate::ui::{Cancel, PromptAnswer, PromptOutcome, PromptRequest, Prompter};
+
+/// A prompter that cancels every prompt and counts them.
+#[derive(Default)]
+pub struct CancellingPrompter {
+    asked: AtomicUsize,
+}
+
+impl Prompter for CancellingPrompter {
+    fn ask(&self, _: &PromptRequest, _: Option<&crate::ui::Retry>, _: &Cancel) -> PromptAnswer {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        PromptAnswer::Cancel
+    }
+
+    fn choose_key(&self, _: &PromptRequest, _: &[KeyEntry], _: &Cancel) -> Option<String> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        None
+    }
+
+    fn choose_file(&self, _: Option<&str>, _: &str, _: &Cancel) -> Option<PathBuf> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        None
+    }
+
+    fn finish(&self, _: &PromptRequest, _: &PromptOutcome) {}
+}
+
+/// A dispatcher with a cancelling prompter.
+pub struct Harness {
+    prompter: Arc<CancellingPrompter>,
+    dispatcher: Dispatcher,
+}
+
+impl Harness {
+    /// A fresh service and dispatcher.
+    pub fn new() -> Self {
+        let prompter = Arc::new(CancellingPrompter::default());
+        let service = Service::new(prompter.clone(), ServiceSettings::default());
+        Self {
+            prompter,
+            dispatcher: Dispatcher::new(service),
+        }
+    }
+
+    /// The reply to one request from a page at `https://example.kz`.
+    pub async fn reply(&self, text: &str) -> String {
+        let caller = Caller {
+            origin: Some("https://example.kz".into()),
+        };
+        self.dispatcher.handle(&caller, text).await
+    }
+
+    /// How many prompts the user saw.
+    pub fn prompts(&self) -> usize {
+        self.prompter.asked.load(Ordering::SeqCst)
+    }
+
+    /// The service.
+    pub fn service(&self) -> &Arc<Service> {
+        self.dispatcher.service()
+    }
+}
