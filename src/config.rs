@@ -19,10 +19,7 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
 pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     /// The file is not valid TOML or has unknown keys or wrong types.
     #[error("invalid config file {path}: {message}")]
     Invalid { path: String, message: String },
@@ -92,18 +89,13 @@ impl Default for ServerSettings {
 
 impl Default for UiSettings {
     fn default() -> Self {
-        Self {
-            mode: "tty".into(),
-            locale: "ru".into(),
-        }
+        Self { mode: "tty".into(), locale: "ru".into() }
     }
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
-        Self {
-            level: "info".into(),
-        }
+        Self { level: "info".into() }
     }
 }
 
@@ -116,17 +108,9 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
                 return Ok(Self::default())
             }
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: shown,
-                    source,
-                })
-            }
+            Err(source) => return Err(ConfigError::Read { path: shown, source }),
         };
-        Self::parse(&text).map_err(|message| ConfigError::Invalid {
-            path: shown,
-            message,
-        })
+        Self::parse(&text).map_err(|message| ConfigError::Invalid { path: shown, message })
     }
 
     /// Parses and validates TOML text.
@@ -138,10 +122,7 @@ impl Settings {
 
     fn validate(&self) -> Result<(), String> {
         if !["kk", "ru", "en"].contains(&self.ui.locale.as_str()) {
-            return Err(format!(
-                "ui.locale must be kk, ru or en, not {:?}",
-                self.ui.locale
-            ));
+            return Err(format!("ui.locale must be kk, ru or en, not {:?}", self.ui.locale));
         }
         if self.server.max_message_bytes < 1024 {
             return Err("server.max_message_bytes must be at least 1024".into());

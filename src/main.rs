@@ -43,11 +43,7 @@ fn start(cli: Cli) -> Result<(), Failure> {
         Command::Run(args) => run(&paths, &settings, args),
         Command::Keys { file, password_env } => keys(&file, password_env.as_deref()),
         Command::Sign(args) => sign(&args),
-        Command::Verify {
-            format,
-            input,
-            content,
-        } => verify(format, &input, content.as_deref()),
+        Command::Verify { format, input, content } => verify(format, &input, content.as_deref()),
     }
 }
 
@@ -66,11 +62,7 @@ fn init_logging(paths: &Paths, level: &str) -> Result<(), Failure> {
     tracing_subscriber::registry()
         .with(filter)
         .with(fmt::layer().with_writer(std::io::stderr))
-        .with(
-            fmt::layer()
-                .with_ansi(false)
-                .with_writer(std::sync::Mutex::new(file)),
-        )
+        .with(fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file)))
         .try_init()
         .map_err(|e| e.to_string())
 }
@@ -81,33 +73,20 @@ fn prompter(mode: &str) -> Result<Arc<dyn Prompter>, Failure> {
     }
     #[cfg(feature = "test-support")]
     if let Some(file) = mode.strip_prefix("script:") {
-        return Ok(Arc::new(qoltanba::ui::script::ScriptPrompter::new(
-            Path::new(file),
-        )));
+        return Ok(Arc::new(qoltanba::ui::script::ScriptPrompter::new(Path::new(file))));
     }
-    Err(format!(
-        "unknown --ui mode {mode:?}: use tty (script:FILE needs a test-support build)"
-    ))
+    Err(format!("unknown --ui mode {mode:?}: use tty (script:FILE needs a test-support build)"))
 }
 
 fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure> {
     init_logging(paths, &settings.log.level)?;
-    let urls = if args.listen.is_empty() {
-        settings.server.listen.clone()
-    } else {
-        args.listen
-    };
+    let urls = if args.listen.is_empty() { settings.server.listen.clone() } else { args.listen };
     let listens = urls
         .iter()
         .map(|url| websocket::Listen::parse(url).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     let prompter = prompter(args.ui.as_deref().unwrap_or(&settings.ui.mode))?;
-    let service = Service::new(
-        prompter,
-        ServiceSettings {
-            locale: settings.ui.locale.clone(),
-        },
-    );
+    let service = Service::new(prompter, ServiceSettings { locale: settings.ui.locale.clone() });
     let dispatcher = Arc::new(Dispatcher::new(service));
     let limits = websocket::Limits {
         max_message_bytes: settings.server.max_message_bytes,
@@ -219,11 +198,7 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
     let store = open_store(&args.file, args.password_env.as_deref())?;
     let alias = match &args.key {
         Some(alias) => alias.to_ascii_lowercase(),
-        None => store
-            .keys()
-            .first()
-            .map(|k| k.alias.clone())
-            .ok_or("the key store has no key")?,
+        None => store.keys().first().map(|k| k.alias.clone()).ok_or("the key store has no key")?,
     };
     let signer = store.signer(&alias).map_err(|e| e.to_string())?;
     let input = std::fs::read(&args.input)

@@ -36,9 +36,7 @@ impl HashAlgorithm {
 
     /// Finds the algorithm of a CMS digestAlgorithm OID.
     pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
-        [Self::Sha256, Self::Sha1]
-            .into_iter()
-            .find(|h| h.oid() == *oid)
+        [Self::Sha256, Self::Sha1].into_iter().find(|h| h.oid() == *oid)
     }
 
     /// The XMLDSig DigestMethod URI.

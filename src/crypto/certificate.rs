@@ -12,9 +12,7 @@ pub struct Certificate {
 
 impl std::fmt::Debug for Certificate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Certificate")
-            .field("subject", &self.subject_dn())
-            .finish()
+        f.debug_struct("Certificate").field("subject", &self.subject_dn()).finish()
     }
 }
 
@@ -39,9 +37,8 @@ impl Certificate {
         let inner = x509_cert::Certificate::from_der(der)
             .map_err(|e| super::CryptoError::InvalidCertificate(e.to_string()))?;
         // Keep the DER exactly as re-encoded so hashes over it match what we embed.
-        let der = inner
-            .to_der()
-            .map_err(|e| super::CryptoError::InvalidCertificate(e.to_string()))?;
+        let der =
+            inner.to_der().map_err(|e| super::CryptoError::InvalidCertificate(e.to_string()))?;
         Ok(Self { der, inner })
     }
 

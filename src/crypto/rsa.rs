@@ -14,9 +14,7 @@ pub struct RsaSigner {
 
 impl std::fmt::Debug for RsaSigner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RsaSigner")
-            .field("bits", &(self.key.size() * 8))
-            .finish_non_exhaustive()
+        f.debug_struct("RsaSigner").field("bits", &(self.key.size() * 8)).finish_non_exhaustive()
     }
 }
 
@@ -47,10 +45,7 @@ impl Signer for RsaSigner {
     fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let expected = HashAlgorithm::Sha256.output_len();
         if digest.len() != expected {
-            return Err(CryptoError::DigestLength {
-                expected,
-                got: digest.len(),
-            });
+            return Err(CryptoError::DigestLength { expected, got: digest.len() });
         }
         self.key
             .sign(Pkcs1v15Sign::new::<sha2::Sha256>(), digest)
@@ -80,6 +75,5 @@ pub fn verify_digest(
         HashAlgorithm::Sha256 => Pkcs1v15Sign::new::<sha2::Sha256>(),
         HashAlgorithm::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),
     };
-    key.verify(scheme, digest, signature)
-        .map_err(|_| CryptoError::BadSignature)
+    key.verify(scheme, digest, signature).map_err(|_| CryptoError::BadSignature)
 }

@@ -47,18 +47,11 @@ impl KeyFilter {
             Some(KeyType::Authentication) => roles.authentication,
         };
         let eku = certificate.ext_key_usage();
-        let eku_ok = self
-            .ext_key_usage_oids
-            .iter()
-            .all(|oid| eku.iter().any(|e| e == oid));
-        let iin_ok = self
-            .iin
-            .as_deref()
-            .is_none_or(|iin| certificate.iin().as_deref() == Some(iin));
-        let bin_ok = self
-            .bin
-            .as_deref()
-            .is_none_or(|bin| certificate.bin().as_deref() == Some(bin));
+        let eku_ok = self.ext_key_usage_oids.iter().all(|oid| eku.iter().any(|e| e == oid));
+        let iin_ok =
+            self.iin.as_deref().is_none_or(|iin| certificate.iin().as_deref() == Some(iin));
+        let bin_ok =
+            self.bin.as_deref().is_none_or(|bin| certificate.bin().as_deref() == Some(bin));
         let serial_ok = self.serial_number.as_deref().is_none_or(|serial| {
             normalize_serial(serial) == normalize_serial(&certificate.serial_hex())
         });

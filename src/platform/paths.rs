@@ -16,10 +16,7 @@ impl Paths {
     /// The platform defaults, or everything under `data_dir` when given.
     pub fn resolve(data_dir: Option<&Path>) -> std::io::Result<Self> {
         if let Some(dir) = data_dir {
-            return Ok(Self {
-                data_dir: dir.to_path_buf(),
-                config_dir: dir.to_path_buf(),
-            });
+            return Ok(Self { data_dir: dir.to_path_buf(), config_dir: dir.to_path_buf() });
         }
         let dirs =
             directories::ProjectDirs::from("kz", "Qoltanba", "qoltanba").ok_or_else(|| {

@@ -54,10 +54,7 @@ pub fn handle(request: &Request) -> String {
             websocket: VERSION,
         }),
         Some("getServices") => envelope::to_text(&Services { services: [MODULE] }),
-        _ => envelope::to_text(&Failure {
-            success: false,
-            error_code: "METHOD_NOT_FOUND",
-        }),
+        _ => envelope::to_text(&Failure { success: false, error_code: "METHOD_NOT_FOUND" }),
     }
 }
 

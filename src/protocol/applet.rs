@@ -41,10 +41,7 @@ pub fn handle(service: &Service, request: &Request) -> String {
             &format!("Legacy applet method {method} is not supported; use kz.gov.pki.knca.basics"),
             "COMMON",
         ),
-        None => reply(
-            "The request has no method; use kz.gov.pki.knca.basics",
-            "COMMON",
-        ),
+        None => reply("The request has no method; use kz.gov.pki.knca.basics", "COMMON"),
     }
 }
 
@@ -60,11 +57,7 @@ fn set_locale(service: &Service, request: &Request) {
 }
 
 fn reply(result: &str, error_code: &str) -> String {
-    envelope::to_text(&Reply {
-        result,
-        second_result: None,
-        error_code,
-    })
+    envelope::to_text(&Reply { result, second_result: None, error_code })
 }
 
 #[cfg(test)]
@@ -75,8 +68,7 @@ mod tests {
     async fn missing_module_is_the_applet() {
         let h = Harness::new();
         assert_eq!(
-            h.reply(r#"{"method":"getKeys","args":["PKCS12","/k.p12","pw","SIGN"]}"#)
-                .await,
+            h.reply(r#"{"method":"getKeys","args":["PKCS12","/k.p12","pw","SIGN"]}"#).await,
             r#"{"result":"Legacy applet method getKeys is not supported; use kz.gov.pki.knca.basics","errorCode":"COMMON"}"#
         );
         assert_eq!(h.prompts(), 0);
@@ -91,8 +83,7 @@ mod tests {
             r#"{"result":"Legacy applet method signXml is not supported; use kz.gov.pki.knca.basics","errorCode":"COMMON"}"#
         );
         assert_eq!(
-            h.reply(r#"{"module":"kz.gov.pki.knca.applet.Applet"}"#)
-                .await,
+            h.reply(r#"{"module":"kz.gov.pki.knca.applet.Applet"}"#).await,
             r#"{"result":"The request has no method; use kz.gov.pki.knca.basics","errorCode":"COMMON"}"#
         );
     }

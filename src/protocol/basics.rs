@@ -56,12 +56,7 @@ struct Failure {
 
 impl Failure {
     fn new(code: &'static str, message: impl Into<String>, details: Option<String>) -> Self {
-        Self {
-            code,
-            details,
-            message: message.into(),
-            status: false,
-        }
+        Self { code, details, message: message.into(), status: false }
     }
 
     /// CommonInvoker's `GENERAL_ERROR` for an `IllegalArgumentException`.
@@ -73,11 +68,7 @@ impl Failure {
     /// CommonInvoker's `INVOCATION_ERROR` for an org.json `JSONException`.
     fn invocation(json_message: &str) -> Self {
         let details = format!("org.json.JSONException: {json_message}");
-        Self::new(
-            "INVOCATION_ERROR",
-            "An invoked method threw an exception.",
-            Some(details),
-        )
+        Self::new("INVOCATION_ERROR", "An invoked method threw an exception.", Some(details))
     }
 }
 
@@ -103,20 +94,14 @@ struct Body {
 #[serde(untagged)]
 enum Signed {
     List(Vec<String>),
-    WithCertificate {
-        signatures: Vec<String>,
-        certificate: String,
-    },
+    WithCertificate { signatures: Vec<String>, certificate: String },
 }
 
 /// Answers one basics request.
 pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) -> String {
     match invoke(service, caller, request).await {
         Ok(Some(body)) => envelope::to_text(&Success { body, status: true }),
-        Ok(None) => envelope::to_text(&Success {
-            body: Empty {},
-            status: true,
-        }),
+        Ok(None) => envelope::to_text(&Success { body: Empty {}, status: true }),
         Err(failure) => envelope::to_text(&failure),
     }
 }
@@ -142,9 +127,7 @@ async fn invoke(
         return Err(Failure::general(format_args!("{class} is not found")));
     }
     if method != "sign" {
-        return Err(Failure::general(format_args!(
-            "{method} is not defined in {CLASS}"
-        )));
+        return Err(Failure::general(format_args!("{method} is not defined in {CLASS}")));
     }
     let Some(args) = request.get("args").and_then(serde_json::Value::as_object) else {
         return Err(Failure::general("sign demands arguments"));
@@ -166,11 +149,7 @@ async fn sign(
     caller: &Caller,
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Option<Body>, Failure> {
-    let SignArgs {
-        request,
-        format,
-        output_cert,
-    } = sign_args::parse(args).map_err(args_failure)?;
+    let SignArgs { request, format, output_cert } = sign_args::parse(args).map_err(args_failure)?;
     match service.sign(caller, request).await {
         Ok(outcome) => render(&outcome, format, output_cert).map(Some),
         Err(error) if error.kind() == ErrorKind::Cancelled => Ok(None),
@@ -221,10 +200,7 @@ fn render(outcome: &SignOutcome, format: Format, output_cert: bool) -> Result<Bo
         .map(|signature| signature_text(signature, format))
         .collect::<Result<Vec<_>, _>>()?;
     let result = if output_cert {
-        Signed::WithCertificate {
-            signatures,
-            certificate: base64(outcome.certificate.der()),
-        }
+        Signed::WithCertificate { signatures, certificate: base64(outcome.certificate.der()) }
     } else {
         Signed::List(signatures)
     };
@@ -237,11 +213,7 @@ fn signature_text(signature: &[u8], format: Format) -> Result<String, Failure> {
         Format::Raw => Ok(base64(signature)),
         Format::Xml => String::from_utf8(signature.to_vec()).map_err(|_| {
             tracing::error!("the XML signer returned text that is not UTF-8");
-            Failure::new(
-                "SIGNING_FAILURE",
-                "The signed XML is not valid UTF-8.",
-                None,
-            )
+            Failure::new("SIGNING_FAILURE", "The signed XML is not valid UTF-8.", None)
         }),
     }
 }
@@ -326,8 +298,7 @@ mod tests {
             r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: Other is not found","message":"General error.","status":false}"#
         );
         assert_eq!(
-            h.reply(r#"{"module":"kz.gov.pki.knca.basics","args":{}}"#)
-                .await,
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","args":{}}"#).await,
             r#"{"code":"GENERAL_ERROR","details":"org.json.JSONException: JSONObject[\"method\"] not found.","message":"General error.","status":false}"#
         );
     }
@@ -337,13 +308,11 @@ mod tests {
         let h = Harness::new();
         let expected = r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: sign demands arguments","message":"General error.","status":false}"#;
         assert_eq!(
-            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"sign"}"#)
-                .await,
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"sign"}"#).await,
             expected
         );
         assert_eq!(
-            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"sign","args":["cms"]}"#)
-                .await,
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"sign","args":["cms"]}"#).await,
             expected
         );
     }
@@ -400,10 +369,7 @@ mod tests {
         let args = format!(
             r#"{{"format":"cms","data":["{data}"],"signingParams":{{"decode":"true"}},"signerParams":{{}},"logo":"{data}"}}"#
         );
-        assert_eq!(
-            h.reply(&sign_request(&args)).await,
-            r#"{"body":{},"status":true}"#
-        );
+        assert_eq!(h.reply(&sign_request(&args)).await, r#"{"body":{},"status":true}"#);
         assert_eq!(h.prompts(), 1);
     }
 
@@ -416,10 +382,7 @@ mod tests {
                 r#"{"format":"xml","data":"<a><b></a>","signingParams":{},"signerParams":{}}"#,
             ))
             .await;
-        assert!(
-            reply.starts_with(r#"{"code":"INVALID_SIGNING_PARAMS","message":"#),
-            "{reply}"
-        );
+        assert!(reply.starts_with(r#"{"code":"INVALID_SIGNING_PARAMS","message":"#), "{reply}");
         assert_eq!(h.prompts(), 0);
     }
 }

@@ -21,47 +21,20 @@ pub async fn run(
     let response = match call {
         Call::ActiveTokens => Response::Texts(service.active_tokens()),
         Call::KeyInfo { storage } => key_info(service, caller, &storage).await?,
-        Call::SignXml {
-            storage,
-            key_type,
-            documents,
-            tbs,
-            parent,
-            many,
-        } => {
-            sign_xml(
-                service,
-                caller,
-                (&storage, &key_type),
-                documents,
-                (tbs, parent),
-                many,
-            )
-            .await?
+        Call::SignXml { storage, key_type, documents, tbs, parent, many } => {
+            sign_xml(service, caller, (&storage, &key_type), documents, (tbs, parent), many).await?
         }
-        Call::Cades {
-            storage,
-            key_type,
-            data,
-            attach,
-        } => {
+        Call::Cades { storage, key_type, data, attach } => {
             service.check_storage(&storage).map_err(service_error)?;
             let data = decode_base64(&data).map_err(Error500::new)?;
             cades(service, caller, (&storage, &key_type), data, attach).await?
         }
-        Call::CadesHash {
-            storage,
-            key_type,
-            hash,
-        } => cades_hash(service, caller, (&storage, &key_type), &hash).await?,
-        Call::CadesFile {
-            storage,
-            key_type,
-            path,
-            attach,
-        } => {
+        Call::CadesHash { storage, key_type, hash } => {
+            cades_hash(service, caller, (&storage, &key_type), &hash).await?
+        }
+        Call::CadesFile { storage, key_type, path, attach } => {
             service.check_storage(&storage).map_err(service_error)?;
-            let data = read_picked(service, Path::new(&path)).await?;
+            let data = service.read_picked(Path::new(&path)).await.map_err(service_error)?;
             cades(service, caller, (&storage, &key_type), data, attach).await?
         }
         Call::TimeStamped { method } => return Err(time_stamp_refused(method)),
@@ -84,10 +57,7 @@ async fn key_info(
     storage: &str,
 ) -> Result<Response, Error500> {
     service.check_storage(storage).map_err(service_error)?;
-    let certificate = service
-        .key_info(caller, None)
-        .await
-        .map_err(service_error)?;
+    let certificate = service.key_info(caller, None).await.map_err(service_error)?;
     Ok(Response::KeyInfo(Box::new(KeyInfo::of(&certificate))))
 }
 
@@ -97,10 +67,7 @@ async fn choose_file(
     caller: &Caller,
     extension: String,
 ) -> Result<Response, Error500> {
-    let path = service
-        .choose_file(caller, extension)
-        .await
-        .map_err(service_error)?;
+    let path = service.choose_file(caller, extension).await.map_err(service_error)?;
     Ok(Response::Text(path.to_string_lossy().into_owned()))
 }
 
@@ -148,16 +115,8 @@ async fn cades_hash(
         return Err(Error500(None));
     }
     let digest = decode_base64(hash).map_err(Error500::new)?;
-    let format = SignFormat::Cms {
-        attached: false,
-        digested: true,
-    };
-    one_cms(
-        service,
-        caller,
-        sign_request(storage, key_type, format, vec![digest]),
-    )
-    .await
+    let format = SignFormat::Cms { attached: false, digested: true };
+    one_cms(service, caller, sign_request(storage, key_type, format, vec![digest])).await
 }
 
 /// A CAdES-BES over `data`, attached or detached.
@@ -168,16 +127,8 @@ async fn cades(
     data: Vec<u8>,
     attached: bool,
 ) -> Result<Response, Error500> {
-    let format = SignFormat::Cms {
-        attached,
-        digested: false,
-    };
-    one_cms(
-        service,
-        caller,
-        sign_request(storage, key_type, format, vec![data]),
-    )
-    .await
+    let format = SignFormat::Cms { attached, digested: false };
+    one_cms(service, caller, sign_request(storage, key_type, format, vec![data])).await
 }
 
 async fn one_cms(
@@ -201,10 +152,7 @@ fn sign_request(
     SignRequest {
         format,
         documents,
-        filter: KeyFilter {
-            key_type: KeyType::parse(key_type),
-            ..KeyFilter::default()
-        },
+        filter: KeyFilter { key_type: KeyType::parse(key_type), ..KeyFilter::default() },
         storages: Some(vec![storage.to_string()]),
         allow_expired: false,
         locale: None,
@@ -216,25 +164,7 @@ async fn signatures(
     caller: &Caller,
     request: SignRequest,
 ) -> Result<Vec<Vec<u8>>, Error500> {
-    service
-        .sign(caller, request)
-        .await
-        .map(|outcome| outcome.signatures)
-        .map_err(service_error)
-}
-
-/// Reads a file the user picked with `showFileChooser` in this run; any other path is
-/// `file.not_found`, so a page cannot make us sign files it names itself.
-///
-/// The one place this layer touches the file system; it belongs in the service (see the
-/// report on `Service::read_picked`).
-async fn read_picked(service: &Service, path: &Path) -> Result<Vec<u8>, Error500> {
-    if !service.was_picked(path) {
-        return Err(service_error(ServiceError::FileNotFound));
-    }
-    tokio::fs::read(path)
-        .await
-        .map_err(|_| service_error(ServiceError::FileNotFound))
+    service.sign(caller, request).await.map(|outcome| outcome.signatures).map_err(service_error)
 }
 
 fn time_stamp_refused(method: &str) -> Error500 {

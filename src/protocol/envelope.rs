@@ -46,11 +46,7 @@ pub fn module_not_found() -> String {
 }
 
 fn top_level_error(error_code: &str, message: Option<&str>) -> String {
-    to_text(&TopLevelError {
-        success: false,
-        error_code,
-        message,
-    })
+    to_text(&TopLevelError { success: false, error_code, message })
 }
 
 /// Parses the request text into an object, or gives the top-level error reply.
@@ -200,10 +196,7 @@ mod tests {
 
     #[test]
     fn top_level_errors() {
-        assert_eq!(
-            module_not_found(),
-            r#"{"success":false,"errorCode":"MODULE_NOT_FOUND"}"#
-        );
+        assert_eq!(module_not_found(), r#"{"success":false,"errorCode":"MODULE_NOT_FOUND"}"#);
         assert_eq!(
             parse_request("[1]").err().as_deref(),
             Some(

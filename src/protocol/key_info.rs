@@ -71,16 +71,9 @@ fn epoch_millis(at: time::OffsetDateTime) -> String {
 
 /// The key algorithm name from the certificate's SubjectPublicKeyInfo.
 fn algorithm(certificate: &Certificate) -> String {
-    let oid = certificate
-        .inner()
-        .tbs_certificate
-        .subject_public_key_info
-        .algorithm
-        .oid;
+    let oid = certificate.inner().tbs_certificate.subject_public_key_info.algorithm.oid;
     if oid == RSA_ENCRYPTION {
-        SignatureAlgorithm::RsaSha256
-            .key_algorithm_name()
-            .to_string()
+        SignatureAlgorithm::RsaSha256.key_algorithm_name().to_string()
     } else {
         oid.to_string()
     }

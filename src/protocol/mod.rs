@@ -89,14 +89,10 @@ mod tests {
         let h = Harness::new();
         let not_found = r#"{"success":false,"errorCode":"MODULE_NOT_FOUND"}"#;
         assert_eq!(
-            h.reply(r#"{"module":"kz.digiflow.mobile.extensions","method":"getVersion"}"#)
-                .await,
+            h.reply(r#"{"module":"kz.digiflow.mobile.extensions","method":"getVersion"}"#).await,
             not_found
         );
-        assert_eq!(
-            h.reply(r#"{"module":"x.y","method":"z","args":[]}"#).await,
-            not_found
-        );
+        assert_eq!(h.reply(r#"{"module":"x.y","method":"z","args":[]}"#).await, not_found);
         assert_eq!(h.reply(r#"{"module":5,"method":"z"}"#).await, not_found);
     }
 

@@ -80,11 +80,7 @@ pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
             .filter(|l| !l.is_empty())
             .map(str::to_string),
     };
-    Ok(SignArgs {
-        request,
-        format,
-        output_cert: opt_bool(signing, "outputCert", false),
-    })
+    Ok(SignArgs { request, format, output_cert: opt_bool(signing, "outputCert", false) })
 }
 
 /// org.json `getJSONObject(key)`.
@@ -94,9 +90,7 @@ fn object<'a>(
 ) -> Result<&'a Map<String, Value>, ArgsError> {
     match args.get(key) {
         Some(Value::Object(object)) => Ok(object),
-        Some(_) => Err(ArgsError::Json(format!(
-            "JSONObject[\"{key}\"] is not a JSONObject."
-        ))),
+        Some(_) => Err(ArgsError::Json(format!("JSONObject[\"{key}\"] is not a JSONObject."))),
         None => Err(ArgsError::Json(format!("JSONObject[\"{key}\"] not found."))),
     }
 }
@@ -106,9 +100,7 @@ fn format(args: &Map<String, Value>) -> Result<Format, ArgsError> {
         Some("cms") => Ok(Format::Cms),
         Some("xml") => Ok(Format::Xml),
         Some("raw") => Ok(Format::Raw),
-        _ => Err(ArgsError::Params(
-            "format must be \"cms\", \"xml\" or \"raw\"".into(),
-        )),
+        _ => Err(ArgsError::Params("format must be \"cms\", \"xml\" or \"raw\"".into())),
     }
 }
 
@@ -159,10 +151,9 @@ fn data(args: &Map<String, Value>) -> Result<Vec<&str>, ArgsError> {
         || ArgsError::Params("data must be a string or a non-empty array of strings".into());
     match args.get("data") {
         Some(Value::String(text)) => Ok(vec![text.as_str()]),
-        Some(Value::Array(items)) if !items.is_empty() => items
-            .iter()
-            .map(|item| item.as_str().ok_or_else(invalid))
-            .collect(),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            items.iter().map(|item| item.as_str().ok_or_else(invalid)).collect()
+        }
         _ => Err(invalid()),
     }
 }
@@ -189,9 +180,9 @@ fn oids(signer: &Map<String, Value>) -> Result<Vec<String>, ArgsError> {
                     .ok_or_else(|| ArgsError::Json(format!("JSONArray[{index}] is not a String.")))
             })
             .collect(),
-        Some(_) => Err(ArgsError::Json(
-            "JSONObject[\"extKeyUsageOids\"] is not a JSONArray.".into(),
-        )),
+        Some(_) => {
+            Err(ArgsError::Json("JSONObject[\"extKeyUsageOids\"] is not a JSONArray.".into()))
+        }
     }
 }
 
@@ -200,11 +191,7 @@ fn text_filter(signer: &Map<String, Value>, key: &str) -> Result<Option<String>,
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(text)) => text.trim().to_string(),
         Some(Value::Number(number)) => number.to_string(),
-        Some(_) => {
-            return Err(ArgsError::Params(format!(
-                "signerParams.{key} must be a string"
-            )))
-        }
+        Some(_) => return Err(ArgsError::Params(format!("signerParams.{key} must be a string"))),
     };
     Ok(Some(text).filter(|t| !t.is_empty()))
 }
@@ -253,13 +240,7 @@ mod tests {
     fn defaults_give_attached_cms_over_text() {
         let a = parsed(r#"{"format":"cms","data":"MTEK","signingParams":{},"signerParams":{}}"#);
         let Ok(a) = a else { panic!("{a:?}") };
-        assert_eq!(
-            a.request.format,
-            SignFormat::Cms {
-                attached: true,
-                digested: false
-            }
-        );
+        assert_eq!(a.request.format, SignFormat::Cms { attached: true, digested: false });
         assert_eq!(a.request.documents, vec![b"MTEK".to_vec()]);
         assert_eq!(a.request.storages, None);
         assert_eq!(a.request.filter, KeyFilter::default());
@@ -272,21 +253,12 @@ mod tests {
             r#"{"format":"cms","data":["MTEK","MjIK"],"signingParams":{"decode":"true","encapsulate":false},"signerParams":{}}"#,
         );
         let Ok(a) = a else { panic!("{a:?}") };
-        assert_eq!(
-            a.request.documents,
-            vec![b"11\n".to_vec(), b"22\n".to_vec()]
-        );
+        assert_eq!(a.request.documents, vec![b"11\n".to_vec(), b"22\n".to_vec()]);
         let a = parsed(
             r#"{"format":"cms","data":"MTEK","signingParams":{"digested":true},"signerParams":{}}"#,
         );
         let Ok(a) = a else { panic!("{a:?}") };
-        assert_eq!(
-            a.request.format,
-            SignFormat::Cms {
-                attached: false,
-                digested: true
-            }
-        );
+        assert_eq!(a.request.format, SignFormat::Cms { attached: false, digested: true });
         assert_eq!(a.request.documents, vec![b"11\n".to_vec()]);
     }
 
@@ -325,9 +297,7 @@ mod tests {
             Some(ArgsError::Params(_))
         ));
         assert!(matches!(
-            err(&format!(
-                r#""format":"cms","data":"x","allowedStorages":5,{base}"#
-            )),
+            err(&format!(r#""format":"cms","data":"x","allowedStorages":5,{base}"#)),
             Some(ArgsError::Params(_))
         ));
         assert!(matches!(
@@ -344,15 +314,11 @@ mod tests {
             err(
                 r#""format":"cms","data":"x","signingParams":{},"signerParams":{"extKeyUsageOids":"1.2"}"#
             ),
-            Some(ArgsError::Json(
-                "JSONObject[\"extKeyUsageOids\"] is not a JSONArray.".into()
-            ))
+            Some(ArgsError::Json("JSONObject[\"extKeyUsageOids\"] is not a JSONArray.".into()))
         );
         assert_eq!(
             err(r#""format":"cms","data":"x","signingParams":{}"#),
-            Some(ArgsError::Json(
-                "JSONObject[\"signerParams\"] not found.".into()
-            ))
+            Some(ArgsError::Json("JSONObject[\"signerParams\"] not found.".into()))
         );
         assert_eq!(
             err(r#""format":"xml","data":"x","signingParams":{"tsaProfile":{}},"signerParams":{}"#),

@@ -46,17 +46,12 @@ impl Harness {
     pub fn new() -> Self {
         let prompter = Arc::new(CancellingPrompter::default());
         let service = Service::new(prompter.clone(), ServiceSettings::default());
-        Self {
-            prompter,
-            dispatcher: Dispatcher::new(service),
-        }
+        Self { prompter, dispatcher: Dispatcher::new(service) }
     }
 
     /// The reply to one request from a page at `https://example.kz`.
     pub async fn reply(&self, text: &str) -> String {
-        let caller = Caller {
-            origin: Some("https://example.kz".into()),
-        };
+        let caller = Caller { origin: Some("https://example.kz".into()) };
         self.dispatcher.handle(&caller, text).await
     }
 

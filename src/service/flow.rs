@@ -41,9 +41,7 @@ pub struct ServiceSettings {
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self {
-            locale: "ru".into(),
-        }
+        Self { locale: "ru".into() }
     }
 }
 
@@ -77,10 +75,7 @@ impl Service {
 
     /// The current prompt language.
     pub fn locale(&self) -> String {
-        self.locale
-            .lock()
-            .map(|l| l.clone())
-            .unwrap_or_else(|_| "ru".into())
+        self.locale.lock().map(|l| l.clone()).unwrap_or_else(|_| "ru".into())
     }
 
     /// commonUtils `changeLocale`.
@@ -123,13 +118,7 @@ impl Service {
             let (signer, keys) = service.choose_signer(&prompt, allow_expired, &cancel)?;
             let result = sign_all(signer.as_ref(), &request);
             let outcome = if result.is_ok() { "signed" } else { "failed" };
-            service.prompter.finish(
-                &prompt,
-                &PromptOutcome {
-                    keys,
-                    result: outcome,
-                },
-            );
+            service.prompter.finish(&prompt, &PromptOutcome { keys, result: outcome });
             result.map(|signatures| SignOutcome {
                 signatures,
                 certificate: signer.certificate().clone(),
@@ -148,22 +137,13 @@ impl Service {
             origin: caller.origin.clone(),
             operation: Operation::KeyInfo,
             documents: Vec::new(),
-            filter: KeyFilter {
-                key_type,
-                ..KeyFilter::default()
-            },
+            filter: KeyFilter { key_type, ..KeyFilter::default() },
             storages: Some(vec![PKCS12.to_string()]),
             locale: self.locale(),
         };
         self.in_prompt(move |service, cancel| {
             let (signer, keys) = service.choose_signer(&prompt, true, &cancel)?;
-            service.prompter.finish(
-                &prompt,
-                &PromptOutcome {
-                    keys,
-                    result: "selected",
-                },
-            );
+            service.prompter.finish(&prompt, &PromptOutcome { keys, result: "selected" });
             Ok(signer.certificate().clone())
         })
         .await
@@ -191,10 +171,16 @@ impl Service {
 
     /// Whether the user picked `path` in a file chooser since the daemon started.
     pub fn was_picked(&self, path: &Path) -> bool {
-        self.picked_files
-            .lock()
-            .map(|files| files.iter().any(|p| p == path))
-            .unwrap_or(false)
+        self.picked_files.lock().map(|files| files.iter().any(|p| p == path)).unwrap_or(false)
+    }
+
+    /// Reads a file the user picked with `showFileChooser` in this run; any other path is
+    /// `file.not_found`, so a page cannot make us read files it names itself.
+    pub async fn read_picked(&self, path: &Path) -> Result<Vec<u8>, ServiceError> {
+        if !self.was_picked(path) {
+            return Err(ServiceError::FileNotFound);
+        }
+        tokio::fs::read(path).await.map_err(|_| ServiceError::FileNotFound)
     }
 
     /// Runs `work` as the only open prompt, on a blocking thread. Dropping the returned future
@@ -257,24 +243,12 @@ impl Service {
                 Err(Attempt::Cancel(keys)) => return Err(self.cancelled(prompt, keys)),
             }
         }
-        self.prompter.finish(
-            prompt,
-            &PromptOutcome {
-                keys: Vec::new(),
-                result: "failed",
-            },
-        );
+        self.prompter.finish(prompt, &PromptOutcome { keys: Vec::new(), result: "failed" });
         Err(ServiceError::TooManyAttempts)
     }
 
     fn cancelled(&self, prompt: &PromptRequest, keys: Vec<String>) -> ServiceError {
-        self.prompter.finish(
-            prompt,
-            &PromptOutcome {
-                keys,
-                result: "cancelled",
-            },
-        );
+        self.prompter.finish(prompt, &PromptOutcome { keys, result: "cancelled" });
         ServiceError::Cancelled
     }
 
@@ -313,9 +287,8 @@ impl Service {
                 "The key {alias} is not one the site accepts."
             ))));
         }
-        let signer = store
-            .signer(&alias)
-            .map_err(|e| Attempt::Retry(Retry::Problem(e.to_string())))?;
+        let signer =
+            store.signer(&alias).map_err(|e| Attempt::Retry(Retry::Problem(e.to_string())))?;
         Ok((signer, aliases(&offered)))
     }
 }
@@ -330,10 +303,8 @@ fn open_store(
     prompt: &PromptRequest,
     credentials: &Credentials,
 ) -> Result<Box<dyn KeyStore>, Attempt> {
-    let allowed = prompt
-        .storages
-        .as_ref()
-        .is_none_or(|s| s.iter().any(|n| n == &credentials.store));
+    let allowed =
+        prompt.storages.as_ref().is_none_or(|s| s.iter().any(|n| n == &credentials.store));
     if !allowed {
         let text = format!("The site does not accept keys from {}.", credentials.store);
         return Err(Attempt::Retry(Retry::Problem(text)));
@@ -343,15 +314,10 @@ fn open_store(
         return Err(Attempt::Retry(Retry::Problem(text)));
     }
     let Some(path) = credentials.file.as_ref() else {
-        return Err(Attempt::Retry(Retry::Problem(
-            "Choose a key store file.".into(),
-        )));
+        return Err(Attempt::Retry(Retry::Problem("Choose a key store file.".into())));
     };
     let bytes = std::fs::read(path).map_err(|e| {
-        Attempt::Retry(Retry::Problem(format!(
-            "Cannot read {}: {e}",
-            path.display()
-        )))
+        Attempt::Retry(Retry::Problem(format!("Cannot read {}: {e}", path.display())))
     })?;
     match Pkcs12Store::open(&bytes, &credentials.secret) {
         Ok(store) => Ok(Box::new(store)),
@@ -413,9 +379,9 @@ fn sign_one(
         SignFormat::Xml { element: None } => {
             sign::xmldsig::sign_enveloped(signer, text()?)?.into_bytes()
         }
-        SignFormat::Xml {
-            element: Some((tbs, parent)),
-        } => sign::xmldsig::sign_element(signer, text()?, tbs, parent)?.into_bytes(),
+        SignFormat::Xml { element: Some((tbs, parent)) } => {
+            sign::xmldsig::sign_element(signer, text()?, tbs, parent)?.into_bytes()
+        }
         SignFormat::Raw => sign::raw::sign(signer, document)?,
     })
 }

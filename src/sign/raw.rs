@@ -16,10 +16,5 @@ pub fn verify(
     signature: &[u8],
 ) -> Result<(), SignError> {
     let digest = algorithm.hash().digest(data);
-    Ok(crate::crypto::verify::verify_digest(
-        certificate,
-        algorithm,
-        &digest,
-        signature,
-    )?)
+    Ok(crate::crypto::verify::verify_digest(certificate, algorithm, &digest, signature)?)
 }

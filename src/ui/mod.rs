@@ -80,20 +80,9 @@ impl DocumentSummary {
             .flatten()
             .filter(|text| !text.chars().any(|c| c.is_control() && !c.is_whitespace()))
             .map(|text| {
-                text.lines()
-                    .take(12)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-                    .chars()
-                    .take(800)
-                    .collect()
+                text.lines().take(12).collect::<Vec<_>>().join("\n").chars().take(800).collect()
             });
-        Self {
-            size: data.len(),
-            sha256: hex(&sha2::Sha256::digest(data)),
-            preview,
-            digest_only,
-        }
+        Self { size: data.len(), sha256: hex(&sha2::Sha256::digest(data)), preview, digest_only }
     }
 }
 

@@ -54,11 +54,7 @@ impl ScriptPrompter {
     pub fn new(answers: &Path) -> Self {
         let mut seen = answers.as_os_str().to_owned();
         seen.push(".seen");
-        Self {
-            answers: answers.to_path_buf(),
-            seen: PathBuf::from(seen),
-            state: Mutex::default(),
-        }
+        Self { answers: answers.to_path_buf(), seen: PathBuf::from(seen), state: Mutex::default() }
     }
 
     /// Takes the next unused answer line, if any. The position advances only when a line is used.
@@ -66,11 +62,7 @@ impl ScriptPrompter {
         let line = {
             let mut state = self.state.lock().ok()?;
             let text = std::fs::read_to_string(&self.answers).unwrap_or_default();
-            let line = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .nth(state.used)?
-                .to_string();
+            let line = text.lines().filter(|l| !l.trim().is_empty()).nth(state.used)?.to_string();
             state.used += 1;
             line
         };
@@ -145,10 +137,7 @@ impl Prompter for ScriptPrompter {
         extension: &str,
         cancel: &Cancel,
     ) -> Option<PathBuf> {
-        let file = self
-            .next_answer(cancel)
-            .filter(|a| a.approve)
-            .and_then(|a| a.file);
+        let file = self.next_answer(cancel).filter(|a| a.approve).and_then(|a| a.file);
         self.append_seen(json!({
             "origin": origin,
             "operation": "choose-file",
@@ -161,16 +150,9 @@ impl Prompter for ScriptPrompter {
     }
 
     fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome) {
-        let retries = self
-            .state
-            .lock()
-            .map(|mut s| std::mem::take(&mut s.retries))
-            .unwrap_or_default();
-        let hashes: Vec<&str> = request
-            .documents
-            .iter()
-            .map(|d| d.sha256.as_str())
-            .collect();
+        let retries =
+            self.state.lock().map(|mut s| std::mem::take(&mut s.retries)).unwrap_or_default();
+        let hashes: Vec<&str> = request.documents.iter().map(|d| d.sha256.as_str()).collect();
         self.append_seen(json!({
             "origin": request.origin,
             "operation": request.operation,

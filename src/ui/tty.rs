@@ -34,30 +34,17 @@ fn read_line(question: &str) -> Option<String> {
 
 /// Reads a password without echo; `None` when the terminal is gone.
 pub fn read_password(question: &str) -> Option<SecretString> {
-    rpassword::prompt_password(question)
-        .ok()
-        .map(SecretString::from)
+    rpassword::prompt_password(question).ok().map(SecretString::from)
 }
 
 fn show_request(request: &PromptRequest) {
     say("");
     say("==================== Qoltanba: signature request ====================");
-    let origin = request
-        .origin
-        .as_deref()
-        .unwrap_or("a program on this computer (no Origin)");
+    let origin = request.origin.as_deref().unwrap_or("a program on this computer (no Origin)");
     say(&format!("Requested by: {origin}"));
-    say(&format!(
-        "Operation:    {}",
-        request.operation.describe(request.documents.len())
-    ));
+    say(&format!("Operation:    {}", request.operation.describe(request.documents.len())));
     for (n, doc) in request.documents.iter().enumerate() {
-        say(&format!(
-            "Document {}: {} bytes, SHA-256 {}",
-            n + 1,
-            doc.size,
-            doc.sha256
-        ));
+        say(&format!("Document {}: {} bytes, SHA-256 {}", n + 1, doc.size, doc.sha256));
         match (&doc.preview, doc.digest_only) {
             (_, true) => say("  (a digest computed by the site: its content cannot be shown)"),
             (Some(preview), false) => preview.lines().for_each(|l| say(&format!("  | {l}"))),
@@ -101,11 +88,7 @@ impl Prompter for TtyPrompter {
             let certificate = &key.certificate;
             let owner = certificate.subject_cn().unwrap_or_default();
             let until = certificate.not_after().date();
-            say(&format!(
-                "  [{}] {owner}  (valid to {until}, key {})",
-                n + 1,
-                key.alias
-            ));
+            say(&format!("  [{}] {owner}  (valid to {until}, key {})", n + 1, key.alias));
         }
         if keys.len() == 1 {
             let answer = read_line("Sign with this key? [y/N] ")?;
@@ -125,13 +108,8 @@ impl Prompter for TtyPrompter {
         extension: &str,
         _cancel: &Cancel,
     ) -> Option<PathBuf> {
-        say(&format!(
-            "{} asks for a file ({extension}).",
-            origin.unwrap_or("A local program")
-        ));
-        read_line("Path, empty to cancel: ")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from)
+        say(&format!("{} asks for a file ({extension}).", origin.unwrap_or("A local program")));
+        read_line("Path, empty to cancel: ").filter(|p| !p.is_empty()).map(PathBuf::from)
     }
 
     fn finish(&self, _request: &PromptRequest, outcome: &PromptOutcome) {

@@ -9,7 +9,11 @@ fn qoltanba(args: &[&str]) -> (bool, String) {
         .env("QOLTANBA_TEST_NOW", crate::harness::LEGACY_NOW)
         .output()
         .expect("run qoltanba");
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.success(), text)
 }
 
@@ -22,7 +26,13 @@ fn version_is_printed() {
 #[test]
 fn keys_lists_the_alias_and_role() {
     let file = fixture(RSA_SIGN);
-    let (ok, out) = qoltanba(&["keys", "--file", file.to_str().expect("path"), "--password-env", "P12_PASSWORD"]);
+    let (ok, out) = qoltanba(&[
+        "keys",
+        "--file",
+        file.to_str().expect("path"),
+        "--password-env",
+        "P12_PASSWORD",
+    ]);
     assert!(ok, "{out}");
     assert!(out.contains("alias:    11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9"), "{out}");
     assert!(out.contains("role:     SIGNATURE\n"), "{out}");
@@ -36,8 +46,17 @@ fn sign_command_outputs_verify_with_openssl_and_xmlsec1() {
     let file = fixture(RSA_SIGN);
     for (format, detached) in [("cms", false), ("cms", true), ("xml", false)] {
         let output = dir.path().join(format!("out-{format}-{detached}"));
-        let mut args = vec!["sign", "--file", file.to_str().expect("path"), "--password-env", "P12_PASSWORD",
-            "--format", format, input.to_str().expect("path"), output.to_str().expect("path")];
+        let mut args = vec![
+            "sign",
+            "--file",
+            file.to_str().expect("path"),
+            "--password-env",
+            "P12_PASSWORD",
+            "--format",
+            format,
+            input.to_str().expect("path"),
+            output.to_str().expect("path"),
+        ];
         if detached {
             args.push("--detached");
         }
@@ -45,7 +64,11 @@ fn sign_command_outputs_verify_with_openssl_and_xmlsec1() {
         assert!(ok, "{out}");
         let signed = std::fs::read(&output).expect("output");
         let (ok, out) = match format {
-            "cms" => openssl_verify_cms(dir.path(), &signed, detached.then(|| std::fs::read(&input).expect("input")).as_deref()),
+            "cms" => openssl_verify_cms(
+                dir.path(),
+                &signed,
+                detached.then(|| std::fs::read(&input).expect("input")).as_deref(),
+            ),
             _ => xmlsec_verify(dir.path(), &String::from_utf8(signed).expect("utf8")),
         };
         assert!(ok, "{format} detached={detached}: {out}");
@@ -55,7 +78,12 @@ fn sign_command_outputs_verify_with_openssl_and_xmlsec1() {
 #[test]
 fn kalkan_rsa_signatures_verify_with_ours() {
     let mut checked = 0;
-    for dir in ["legacy-2020/personal/active", "legacy-2020/personal/revoked", "legacy-2020/organization/active", "legacy-2020/organization/revoked"] {
+    for dir in [
+        "legacy-2020/personal/active",
+        "legacy-2020/personal/revoked",
+        "legacy-2020/organization/active",
+        "legacy-2020/organization/revoked",
+    ] {
         for entry in std::fs::read_dir(fixture(dir)).expect("fixture dir") {
             let path = entry.expect("entry").path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();

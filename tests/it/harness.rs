@@ -18,9 +18,11 @@ pub fn fixture(path: &str) -> PathBuf {
 }
 
 /// The legacy RSA signing key of an individual (expired 2021: pin the clock).
-pub const RSA_SIGN: &str = "legacy-2020/personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.p12";
+pub const RSA_SIGN: &str =
+    "legacy-2020/personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.p12";
 /// The legacy RSA authentication key of the same individual.
-pub const RSA_AUTH: &str = "legacy-2020/personal/active/AUTH_RSA256_b2c70a9ff7a5dc59de0ccc3c0ddde3437cc1f12d.p12";
+pub const RSA_AUTH: &str =
+    "legacy-2020/personal/active/AUTH_RSA256_b2c70a9ff7a5dc59de0ccc3c0ddde3437cc1f12d.p12";
 /// The issuing CA of the legacy RSA keys.
 pub const RSA_CA: &str = "ncanode-2022/ca/nca_rsa_test.crt";
 /// A moment when the legacy keys were valid.
@@ -93,7 +95,8 @@ impl Daemon {
     /// Appends an answer line while the daemon runs.
     pub fn answer(&self, answer: &Value) {
         use std::io::Write as _;
-        let mut file = std::fs::OpenOptions::new().append(true).open(&self.answers).expect("answers");
+        let mut file =
+            std::fs::OpenOptions::new().append(true).open(&self.answers).expect("answers");
         writeln!(file, "{answer}").expect("append answer");
     }
 
@@ -122,7 +125,8 @@ fn wait_listening(path: &Path) -> (String, String) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let urls: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("listening on ")).collect();
+        let urls: Vec<&str> =
+            text.lines().filter_map(|l| l.strip_prefix("listening on ")).collect();
         if let [ws, wss] = urls[..] {
             return (ws.to_string(), wss.to_string());
         }
@@ -157,7 +161,8 @@ impl Client {
             None => Box::new(tcp),
             Some(ca) => Box::new(tls_connect(tcp, ca).await),
         };
-        let (mut stream, _) = tokio_tungstenite::client_async(request, io).await.expect("handshake");
+        let (mut stream, _) =
+            tokio_tungstenite::client_async(request, io).await.expect("handshake");
         let greeting = next_text(&mut stream).await.expect("greeting");
         Self { stream, greeting }
     }
@@ -181,7 +186,9 @@ impl Client {
 
     /// The next text frame (`None` when the connection closed).
     pub async fn recv(&mut self) -> Option<String> {
-        tokio::time::timeout(Duration::from_secs(60), next_text(&mut self.stream)).await.expect("reply in time")
+        tokio::time::timeout(Duration::from_secs(60), next_text(&mut self.stream))
+            .await
+            .expect("reply in time")
     }
 
     /// Closes the connection.
@@ -208,7 +215,8 @@ async fn tls_connect(tcp: tokio::net::TcpStream, ca: &Path) -> impl AsyncStream 
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(cert.expect("ca cert")).expect("add root");
     }
-    let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let config =
+        rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
     connector.connect(name, tcp).await.expect("TLS handshake with the local CA")
@@ -229,8 +237,13 @@ pub fn unb64(text: &str) -> Vec<u8> {
 
 /// Runs a command; returns (success, stdout+stderr).
 pub fn run(program: &str, args: &[&str]) -> (bool, String) {
-    let output = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let output =
+        Command::new(program).args(args).output().unwrap_or_else(|e| panic!("{program}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     (output.status.success(), text)
 }
 
@@ -241,9 +254,21 @@ pub fn openssl_verify_cms(dir: &Path, cms: &[u8], content: Option<&[u8]>) -> (bo
     std::fs::write(&cms_path, cms).expect("write cms");
     let ca = fixture(RSA_CA);
     let mut args = vec![
-        "cms", "-verify", "-inform", "DER", "-in", cms_path.to_str().expect("path"),
-        "-CAfile", ca.to_str().expect("path"), "-partial_chain", "-attime", LEGACY_EPOCH,
-        "-purpose", "any", "-out", "/dev/null",
+        "cms",
+        "-verify",
+        "-inform",
+        "DER",
+        "-in",
+        cms_path.to_str().expect("path"),
+        "-CAfile",
+        ca.to_str().expect("path"),
+        "-partial_chain",
+        "-attime",
+        LEGACY_EPOCH,
+        "-purpose",
+        "any",
+        "-out",
+        "/dev/null",
     ];
     let content_path = dir.join(format!("content-{}.bin", rand_suffix()));
     if let Some(content) = content {

@@ -19,7 +19,10 @@ async fn wrong_password_is_asked_again_then_cancelled() {
     let reply = client.call_json(&cades(b"one")).await;
     assert_eq!(reply["code"], "200", "the second answer has the right password: {reply}");
     let reply = client.call(&cades(b"two").to_string()).await;
-    assert_eq!(reply, r#"{"code":"500","message":"action.canceled"}"#, "no answer left after the wrong password");
+    assert_eq!(
+        reply, r#"{"code":"500","message":"action.canceled"}"#,
+        "no answer left after the wrong password"
+    );
     let seen = daemon.seen();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0]["retries"], json!(["Wrong password. Try again."]));
@@ -38,7 +41,10 @@ async fn filters_that_match_nothing_offer_no_key() {
     let auth_only = json!({"module":"kz.gov.pki.knca.commonUtils","method":"createCAdESFromBase64",
         "args":["PKCS12","AUTHENTICATION",b64(b"x"),true]});
     let reply = client.call(&auth_only.to_string()).await;
-    assert_eq!(reply, r#"{"code":"500","message":"action.canceled"}"#, "a SIGNATURE-only file has no AUTHENTICATION key");
+    assert_eq!(
+        reply, r#"{"code":"500","message":"action.canceled"}"#,
+        "a SIGNATURE-only file has no AUTHENTICATION key"
+    );
     let seen = daemon.seen();
     assert_eq!(seen[0]["keys"], json!([]));
     assert_eq!(seen[0]["filter"]["iin"], "999999999999");
@@ -67,9 +73,13 @@ async fn the_prompt_shows_the_handshake_origin_and_document_hashes() {
     let reply = client.call_json(&request).await;
     assert_eq!(reply["code"], "200", "{reply}");
     let seen = &daemon.seen()[0];
-    assert_eq!(seen["origin"], "https://real.portal.kz", "the origin comes from the handshake, never the message");
+    assert_eq!(
+        seen["origin"], "https://real.portal.kz",
+        "the origin comes from the handshake, never the message"
+    );
     assert_eq!(seen["operation"], "cms-attached");
-    let expected: String = sha2::Sha256::digest(b"hello").iter().map(|b| format!("{b:02x}")).collect();
+    let expected: String =
+        sha2::Sha256::digest(b"hello").iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(seen["documents"], json!({"count":1,"sha256":[expected],"sizes":[5]}));
     assert_eq!(seen["keys"], json!(["11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9"]));
 }
@@ -89,18 +99,30 @@ async fn prompts_wait_in_order_and_a_departed_client_cancels_its_prompt() {
     let started = std::time::Instant::now();
     let reply: Value = serde_json::from_str(&second.recv().await.expect("reply")).expect("JSON");
     assert_eq!(reply["code"], "200", "{reply}");
-    assert!(started.elapsed() < Duration::from_secs(4), "the closed client's prompt must be cancelled, not waited out");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the closed client's prompt must be cancelled, not waited out"
+    );
     let seen = daemon.seen();
     assert_eq!(seen.len(), 2);
-    assert_eq!((seen[0]["origin"].as_str(), seen[0]["result"].as_str()), (Some("https://first.kz"), Some("cancelled")));
-    assert_eq!((seen[1]["origin"].as_str(), seen[1]["result"].as_str()), (Some("https://second.kz"), Some("signed")));
+    assert_eq!(
+        (seen[0]["origin"].as_str(), seen[0]["result"].as_str()),
+        (Some("https://first.kz"), Some("cancelled"))
+    );
+    assert_eq!(
+        (seen[1]["origin"].as_str(), seen[1]["result"].as_str()),
+        (Some("https://second.kz"), Some("signed"))
+    );
 }
 
 #[tokio::test]
 async fn answers_appended_while_running_are_used() {
     let daemon = Daemon::start(&[]);
     let mut client = daemon.client(None).await;
-    assert_eq!(client.call(&cades(b"a").to_string()).await, r#"{"code":"500","message":"action.canceled"}"#);
+    assert_eq!(
+        client.call(&cades(b"a").to_string()).await,
+        r#"{"code":"500","message":"action.canceled"}"#
+    );
     daemon.answer(&approve(RSA_SIGN));
     let reply = client.call_json(&cades(b"b")).await;
     assert_eq!(reply["code"], "200", "{reply}");

@@ -20,17 +20,26 @@ async fn common_utils_envelopes() {
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
     let tokens = r#"{"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens"}"#;
     assert_eq!(client.call(tokens).await, r#"{"responseObject":[],"code":"200"}"#);
-    let locale = r#"{"module":"kz.gov.pki.knca.commonUtils","method":"changeLocale","args":["en"]}"#;
+    let locale =
+        r#"{"module":"kz.gov.pki.knca.commonUtils","method":"changeLocale","args":["en"]}"#;
     assert_eq!(client.call(locale).await, r#"{"code":"200"}"#);
-    let mismatch = r#"{"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":[null]}"#;
+    let mismatch =
+        r#"{"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":[null]}"#;
     assert_eq!(
         client.call(mismatch).await,
         r#"{"code":"500","message":"java.lang.IllegalArgumentException: argument type mismatch. Method: getKeyInfo"}"#
     );
-    let arity = r#"{"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["PKCS12","x"]}"#;
-    assert_eq!(client.call(arity).await, r#"{"code":"500","message":"NoSuchMethodException getKeyInfo"}"#);
+    let arity =
+        r#"{"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["PKCS12","x"]}"#;
+    assert_eq!(
+        client.call(arity).await,
+        r#"{"code":"500","message":"NoSuchMethodException getKeyInfo"}"#
+    );
     let unknown = r#"{"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["NOPE"],"uuid":"u-1"}"#;
-    assert_eq!(client.call(unknown).await, r#"{"code":"500","message":"storage.unknown","uuid":"u-1"}"#);
+    assert_eq!(
+        client.call(unknown).await,
+        r#"{"code":"500","message":"storage.unknown","uuid":"u-1"}"#
+    );
     let token = r#"{"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":["AKKaztokenStore"]}"#;
     assert_eq!(client.call(token).await, r#"{"code":"500","message":"storage.empty"}"#);
 }
@@ -48,7 +57,11 @@ async fn basics_envelope_errors_and_cancel() {
     let tsa = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
         "format":"cms","data":"MTEK","signingParams":{"tsaProfile":{}},"signerParams":{}}});
     let reply = client.call_json(&tsa).await;
-    assert_eq!(reply["status"], json!(false), "tsaProfile must not give an unstamped signature: {reply}");
+    assert_eq!(
+        reply["status"],
+        json!(false),
+        "tsaProfile must not give an unstamped signature: {reply}"
+    );
     let cancel = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
         "format":"cms","data":"MTEK","signingParams":{},"signerParams":{}}});
     assert_eq!(client.call(&cancel.to_string()).await, r#"{"body":{},"status":true}"#);
@@ -59,13 +72,23 @@ async fn basics_envelope_errors_and_cancel() {
 async fn malformed_input_keeps_the_connection_usable() {
     let daemon = Daemon::start(&[]);
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
-    for bad in ["{not json", "[]", "42", r#"{"module":"kz.gov.pki.knca.basics"}"#,
+    for bad in [
+        "{not json",
+        "[]",
+        "42",
+        r#"{"module":"kz.gov.pki.knca.basics"}"#,
         r#"{"module":"kz.gov.pki.knca.basics","method":"sign","args":{"format":"cms","data":5,"signingParams":{},"signerParams":{}}}"#,
-        r#"{"module":"kz.gov.pki.knca.commonUtils","method":"signXml","args":["PKCS12","SIGNATURE","<a>",  "", ""]}"#] {
+        r#"{"module":"kz.gov.pki.knca.commonUtils","method":"signXml","args":["PKCS12","SIGNATURE","<a>",  "", ""]}"#,
+    ] {
         let reply = client.call(bad).await;
-        let value: serde_json::Value = serde_json::from_str(&reply).unwrap_or_else(|_| panic!("non-JSON reply {reply}"));
-        assert!(value.get("status") == Some(&json!(false)) || value.get("code") == Some(&json!("500")) || value.get("success") == Some(&json!(false)),
-            "{bad} -> {reply}");
+        let value: serde_json::Value =
+            serde_json::from_str(&reply).unwrap_or_else(|_| panic!("non-JSON reply {reply}"));
+        assert!(
+            value.get("status") == Some(&json!(false))
+                || value.get("code") == Some(&json!("500"))
+                || value.get("success") == Some(&json!(false)),
+            "{bad} -> {reply}"
+        );
     }
     assert_eq!(client.call("--heartbeat--").await, "--heartbeat--");
     assert!(daemon.seen().is_empty(), "invalid requests never reach the prompt");
@@ -80,5 +103,8 @@ async fn bad_xml_gets_the_java_parser_text() {
     let reply = client.call_json(&request).await;
     assert_eq!(reply["code"], "500");
     let message = reply["message"].as_str().unwrap_or_default();
-    assert!(message.starts_with("org.xml.sax.SAXParseException; lineNumber: 1; columnNumber:"), "{message}");
+    assert!(
+        message.starts_with("org.xml.sax.SAXParseException; lineNumber: 1; columnNumber:"),
+        "{message}"
+    );
 }

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{approve, b64, openssl_verify_cms, unb64, xmlsec_verify, Daemon, RSA_AUTH, RSA_SIGN};
+use crate::harness::{
+    approve, b64, openssl_verify_cms, unb64, xmlsec_verify, Daemon, RSA_AUTH, RSA_SIGN,
+};
 
 fn basics(format: &str, data: Value, signing: Value) -> Value {
     json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
@@ -26,13 +28,20 @@ async fn basics_cms_attached_and_detached_verify_with_openssl() {
     assert_eq!(results.len(), 2);
     for (pem, doc) in results.iter().zip(&docs) {
         let pem = pem.as_str().expect("string");
-        assert!(pem.starts_with("-----BEGIN CMS-----\n") && pem.ends_with("-----END CMS-----\n"), "{pem}");
+        assert!(
+            pem.starts_with("-----BEGIN CMS-----\n") && pem.ends_with("-----END CMS-----\n"),
+            "{pem}"
+        );
         let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), None);
         assert!(ok, "openssl rejected our attached CMS: {out}");
         let _ = doc;
     }
     let detached = client
-        .call_json(&basics("cms", data, json!({"decode":"true","encapsulate":false,"digested":false})))
+        .call_json(&basics(
+            "cms",
+            data,
+            json!({"decode":"true","encapsulate":false,"digested":false}),
+        ))
         .await;
     let pem = detached["body"]["result"][1].as_str().expect("second signature");
     let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), Some(&docs[1]));
@@ -49,12 +58,21 @@ async fn digest_cms_verifies_against_the_file() {
     let content = b"a large file the portal hashed itself";
     let digest = sha2::Sha256::digest(content);
     let reply = client
-        .call_json(&basics("cms", json!(b64(&digest)), json!({"decode":true,"encapsulate":false,"digested":true})))
+        .call_json(&basics(
+            "cms",
+            json!(b64(&digest)),
+            json!({"decode":true,"encapsulate":false,"digested":true}),
+        ))
         .await;
     let cms = unb64(reply["body"]["result"][0].as_str().expect("signature"));
     let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(content));
     assert!(ok, "{out}");
-    let reply = client.call_json(&common("createCAdESFromBase64Hash", json!(["PKCS12", "SIGNATURE", b64(&digest)]))).await;
+    let reply = client
+        .call_json(&common(
+            "createCAdESFromBase64Hash",
+            json!(["PKCS12", "SIGNATURE", b64(&digest)]),
+        ))
+        .await;
     assert_eq!(reply["code"], "200", "{reply}");
     let cms = unb64(reply["responseObject"].as_str().expect("base64 CMS"));
     let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(content));
@@ -69,7 +87,8 @@ async fn common_utils_cades_attached_and_detached() {
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
     let doc = b"<invoice>100 KZT</invoice>";
     for attach in [true, false] {
-        let request = common("createCAdESFromBase64", json!(["PKCS12", "SIGNATURE", b64(doc), attach]));
+        let request =
+            common("createCAdESFromBase64", json!(["PKCS12", "SIGNATURE", b64(doc), attach]));
         let reply = client.call_json(&request).await;
         assert_eq!(reply["code"], "200", "{reply}");
         let cms = unb64(reply["responseObject"].as_str().expect("base64"));
@@ -82,10 +101,15 @@ async fn common_utils_cades_attached_and_detached() {
 async fn xml_signatures_verify_with_xmlsec1() {
     let daemon = Daemon::start(&[approve(RSA_SIGN), approve(RSA_SIGN), approve(RSA_SIGN)]);
     let mut client = daemon.tls_client(Some("https://portal.test.kz")).await;
-    let xml = "<root><name>Қолтаңба</name><!-- note --><amount currency=\"KZT\">100</amount></root>";
-    let reply = client.call_json(&common("signXml", json!(["PKCS12", "SIGNATURE", xml, "", ""]))).await;
+    let xml =
+        "<root><name>Қолтаңба</name><!-- note --><amount currency=\"KZT\">100</amount></root>";
+    let reply =
+        client.call_json(&common("signXml", json!(["PKCS12", "SIGNATURE", xml, "", ""]))).await;
     let signed = reply["responseObject"].as_str().expect("signed xml");
-    assert!(signed.starts_with(r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#), "{signed}");
+    assert!(
+        signed.starts_with(r#"<?xml version="1.0" encoding="UTF-8" standalone="no"?>"#),
+        "{signed}"
+    );
     let (ok, out) = xmlsec_verify(daemon.dir.path(), signed);
     assert!(ok, "xmlsec1 rejected our enveloped signature: {out}");
     let tampered = signed.replace("100</amount>", "900</amount>");
@@ -100,10 +124,12 @@ async fn xml_signatures_verify_with_xmlsec1() {
     }
 
     let by_element = "<doc><data Id=\"d1\"><v>1</v></data><sigs/></doc>";
-    let request = common("signXml", json!(["PKCS12", "SIGNATURE", by_element, "/doc/data", "/doc/sigs"]));
+    let request =
+        common("signXml", json!(["PKCS12", "SIGNATURE", by_element, "/doc/data", "/doc/sigs"]));
     let reply = client.call_json(&request).await;
     let signed = reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}"));
-    let (ok, out) = crate::harness::xmlsec_verify_with(daemon.dir.path(), signed, &["--id-attr:Id", "data"]);
+    let (ok, out) =
+        crate::harness::xmlsec_verify_with(daemon.dir.path(), signed, &["--id-attr:Id", "data"]);
     assert!(ok, "{out}");
 }
 
@@ -112,7 +138,8 @@ async fn sign_xmls_signs_each_document_with_one_prompt() {
     let daemon = Daemon::start(&[approve(RSA_SIGN)]);
     let mut client = daemon.client(None).await;
     let docs = json!(["<a>1</a>", "<a>2</a>", "<a>3</a>"]);
-    let reply = client.call_json(&common("signXmls", json!(["PKCS12", "SIGNATURE", docs, "", ""]))).await;
+    let reply =
+        client.call_json(&common("signXmls", json!(["PKCS12", "SIGNATURE", docs, "", ""]))).await;
     let results = reply["responseObject"].as_array().unwrap_or_else(|| panic!("{reply}"));
     assert_eq!(results.len(), 3);
     for signed in results {
