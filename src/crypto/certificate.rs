@@ -227,7 +227,11 @@ fn dn_text(name: &Name) -> String {
 }
 
 fn attribute_text(atv: &AttributeTypeAndValue) -> String {
-    format!("{}={}", attribute_name(&atv.oid), escape_value(&value_text(&atv.value)))
+    format!(
+        "{}={}",
+        attribute_name(&atv.oid),
+        escape_value(&value_text(&atv.value))
+    )
 }
 
 /// Values of attribute `oid` in `name`, decoded to text, in encoded order.
@@ -289,7 +293,12 @@ fn escape_edge_spaces(value: &str) -> String {
     }
     let leading = value.len() - value.trim_start_matches(' ').len();
     let trailing = value.len() - value.trim_end_matches(' ').len();
-    format!("{}{}{}", "\\ ".repeat(leading), body, "\\ ".repeat(trailing))
+    format!(
+        "{}{}{}",
+        "\\ ".repeat(leading),
+        body,
+        "\\ ".repeat(trailing)
+    )
 }
 
 /// The 12 digits right after `prefix` in `value`.
@@ -330,10 +339,12 @@ fn minimal_hex(bytes: &[u8]) -> String {
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 fn to_offset_date_time(t: x509_cert::time::Time) -> time::OffsetDateTime {

@@ -129,7 +129,9 @@ impl<'a> Tlv<'a> {
     /// The children of a constructed element.
     pub fn children(&self) -> Result<Vec<Tlv<'a>>, BerError> {
         if !self.tag.constructed {
-            return Err(BerError::Unexpected("primitive element where constructed expected"));
+            return Err(BerError::Unexpected(
+                "primitive element where constructed expected",
+            ));
         }
         let mut out = Vec::new();
         let mut rest = self.contents;
@@ -164,7 +166,9 @@ impl<'a> Tlv<'a> {
         let mut out = Vec::new();
         for child in self.children()? {
             if child.tag.class != Class::Universal {
-                return Err(BerError::Malformed("string segment with a non-universal tag"));
+                return Err(BerError::Malformed(
+                    "string segment with a non-universal tag",
+                ));
             }
             out.extend_from_slice(&child.octets()?);
         }
@@ -334,13 +338,27 @@ fn parse_tag(input: &[u8]) -> Result<(Tag, usize), BerError> {
     let constructed = first & 0x20 != 0;
     if first & 0x1F != 0x1F {
         let number = u32::from(first & 0x1F);
-        return Ok((Tag { class, constructed, number }, 1));
+        return Ok((
+            Tag {
+                class,
+                constructed,
+                number,
+            },
+            1,
+        ));
     }
     let mut number: u32 = 0;
     for (i, byte) in input.iter().enumerate().skip(1).take(4) {
         number = (number << 7) | u32::from(byte & 0x7F);
         if byte & 0x80 == 0 {
-            return Ok((Tag { class, constructed, number }, i + 1));
+            return Ok((
+                Tag {
+                    class,
+                    constructed,
+                    number,
+                },
+                i + 1,
+            ));
         }
     }
     match input.len() {
@@ -362,7 +380,9 @@ fn parse_length(input: &[u8]) -> Result<(Option<usize>, usize), BerError> {
                 return Err(BerError::Malformed("length too large"));
             }
             let bytes = input.get(1..=count).ok_or(BerError::Truncated)?;
-            let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
             Ok((Some(len), 1 + count))
         }
     }
@@ -385,7 +405,9 @@ mod tests {
 
     #[test]
     fn implicit_constructed_context_string_is_read_by_octets() {
-        let ber = [0xA0, 0x80, 0x04, 0x02, 0x01, 0x02, 0x04, 0x01, 0x03, 0x00, 0x00];
+        let ber = [
+            0xA0, 0x80, 0x04, 0x02, 0x01, 0x02, 0x04, 0x01, 0x03, 0x00, 0x00,
+        ];
         let tlv = Tlv::parse_all(&ber).expect("valid BER");
         assert!(tlv.tag.is_context(0));
         assert_eq!(&*tlv.octets().expect("segments"), &[1, 2, 3]);
@@ -411,7 +433,9 @@ mod tests {
 
     #[test]
     fn constructed_bit_string_keeps_last_unused_bits() {
-        let ber = [0x23, 0x80, 0x03, 0x02, 0x00, 0xAA, 0x03, 0x02, 0x04, 0xF0, 0x00, 0x00];
+        let ber = [
+            0x23, 0x80, 0x03, 0x02, 0x00, 0xAA, 0x03, 0x02, 0x04, 0xF0, 0x00, 0x00,
+        ];
         assert_eq!(to_der(&ber).expect("valid"), [0x03, 0x03, 0x04, 0xAA, 0xF0]);
     }
 
