@@ -365,3 +365,156 @@ fn pem_body(bytes: &[u8]) -> Option<Result<Vec<u8>, super::CryptoError>> {
         .map_err(|e| super::CryptoError::InvalidCertificate(format!("bad PEM: {e}")));
     Some(der)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEGACY: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/nca/legacy-2020"
+    );
+
+    fn cert(relative: &str) -> Certificate {
+        let bytes = std::fs::read(format!("{LEGACY}/{relative}")).expect("fixture");
+        Certificate::from_pem_or_der(&bytes).expect("certificate")
+    }
+
+    fn org_auth() -> Certificate {
+        cert("organization/active/AUTH_RSA256_d682726b55b3e62600ea8fe1c74e75fc96f47790.cer")
+    }
+
+    /// `openssl x509 -noout -subject -nameopt RFC2253,-esc_msb` prints, in reverse order:
+    /// `OU=BIN123456789021,GN=ТЕСТОВИЧ,O=АО \"ТЕСТ\",ST=НУР-СУЛТАН,L=НУР-СУЛТАН,C=KZ,
+    /// serialNumber=IIN123456789011,SN=ТЕСТОВ,CN=ТЕСТОВ ТЕСТ`; issuer `CN=ҰКО 3.0 (RSA TEST),C=KZ`.
+    #[test]
+    fn dn_text_is_kalkan_style_in_encoded_order() {
+        let c = org_auth();
+        assert_eq!(
+            c.subject_dn(),
+            "CN=ТЕСТОВ ТЕСТ,SURNAME=ТЕСТОВ,SERIALNUMBER=IIN123456789011,C=KZ,L=НУР-СУЛТАН,\
+             ST=НУР-СУЛТАН,O=АО \\\"ТЕСТ\\\",G=ТЕСТОВИЧ,OU=BIN123456789021"
+        );
+        assert_eq!(c.issuer_dn(), "C=KZ,CN=ҰКО 3.0 (RSA TEST)");
+        assert_eq!(c.subject_cn().as_deref(), Some("ТЕСТОВ ТЕСТ"));
+        assert_eq!(c.issuer_cn().as_deref(), Some("ҰКО 3.0 (RSA TEST)"));
+        assert_eq!(
+            format!("{c:?}"),
+            format!("Certificate {{ subject: {:?} }}", c.subject_dn())
+        );
+    }
+
+    #[test]
+    fn identifiers_serial_and_dates() {
+        let c = org_auth();
+        assert_eq!(c.iin().as_deref(), Some("123456789011"));
+        assert_eq!(c.bin().as_deref(), Some("123456789021"));
+        assert_eq!(c.serial_hex(), "35588a098dbab52c87a442605f6daac22c823c6f");
+        let ski = c.subject_key_id().map(|k| hex_lower(&k));
+        assert_eq!(
+            ski.as_deref(),
+            Some("d682726b55b3e62600ea8fe1c74e75fc96f47790")
+        );
+        let aki = c.authority_key_id().map(|k| hex_lower(&k));
+        assert_eq!(
+            aki.as_deref(),
+            Some("a68c16337cb8e83567063e5e415755a2af345068")
+        );
+        assert_eq!(
+            c.ext_key_usage(),
+            [
+                "1.3.6.1.5.5.7.3.2",
+                "1.2.398.3.3.4.1.2",
+                "1.2.398.3.3.4.1.2.1"
+            ]
+        );
+        assert_eq!(
+            c.not_before(),
+            time::macros::datetime!(2020-01-28 06:23:34 UTC)
+        );
+        assert_eq!(
+            c.not_after(),
+            time::macros::datetime!(2021-01-27 06:23:34 UTC)
+        );
+        let personal = cert("personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.cer");
+        assert_eq!(personal.bin(), None);
+        assert_eq!(
+            personal.serial_hex(),
+            "1c1c4adb45086b3529e004c96302ae974d4f09a4"
+        );
+    }
+
+    #[test]
+    fn roles_follow_key_usage_and_eku() {
+        let auth = KeyRoles {
+            signature: false,
+            authentication: true,
+        };
+        let sign = KeyRoles {
+            signature: true,
+            authentication: false,
+        };
+        let cases = [
+            (
+                "personal/active/AUTH_RSA256_b2c70a9ff7a5dc59de0ccc3c0ddde3437cc1f12d.cer",
+                auth,
+            ),
+            (
+                "organization/active/AUTH_RSA256_d682726b55b3e62600ea8fe1c74e75fc96f47790.cer",
+                auth,
+            ),
+            (
+                "personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.cer",
+                sign,
+            ),
+            (
+                "organization/active/GOSTKNCA_13a3741b52d7bf860aab199b56fad1f4652e357b.cer",
+                sign,
+            ),
+        ];
+        for (relative, roles) in cases {
+            assert_eq!(cert(relative).roles(), roles, "{relative}");
+        }
+    }
+
+    #[test]
+    fn pem_and_der_give_the_same_certificate() {
+        let c = org_auth();
+        let from_der = Certificate::from_pem_or_der(c.der()).expect("der");
+        let from_pem = Certificate::from_pem_or_der(c.pem().as_bytes()).expect("pem");
+        assert_eq!(from_der, c);
+        assert_eq!(from_pem, c);
+        assert!(Certificate::from_pem_or_der(b"-----BEGIN CERTIFICATE-----\n!!\n").is_err());
+        assert!(Certificate::from_pem_or_der(b"\x30\x80\x00\x00").is_err());
+    }
+
+    #[test]
+    fn values_are_escaped_like_bouncy_castle() {
+        assert_eq!(
+            escape_value(r#"a,b+c"d\e<f>g;h=i"#),
+            r#"a\,b\+c\"d\\e\<f\>g\;h\=i"#
+        );
+        assert_eq!(escape_value("#x"), "\\#x");
+        assert_eq!(escape_value(" x  "), "\\ x\\ \\ ");
+        assert_eq!(escape_value("ТОО \"Ы\""), "ТОО \\\"Ы\\\"");
+    }
+
+    #[test]
+    fn serials_print_like_java_big_integer() {
+        assert_eq!(java_big_integer_hex(&[0x00, 0x8f, 0x01]), "8f01");
+        assert_eq!(java_big_integer_hex(&[0x00]), "0");
+        assert_eq!(java_big_integer_hex(&[0xff]), "-1");
+        assert_eq!(java_big_integer_hex(&[0x80, 0x00]), "-8000");
+    }
+
+    #[test]
+    fn iin_and_bin_need_twelve_digits() {
+        assert_eq!(
+            twelve_digits_after("IIN123456789012", "IIN").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(twelve_digits_after("IIN12345", "IIN"), None);
+        assert_eq!(twelve_digits_after("IIN12345678901X", "IIN"), None);
+        assert_eq!(twelve_digits_after("BIN", "BIN"), None);
+    }
+}

@@ -331,3 +331,34 @@ fn openssl_files_with_cyrillic_password_open() {
         assert!(matches!(result, Err(KeyStoreError::WrongPassword)));
     }
 }
+
+/// Compared with `openssl x509 -subject -nameopt RFC2253,-esc_msb` on the same certificates,
+/// read in reverse: DC, BusinessCategory and UID names, quotes escaped.
+#[test]
+fn gost_2026_legal_dns_and_serials() {
+    let open = |name: &str| {
+        let bytes = fixture(&format!("gost2015-2026/legal/valid/{name}.p12"));
+        let store = Pkcs12Store::open(&bytes, &password("Qwerty12")).expect("opens");
+        store.keys()[0].certificate.clone()
+    };
+    let infosystem = open("infosystem");
+    assert_eq!(
+        infosystem.subject_dn(),
+        "DC=ROLE02,CN=ТЕСТТОВ ТЕСТТ,SURNAME=ТЕСТТОВ,SERIALNUMBER=IIN123456789012,C=KZ,\
+         O=АО \\\"ТЕСТ\\\",OU=BIN123456789021,BusinessCategory=KS1234,G=ТЕСТТОВИЧ"
+    );
+    assert_eq!(
+        infosystem.serial_hex(),
+        "60954f23d41db3f42fb04db6f538609d98978d32"
+    );
+    assert_eq!(infosystem.iin().as_deref(), Some("123456789012"));
+    let treasury = open("treasury_client");
+    assert_eq!(
+        treasury.subject_dn(),
+        "UID=1.2.398.6.10.1.1,CN=ИС \\\"Тест\\\",C=KZ,O=АО \\\"ТЕСТ\\\",OU=BIN123456789021"
+    );
+    assert_eq!(treasury.iin(), None);
+    assert_eq!(treasury.bin().as_deref(), Some("123456789021"));
+    let roles = treasury.roles();
+    assert!(roles.signature && roles.authentication, "{roles:?}");
+}
