@@ -74,16 +74,12 @@ impl Certificate {
         out
     }
 
-    /// Parses a certificate given as PEM (`-----BEGIN CERTIFICATE-----`) or DER (BER is
-    /// normalised to DER first).
+    /// Parses a certificate given as PEM (`-----BEGIN CERTIFICATE-----`) or DER.
     pub fn from_pem_or_der(bytes: &[u8]) -> Result<Self, super::CryptoError> {
-        if let Some(der) = pem_body(bytes) {
-            return Self::from_der(&der?);
+        match pem_body(bytes) {
+            Some(der) => Self::from_der(&der?),
+            None => Self::from_der(bytes),
         }
-        Self::from_der(bytes).or_else(|err| {
-            let der = crate::keystore::ber::to_der(bytes).map_err(|_| err)?;
-            Self::from_der(&der)
-        })
     }
 
     /// Subject DN in Kalkan/BouncyCastle text form: RDNs in encoded order, `,` without spaces,

@@ -87,8 +87,9 @@ impl Tag {
     }
 }
 
-/// One BER element borrowed from the input.
-#[derive(Debug, Clone, Copy)]
+/// One BER element borrowed from the input. Its `Debug` shows the tag and length only, since
+/// the input may be decrypted key material.
+#[derive(Clone, Copy)]
 pub struct Tlv<'a> {
     /// The decoded tag.
     pub tag: Tag,
@@ -99,6 +100,15 @@ pub struct Tlv<'a> {
     /// The whole element as encoded, header and end-of-contents included.
     raw: &'a [u8],
     depth: usize,
+}
+
+impl std::fmt::Debug for Tlv<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tlv")
+            .field("tag", &self.tag)
+            .field("len", &self.contents.len())
+            .finish()
+    }
 }
 
 impl<'a> Tlv<'a> {

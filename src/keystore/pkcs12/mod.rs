@@ -115,6 +115,7 @@ impl KeyStore for Pkcs12Store {
         &self.keys
     }
 
+    /// Aliases compare case-insensitively (they are hex).
     fn signer(&self, alias: &str) -> Result<Box<dyn Signer>, KeyStoreError> {
         let index = self
             .keys
@@ -151,12 +152,21 @@ fn parse_certificates(
     bags: Vec<CertBag>,
 ) -> Result<Vec<(Certificate, BagAttributes)>, KeyStoreError> {
     bags.into_iter()
-        .map(|bag| {
-            let cert = Certificate::from_pem_or_der(&bag.der)
-                .map_err(|e| KeyStoreError::Corrupt(format!("certificate bag: {e}")))?;
-            Ok((cert, bag.attributes))
-        })
+        .map(|bag| Ok((certificate(&bag.der)?, bag.attributes)))
         .collect()
+}
+
+/// A certificate from a certBag; BER is normalised to DER first if strict parsing fails.
+fn certificate(bytes: &[u8]) -> Result<Certificate, KeyStoreError> {
+    let bad =
+        |e: crate::crypto::CryptoError| KeyStoreError::Corrupt(format!("certificate bag: {e}"));
+    match Certificate::from_der(bytes) {
+        Ok(cert) => Ok(cert),
+        Err(err) => match ber::to_der(bytes) {
+            Ok(der) => Certificate::from_der(&der).map_err(bad),
+            Err(_) => Err(bad(err)),
+        },
+    }
 }
 
 /// Normalises the PrivateKeyInfo to DER and reads its algorithm (RFC 5958 §2).

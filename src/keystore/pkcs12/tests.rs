@@ -362,3 +362,41 @@ fn gost_2026_legal_dns_and_serials() {
     let roles = treasury.roles();
     assert!(roles.signature && roles.authentication, "{roles:?}");
 }
+
+/// The PFX with its authSafe OCTET STRING re-encoded as a constructed, indefinite-length string
+/// of 100-byte segments.
+fn with_segmented_auth_safe(bytes: &[u8]) -> Vec<u8> {
+    let pfx = bags::parse_pfx(bytes).expect("pfx");
+    let fields = Tlv::parse_all(bytes)
+        .and_then(|t| t.sequence())
+        .expect("pfx");
+    let auth_safe = fields[1].sequence().expect("authSafe");
+    let mut out = vec![0x30, 0x80];
+    out.extend_from_slice(fields[0].raw());
+    out.extend_from_slice(&[0x30, 0x80]);
+    out.extend_from_slice(auth_safe[0].raw());
+    out.extend_from_slice(&[0xA0, 0x80, 0x24, 0x80]);
+    for segment in pfx.auth_safe.chunks(100) {
+        out.extend_from_slice(&[0x04, segment.len() as u8]);
+        out.extend_from_slice(segment);
+    }
+    out.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(fields[2].raw());
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+/// The MAC covers the content octets, i.e. the concatenated segments of a constructed string.
+#[test]
+fn mac_covers_segments_of_a_constructed_auth_safe() {
+    let original = fixture(RSA_SIGN);
+    let segmented = with_segmented_auth_safe(&original);
+    assert_ne!(segmented, original);
+    let store = Pkcs12Store::open(&segmented, &password("Qwerty12")).expect("opens");
+    assert_eq!(
+        store.keys()[0].alias,
+        "11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9"
+    );
+    let result = Pkcs12Store::open(&segmented, &password("Qwerty1"));
+    assert!(matches!(result, Err(KeyStoreError::WrongPassword)));
+}
