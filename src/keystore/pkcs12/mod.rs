@@ -1,0 +1,232 @@
+//! PKCS#12 key store (RFC 7292): the NCA's BER files (indefinite lengths, 3DES key bag,
+//! RC2-40 certificate bag, MAC over the original bytes — `kz-pki.md` §3) and files written by
+//! OpenSSL 3 (PBES2/AES, PBKDF2) or `openssl pkcs12 -legacy`.
+//!
+//! This module owns opening a file and pairing keys with certificates; [`bags`] walks the
+//! container, [`pbe`] checks the MAC and decrypts, [`kdf`] derives keys. Decrypted keys stay
+//! in zeroizing buffers and are never printed.
+
+mod bags;
+mod kdf;
+mod pbe;
+
+use const_oid::ObjectIdentifier;
+use secrecy::{ExposeSecret, SecretString};
+use zeroize::Zeroizing;
+
+use super::ber::{self, BerError, Tlv};
+use super::{KeyEntry, KeyStore, KeyStoreError};
+use crate::crypto::certificate::hex_lower;
+use crate::crypto::rsa::RsaSigner;
+use crate::crypto::{Certificate, Signer};
+use bags::{BagAttributes, CertBag, Contents, KeyBag};
+
+/// OID of GOST 34.10-2015 512-bit keys (`kz-pki.md` §1.1).
+const GOST_2015_512: &str = "1.2.398.3.10.1.1.2.2";
+/// OID of GOST 34.10-2015 256-bit keys.
+const GOST_2015_256: &str = "1.2.398.3.10.1.1.2.1";
+/// OID of GOST 34.310-2004 keys.
+const GOST_2004: &str = "1.2.398.3.10.1.1.1.1";
+
+/// An unlocked PKCS#12 file.
+pub struct Pkcs12Store {
+    keys: Vec<KeyEntry>,
+    /// The private key of `keys[i]`, same order.
+    private_keys: Vec<PrivateKey>,
+}
+
+/// A decrypted private key: PKCS#8 DER and its algorithm.
+struct PrivateKey {
+    pkcs8: Zeroizing<Vec<u8>>,
+    algorithm: ObjectIdentifier,
+}
+
+impl std::fmt::Debug for Pkcs12Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let aliases: Vec<&str> = self.keys.iter().map(|k| k.alias.as_str()).collect();
+        f.debug_struct("Pkcs12Store")
+            .field("aliases", &aliases)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<BerError> for KeyStoreError {
+    fn from(err: BerError) -> Self {
+        KeyStoreError::Corrupt(err.to_string())
+    }
+}
+
+impl Pkcs12Store {
+    /// Checks the MAC with `password`, decrypts the bags and pairs each key with its certificate.
+    pub fn open(bytes: &[u8], password: &SecretString) -> Result<Self, KeyStoreError> {
+        let pfx = bags::parse_pfx(bytes)?;
+        let mut unlock = pbe::Unlock::new(password.expose_secret());
+        if let Some(mac_data) = &pfx.mac_data {
+            unlock.verify_mac(mac_data, &pfx.auth_safe)?;
+        }
+        let contents = bags::read_auth_safe(&pfx.auth_safe, &unlock)?;
+        Self::from_contents(contents)
+    }
+
+    /// Reads a file from disk and opens it.
+    pub fn open_file(
+        path: &std::path::Path,
+        password: &SecretString,
+    ) -> Result<Self, KeyStoreError> {
+        Self::open(&std::fs::read(path)?, password)
+    }
+
+    fn from_contents(contents: Contents) -> Result<Self, KeyStoreError> {
+        let certs = parse_certificates(contents.certs)?;
+        let single_pair = contents.keys.len() == 1 && certs.len() == 1;
+        let mut store = Self {
+            keys: Vec::new(),
+            private_keys: Vec::new(),
+        };
+        for key in contents.keys {
+            let private = private_key(&key)?;
+            let Some((certificate, cert_attributes)) =
+                find_certificate(&key, &private, &certs, single_pair)
+            else {
+                tracing::warn!("a private key in the PKCS#12 file has no certificate; skipped");
+                continue;
+            };
+            let alias = alias(
+                certificate,
+                &key.attributes,
+                cert_attributes,
+                store.keys.len(),
+            );
+            store.keys.push(KeyEntry {
+                alias,
+                certificate: certificate.clone(),
+            });
+            store.private_keys.push(private);
+        }
+        match store.keys.is_empty() {
+            true => Err(KeyStoreError::Empty),
+            false => Ok(store),
+        }
+    }
+}
+
+impl KeyStore for Pkcs12Store {
+    fn keys(&self) -> &[KeyEntry] {
+        &self.keys
+    }
+
+    /// Aliases compare case-insensitively (they are hex).
+    fn signer(&self, alias: &str) -> Result<Box<dyn Signer>, KeyStoreError> {
+        let index = self
+            .keys
+            .iter()
+            .position(|k| k.alias.eq_ignore_ascii_case(alias))
+            .ok_or_else(|| KeyStoreError::NoSuchKey(alias.to_owned()))?;
+        let (Some(entry), Some(key)) = (self.keys.get(index), self.private_keys.get(index)) else {
+            return Err(KeyStoreError::NoSuchKey(alias.to_owned()));
+        };
+        if key.algorithm == crate::crypto::algorithm::RSA_ENCRYPTION {
+            let signer = RsaSigner::from_pkcs8(&key.pkcs8, entry.certificate.clone())?;
+            return Ok(Box::new(signer));
+        }
+        Err(KeyStoreError::Unsupported(unsupported_key_name(
+            &key.algorithm,
+        )))
+    }
+}
+
+fn unsupported_key_name(algorithm: &ObjectIdentifier) -> String {
+    match algorithm.to_string().as_str() {
+        GOST_2015_512 => {
+            format!("GOST 34.10-2015 512-bit signing is not available yet (key {algorithm})")
+        }
+        GOST_2015_256 => {
+            format!("GOST 34.10-2015 256-bit signing is not available yet (key {algorithm})")
+        }
+        GOST_2004 => format!("GOST 34.310-2004 signing is not available yet (key {algorithm})"),
+        _ => format!("private key algorithm {algorithm}"),
+    }
+}
+
+fn parse_certificates(
+    bags: Vec<CertBag>,
+) -> Result<Vec<(Certificate, BagAttributes)>, KeyStoreError> {
+    bags.into_iter()
+        .map(|bag| Ok((certificate(&bag.der)?, bag.attributes)))
+        .collect()
+}
+
+/// A certificate from a certBag; BER is normalised to DER first if strict parsing fails.
+fn certificate(bytes: &[u8]) -> Result<Certificate, KeyStoreError> {
+    let bad =
+        |e: crate::crypto::CryptoError| KeyStoreError::Corrupt(format!("certificate bag: {e}"));
+    match Certificate::from_der(bytes) {
+        Ok(cert) => Ok(cert),
+        Err(err) => match ber::to_der(bytes) {
+            Ok(der) => Certificate::from_der(&der).map_err(bad),
+            Err(_) => Err(bad(err)),
+        },
+    }
+}
+
+/// Normalises the PrivateKeyInfo to DER and reads its algorithm (RFC 5958 §2).
+fn private_key(bag: &KeyBag) -> Result<PrivateKey, KeyStoreError> {
+    let pkcs8 = Zeroizing::new(ber::to_der(&bag.pkcs8)?);
+    let fields = Tlv::parse_all(&pkcs8)?.sequence()?;
+    let algorithm = fields
+        .get(1)
+        .ok_or_else(|| KeyStoreError::Corrupt("PrivateKeyInfo is incomplete".into()))?
+        .sequence()?
+        .first()
+        .ok_or_else(|| KeyStoreError::Corrupt("empty key AlgorithmIdentifier".into()))?
+        .oid()?;
+    Ok(PrivateKey { pkcs8, algorithm })
+}
+
+/// The certificate of a key: same localKeyID, else the same RSA public key, else the only one.
+fn find_certificate<'c>(
+    key: &KeyBag,
+    private: &PrivateKey,
+    certs: &'c [(Certificate, BagAttributes)],
+    single_pair: bool,
+) -> Option<(&'c Certificate, &'c BagAttributes)> {
+    let by_id = key.attributes.local_key_id.as_ref().and_then(|id| {
+        certs
+            .iter()
+            .find(|(_, attrs)| attrs.local_key_id.as_ref() == Some(id))
+    });
+    let by_public_key = || {
+        let is_rsa = private.algorithm == crate::crypto::algorithm::RSA_ENCRYPTION;
+        certs
+            .iter()
+            .filter(|_| is_rsa)
+            .find(|(cert, _)| RsaSigner::from_pkcs8(&private.pkcs8, cert.clone()).is_ok())
+    };
+    let only = || certs.first().filter(|_| single_pair);
+    by_id
+        .or_else(by_public_key)
+        .or_else(only)
+        .map(|(cert, attrs)| (cert, attrs))
+}
+
+/// SKI hex, else a friendlyName, else the localKeyID hex, else the position.
+fn alias(
+    cert: &Certificate,
+    key: &BagAttributes,
+    cert_attrs: &BagAttributes,
+    index: usize,
+) -> String {
+    let names = || {
+        key.friendly_name
+            .clone()
+            .or_else(|| cert_attrs.friendly_name.clone())
+    };
+    cert.subject_key_id()
+        .map(|ski| hex_lower(&ski))
+        .or_else(names)
+        .or_else(|| key.local_key_id.as_deref().map(hex_lower))
+        .unwrap_or_else(|| format!("key{index}"))
+}
+
+#[cfg(test)]
+mod tests;
