@@ -123,8 +123,8 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         tls: tls.map(TlsAcceptor::from),
         handler,
-        slots: Arc::new(Semaphore::new(limits.max_connections)),
-        busy: Arc::new(Semaphore::new(limits.max_connections)),
+        slots: Arc::new(Semaphore::new(cap(limits.max_connections))),
+        busy: Arc::new(Semaphore::new(cap(limits.max_connections))),
         limits,
         status,
     });
@@ -151,6 +151,11 @@ pub async fn serve(
     }
     drop(listener);
     drain(tasks, stop).await;
+}
+
+/// A permit count the semaphore accepts.
+fn cap(n: usize) -> usize {
+    n.min(Semaphore::MAX_PERMITS)
 }
 
 fn log_panic(done: Result<(), tokio::task::JoinError>) {
@@ -514,6 +519,7 @@ async fn finish(mut ws: Ws, end: End) {
     let _ = timeout(LINGER, async {
         let _ = ws.close(frame).await;
         while let Some(Ok(_)) = ws.next().await {}
+        let _ = ws.get_mut().shutdown().await;
     })
     .await;
 }

@@ -386,10 +386,36 @@ async fn shutdown_closes_connections_with_1001() {
         Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Away),
         other => panic!("expected close 1001, got {other:?}"),
     }
+    let after = timeout(WAIT, ws.next()).await.expect("closed");
+    assert!(after.is_none(), "{after:?}");
     timeout(WAIT, &mut server.task)
         .await
         .expect("serve returns")
         .expect("no panic");
+}
+
+/// Panics on every request.
+struct Panics;
+
+impl Handler for Panics {
+    fn handle<'a>(
+        &'a self,
+        _caller: &'a Caller,
+        _text: &'a str,
+    ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
+        Box::pin(async { panic!("handler bug") })
+    }
+}
+
+#[tokio::test]
+async fn failing_handler_closes_with_1011() {
+    let server = start(Arc::new(Panics), true, Limits::default()).await;
+    let mut ws = open_portal(&server).await;
+    send(&mut ws, "x").await;
+    match next_message(&mut ws).await {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Error),
+        other => panic!("expected close 1011, got {other:?}"),
+    }
 }
 
 #[test]
