@@ -112,6 +112,11 @@ async fn start(handler: Arc<dyn Handler>, tls: bool, limits: Limits) -> Server {
 }
 
 async fn tls_stream(server: &Server) -> TlsStream<TcpStream> {
+    tls_stream_to(server, "127.0.0.1").await
+}
+
+/// A TLS connection that verifies the server as `name` against `ca.pem` only.
+async fn tls_stream_to(server: &Server, name: &'static str) -> TlsStream<TcpStream> {
     let pem = std::fs::read(server.tls_dir.path().join("ca.pem")).expect("ca.pem");
     let mut roots = RootCertStore::empty();
     for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
@@ -126,7 +131,7 @@ async fn tls_stream(server: &Server) -> TlsStream<TcpStream> {
     let tcp = TcpStream::connect(("127.0.0.1", server.port))
         .await
         .expect("connect");
-    let name = ServerName::try_from("127.0.0.1").expect("name");
+    let name = ServerName::try_from(name).expect("name");
     TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
@@ -263,6 +268,21 @@ async fn localhost_host_names_are_accepted() {
         let mut ws = connect(&server, None, Some(host)).await.expect(host);
         next_text(&mut ws).await;
     }
+}
+
+#[tokio::test]
+async fn leaf_is_trusted_for_localhost_under_the_name_constraints() {
+    let server = start(Arc::new(Echo::default()), true, Limits::default()).await;
+    let mut stream = tls_stream_to(&server, "localhost").await;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("write");
+    let mut out = Vec::new();
+    let _ = timeout(WAIT, stream.read_to_end(&mut out))
+        .await
+        .expect("in time");
+    assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
 }
 
 #[tokio::test]
