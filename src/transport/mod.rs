@@ -1,5 +1,18 @@
 //! The only code that touches sockets: WebSocket over TLS or plain TCP on loopback, the local
 //! CA that makes TLS trusted, and (later) native messaging for the browser extension.
+//!
+//! Start-up: [`Listen::parse`] the `--listen` URLs, [`tls::LocalCa::load_or_create`] for
+//! `wss://`, [`bind`], then [`serve`] with the protocol `Dispatcher` as [`Handler`].
+//! Requests go to the handler untouched; message bodies are never logged.
 
+mod error;
+mod head;
+pub mod listen;
+mod status;
 pub mod tls;
 pub mod websocket;
+
+pub use error::{ErrorKind, TransportError};
+pub use listen::{bind, Listen};
+pub use status::StatusInfo;
+pub use websocket::{serve, Handler, Limits};
