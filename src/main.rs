@@ -15,7 +15,7 @@ use qoltanba::keystore::{KeyStore, Pkcs12Store};
 use qoltanba::platform::paths::Paths;
 use qoltanba::protocol::Dispatcher;
 use qoltanba::service::{Service, ServiceSettings};
-use qoltanba::transport::{tls, websocket};
+use qoltanba::transport::{self, tls::LocalCa, Listen};
 use qoltanba::ui::Prompter;
 
 /// A failure of a command, printed as one line on stderr.
@@ -83,14 +83,15 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let urls = if args.listen.is_empty() { settings.server.listen.clone() } else { args.listen };
     let listens = urls
         .iter()
-        .map(|url| websocket::Listen::parse(url).map_err(|e| e.to_string()))
+        .map(|url| Listen::parse(url).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     let prompter = prompter(args.ui.as_deref().unwrap_or(&settings.ui.mode))?;
     let service = Service::new(prompter, ServiceSettings { locale: settings.ui.locale.clone() });
     let dispatcher = Arc::new(Dispatcher::new(service));
-    let limits = websocket::Limits {
-        max_message_bytes: settings.server.max_message_bytes,
+    let limits = transport::Limits {
+        max_message_size: settings.server.max_message_bytes,
         max_connections: settings.server.max_connections,
+        ..transport::Limits::default()
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(serve_all(paths, listens, dispatcher, limits))
@@ -98,37 +99,36 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
 
 async fn serve_all(
     paths: &Paths,
-    listens: Vec<websocket::Listen>,
+    listens: Vec<Listen>,
     dispatcher: Arc<Dispatcher>,
-    limits: websocket::Limits,
+    limits: transport::Limits,
 ) -> Result<(), Failure> {
-    let tls_config = match listens.iter().any(|l| l.is_tls()) {
-        true => Some(tls::setup(&paths.tls_dir()).map_err(|e| e.to_string())?),
+    let ca = match listens.iter().any(Listen::is_tls) {
+        true => Some(LocalCa::load_or_create(&paths.tls_dir()).map_err(|e| e.to_string())?),
         false => None,
     };
+    let status =
+        transport::StatusInfo { ca_pem: ca.as_ref().map(|ca| ca.ca_pem_path().to_path_buf()) };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     let mut announced = String::new();
     for listen in listens {
-        let listener = websocket::bind(&listen).await.map_err(|e| e.to_string())?;
+        let listener = transport::bind(&listen).await.map_err(|e| e.to_string())?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let line = format!("listening on {}://{address}", listen.scheme());
+        let line = format!("listening on {}", listen.url_for(address));
         eprintln!("{line}");
+        tracing::info!("{line}");
         announced.push_str(&line);
         announced.push('\n');
-        let tls = listen.is_tls().then(|| tls_config.clone()).flatten();
-        let handler: Arc<dyn websocket::Handler> = dispatcher.clone();
+        let tls = listen.is_tls().then(|| ca.as_ref().map(LocalCa::server_config)).flatten();
+        let handler: Arc<dyn transport::Handler> = dispatcher.clone();
         let mut stop = stop_rx.clone();
         let shutdown = async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         };
-        tasks.push(tokio::spawn(websocket::serve(
-            listener,
-            tls,
-            handler,
-            limits.clone(),
-            shutdown,
-        )));
+        let serve =
+            transport::serve(listener, tls, handler, limits.clone(), status.clone(), shutdown);
+        tasks.push(tokio::spawn(serve));
     }
     std::fs::write(paths.data_dir.join("listening"), announced).map_err(|e| e.to_string())?;
     wait_for_signal().await;

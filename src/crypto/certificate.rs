@@ -220,11 +220,7 @@ fn dn_text(name: &Name) -> String {
 }
 
 fn attribute_text(atv: &AttributeTypeAndValue) -> String {
-    format!(
-        "{}={}",
-        attribute_name(&atv.oid),
-        escape_value(&value_text(&atv.value))
-    )
+    format!("{}={}", attribute_name(&atv.oid), escape_value(&value_text(&atv.value)))
 }
 
 /// Values of attribute `oid` in `name`, decoded to text, in encoded order.
@@ -286,12 +282,7 @@ fn escape_edge_spaces(value: &str) -> String {
     }
     let leading = value.len() - value.trim_start_matches(' ').len();
     let trailing = value.len() - value.trim_end_matches(' ').len();
-    format!(
-        "{}{}{}",
-        "\\ ".repeat(leading),
-        body,
-        "\\ ".repeat(trailing)
-    )
+    format!("{}{}{}", "\\ ".repeat(leading), body, "\\ ".repeat(trailing))
 }
 
 /// The 12 digits right after `prefix` in `value`.
@@ -332,12 +323,10 @@ fn minimal_hex(bytes: &[u8]) -> String {
 /// Lowercase hex of `bytes`.
 pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 fn to_offset_date_time(t: x509_cert::time::Time) -> time::OffsetDateTime {
@@ -363,10 +352,7 @@ fn pem_body(bytes: &[u8]) -> Option<Result<Vec<u8>, super::CryptoError>> {
 mod tests {
     use super::*;
 
-    const LEGACY: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/nca/legacy-2020"
-    );
+    const LEGACY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/nca/legacy-2020");
 
     fn cert(relative: &str) -> Certificate {
         let bytes = std::fs::read(format!("{LEGACY}/{relative}")).expect("fixture");
@@ -391,10 +377,7 @@ mod tests {
         assert_eq!(c.issuer_dn(), "C=KZ,CN=ҰКО 3.0 (RSA TEST)");
         assert_eq!(c.subject_cn().as_deref(), Some("ТЕСТОВ ТЕСТ"));
         assert_eq!(c.issuer_cn().as_deref(), Some("ҰКО 3.0 (RSA TEST)"));
-        assert_eq!(
-            format!("{c:?}"),
-            format!("Certificate {{ subject: {:?} }}", c.subject_dn())
-        );
+        assert_eq!(format!("{c:?}"), format!("Certificate {{ subject: {:?} }}", c.subject_dn()));
     }
 
     #[test]
@@ -404,66 +387,29 @@ mod tests {
         assert_eq!(c.bin().as_deref(), Some("123456789021"));
         assert_eq!(c.serial_hex(), "35588a098dbab52c87a442605f6daac22c823c6f");
         let ski = c.subject_key_id().map(|k| hex_lower(&k));
-        assert_eq!(
-            ski.as_deref(),
-            Some("d682726b55b3e62600ea8fe1c74e75fc96f47790")
-        );
+        assert_eq!(ski.as_deref(), Some("d682726b55b3e62600ea8fe1c74e75fc96f47790"));
         let aki = c.authority_key_id().map(|k| hex_lower(&k));
-        assert_eq!(
-            aki.as_deref(),
-            Some("a68c16337cb8e83567063e5e415755a2af345068")
-        );
+        assert_eq!(aki.as_deref(), Some("a68c16337cb8e83567063e5e415755a2af345068"));
         assert_eq!(
             c.ext_key_usage(),
-            [
-                "1.3.6.1.5.5.7.3.2",
-                "1.2.398.3.3.4.1.2",
-                "1.2.398.3.3.4.1.2.1"
-            ]
+            ["1.3.6.1.5.5.7.3.2", "1.2.398.3.3.4.1.2", "1.2.398.3.3.4.1.2.1"]
         );
-        assert_eq!(
-            c.not_before(),
-            time::macros::datetime!(2020-01-28 06:23:34 UTC)
-        );
-        assert_eq!(
-            c.not_after(),
-            time::macros::datetime!(2021-01-27 06:23:34 UTC)
-        );
+        assert_eq!(c.not_before(), time::macros::datetime!(2020-01-28 06:23:34 UTC));
+        assert_eq!(c.not_after(), time::macros::datetime!(2021-01-27 06:23:34 UTC));
         let personal = cert("personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.cer");
         assert_eq!(personal.bin(), None);
-        assert_eq!(
-            personal.serial_hex(),
-            "1c1c4adb45086b3529e004c96302ae974d4f09a4"
-        );
+        assert_eq!(personal.serial_hex(), "1c1c4adb45086b3529e004c96302ae974d4f09a4");
     }
 
     #[test]
     fn roles_follow_key_usage_and_eku() {
-        let auth = KeyRoles {
-            signature: false,
-            authentication: true,
-        };
-        let sign = KeyRoles {
-            signature: true,
-            authentication: false,
-        };
+        let auth = KeyRoles { signature: false, authentication: true };
+        let sign = KeyRoles { signature: true, authentication: false };
         let cases = [
-            (
-                "personal/active/AUTH_RSA256_b2c70a9ff7a5dc59de0ccc3c0ddde3437cc1f12d.cer",
-                auth,
-            ),
-            (
-                "organization/active/AUTH_RSA256_d682726b55b3e62600ea8fe1c74e75fc96f47790.cer",
-                auth,
-            ),
-            (
-                "personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.cer",
-                sign,
-            ),
-            (
-                "organization/active/GOSTKNCA_13a3741b52d7bf860aab199b56fad1f4652e357b.cer",
-                sign,
-            ),
+            ("personal/active/AUTH_RSA256_b2c70a9ff7a5dc59de0ccc3c0ddde3437cc1f12d.cer", auth),
+            ("organization/active/AUTH_RSA256_d682726b55b3e62600ea8fe1c74e75fc96f47790.cer", auth),
+            ("personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.cer", sign),
+            ("organization/active/GOSTKNCA_13a3741b52d7bf860aab199b56fad1f4652e357b.cer", sign),
         ];
         for (relative, roles) in cases {
             assert_eq!(cert(relative).roles(), roles, "{relative}");
@@ -483,10 +429,7 @@ mod tests {
 
     #[test]
     fn values_are_escaped_like_bouncy_castle() {
-        assert_eq!(
-            escape_value(r#"a,b+c"d\e<f>g;h=i"#),
-            r#"a\,b\+c\"d\\e\<f\>g\;h\=i"#
-        );
+        assert_eq!(escape_value(r#"a,b+c"d\e<f>g;h=i"#), r#"a\,b\+c\"d\\e\<f\>g\;h\=i"#);
         assert_eq!(escape_value("#x"), "\\#x");
         assert_eq!(escape_value(" x  "), "\\ x\\ \\ ");
         assert_eq!(escape_value("ТОО \"Ы\""), "ТОО \\\"Ы\\\"");
@@ -502,10 +445,7 @@ mod tests {
 
     #[test]
     fn iin_and_bin_need_twelve_digits() {
-        assert_eq!(
-            twelve_digits_after("IIN123456789012", "IIN").as_deref(),
-            Some("123456789012")
-        );
+        assert_eq!(twelve_digits_after("IIN123456789012", "IIN").as_deref(), Some("123456789012"));
         assert_eq!(twelve_digits_after("IIN12345", "IIN"), None);
         assert_eq!(twelve_digits_after("IIN12345678901X", "IIN"), None);
         assert_eq!(twelve_digits_after("BIN", "BIN"), None);

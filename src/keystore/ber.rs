@@ -104,10 +104,7 @@ pub struct Tlv<'a> {
 
 impl std::fmt::Debug for Tlv<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tlv")
-            .field("tag", &self.tag)
-            .field("len", &self.contents.len())
-            .finish()
+        f.debug_struct("Tlv").field("tag", &self.tag).field("len", &self.contents.len()).finish()
     }
 }
 
@@ -139,9 +136,7 @@ impl<'a> Tlv<'a> {
     /// The children of a constructed element.
     pub fn children(&self) -> Result<Vec<Tlv<'a>>, BerError> {
         if !self.tag.constructed {
-            return Err(BerError::Unexpected(
-                "primitive element where constructed expected",
-            ));
+            return Err(BerError::Unexpected("primitive element where constructed expected"));
         }
         let mut out = Vec::new();
         let mut rest = self.contents;
@@ -176,9 +171,7 @@ impl<'a> Tlv<'a> {
         let mut out = Vec::new();
         for child in self.children()? {
             if child.tag.class != Class::Universal {
-                return Err(BerError::Malformed(
-                    "string segment with a non-universal tag",
-                ));
+                return Err(BerError::Malformed("string segment with a non-universal tag"));
             }
             out.extend_from_slice(&child.octets()?);
         }
@@ -261,9 +254,8 @@ fn flattened_string(tlv: &Tlv<'_>) -> Result<Vec<u8>, BerError> {
     let mut bits = Vec::new();
     for child in tlv.children()? {
         let segment = flattened_string(&child)?;
-        let (first, rest) = segment
-            .split_first()
-            .ok_or(BerError::Malformed("empty BIT STRING segment"))?;
+        let (first, rest) =
+            segment.split_first().ok_or(BerError::Malformed("empty BIT STRING segment"))?;
         if unused != 0 {
             return Err(BerError::Malformed("unused bits inside a BIT STRING"));
         }
@@ -348,27 +340,13 @@ fn parse_tag(input: &[u8]) -> Result<(Tag, usize), BerError> {
     let constructed = first & 0x20 != 0;
     if first & 0x1F != 0x1F {
         let number = u32::from(first & 0x1F);
-        return Ok((
-            Tag {
-                class,
-                constructed,
-                number,
-            },
-            1,
-        ));
+        return Ok((Tag { class, constructed, number }, 1));
     }
     let mut number: u32 = 0;
     for (i, byte) in input.iter().enumerate().skip(1).take(4) {
         number = (number << 7) | u32::from(byte & 0x7F);
         if byte & 0x80 == 0 {
-            return Ok((
-                Tag {
-                    class,
-                    constructed,
-                    number,
-                },
-                i + 1,
-            ));
+            return Ok((Tag { class, constructed, number }, i + 1));
         }
     }
     match input.len() {
@@ -390,9 +368,7 @@ fn parse_length(input: &[u8]) -> Result<(Option<usize>, usize), BerError> {
                 return Err(BerError::Malformed("length too large"));
             }
             let bytes = input.get(1..=count).ok_or(BerError::Truncated)?;
-            let len = bytes
-                .iter()
-                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
             Ok((Some(len), 1 + count))
         }
     }
@@ -415,9 +391,7 @@ mod tests {
 
     #[test]
     fn implicit_constructed_context_string_is_read_by_octets() {
-        let ber = [
-            0xA0, 0x80, 0x04, 0x02, 0x01, 0x02, 0x04, 0x01, 0x03, 0x00, 0x00,
-        ];
+        let ber = [0xA0, 0x80, 0x04, 0x02, 0x01, 0x02, 0x04, 0x01, 0x03, 0x00, 0x00];
         let tlv = Tlv::parse_all(&ber).expect("valid BER");
         assert!(tlv.tag.is_context(0));
         assert_eq!(&*tlv.octets().expect("segments"), &[1, 2, 3]);
@@ -443,9 +417,7 @@ mod tests {
 
     #[test]
     fn constructed_bit_string_keeps_last_unused_bits() {
-        let ber = [
-            0x23, 0x80, 0x03, 0x02, 0x00, 0xAA, 0x03, 0x02, 0x04, 0xF0, 0x00, 0x00,
-        ];
+        let ber = [0x23, 0x80, 0x03, 0x02, 0x00, 0xAA, 0x03, 0x02, 0x04, 0xF0, 0x00, 0x00];
         assert_eq!(to_der(&ber).expect("valid"), [0x03, 0x03, 0x04, 0xAA, 0xF0]);
     }
 

@@ -52,10 +52,7 @@ where
         }
         let mut chunk = [0u8; 4096];
         let want = chunk.len().min(max - bytes.len());
-        let n = stream
-            .read(&mut chunk[..want])
-            .await
-            .map_err(HeadError::Io)?;
+        let n = stream.read(&mut chunk[..want]).await.map_err(HeadError::Io)?;
         if n == 0 {
             return Err(HeadError::Closed);
         }
@@ -91,9 +88,7 @@ fn header<'a>(headers: &[httparse::Header<'a>], name: &str) -> Option<&'a str> {
 
 /// Whether an `Upgrade` value lists `websocket`.
 fn is_websocket_token(value: &str) -> bool {
-    value
-        .split(',')
-        .any(|token| token.trim().eq_ignore_ascii_case("websocket"))
+    value.split(',').any(|token| token.trim().eq_ignore_ascii_case("websocket"))
 }
 
 /// A stream that first yields bytes already read from `inner`, then reads `inner`.
@@ -106,11 +101,7 @@ pub(crate) struct Replay<S> {
 impl<S> Replay<S> {
     /// Replays `buffered` before reading `inner`.
     pub fn new(buffered: Vec<u8>, inner: S) -> Self {
-        Self {
-            buffered,
-            pos: 0,
-            inner,
-        }
+        Self { buffered, pos: 0, inner }
     }
 }
 
@@ -191,27 +182,19 @@ mod tests {
 
     #[tokio::test]
     async fn plain_get_is_not_upgrade() {
-        let head = head_of(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", 1024)
-            .await
-            .expect("head");
+        let head = head_of(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", 1024).await.expect("head");
         assert!(!head.upgrade);
     }
 
     #[tokio::test]
     async fn bounded_and_validated() {
         let big = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(5000));
-        assert!(matches!(
-            head_of(big.as_bytes(), 1024).await,
-            Err(HeadError::TooLarge)
-        ));
+        assert!(matches!(head_of(big.as_bytes(), 1024).await, Err(HeadError::TooLarge)));
         assert!(matches!(
             head_of(b"\x16\x03\x01garbage\r\n\r\n", 1024).await,
             Err(HeadError::Malformed)
         ));
-        assert!(matches!(
-            head_of(b"GET / HTTP/1.1\r\n", 1024).await,
-            Err(HeadError::Closed)
-        ));
+        assert!(matches!(head_of(b"GET / HTTP/1.1\r\n", 1024).await, Err(HeadError::Closed)));
     }
 
     #[tokio::test]

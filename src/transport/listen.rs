@@ -28,10 +28,7 @@ pub struct Listen {
 impl Default for Listen {
     /// `wss://127.0.0.1:13579`.
     fn default() -> Self {
-        Self {
-            tls: true,
-            addr: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), DEFAULT_PORT),
-        }
+        Self { tls: true, addr: SocketAddr::new(Ipv4Addr::LOCALHOST.into(), DEFAULT_PORT) }
     }
 }
 
@@ -53,27 +50,20 @@ impl Listen {
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#', '@']) {
-            return Err(invalid(
-                "no path, query or user name may follow the address",
-            ));
+            return Err(invalid("no path, query or user name may follow the address"));
         }
         let (host, port) = split_host_port(authority).ok_or_else(|| {
             invalid("expected HOST or HOST:PORT (IPv6 addresses in brackets: [::1])")
         })?;
         let port = match port {
             None => DEFAULT_PORT,
-            Some(p) => p
-                .parse()
-                .map_err(|_| invalid("the port must be 0..65535"))?,
+            Some(p) => p.parse().map_err(|_| invalid("the port must be 0..65535"))?,
         };
         let ip = loopback_ip(host)?;
         if port == KAZTOKEN_PORT {
             return Err(TransportError::ForbiddenPort { port });
         }
-        Ok(Self {
-            tls,
-            addr: SocketAddr::new(ip, port),
-        })
+        Ok(Self { tls, addr: SocketAddr::new(ip, port) })
     }
 
     /// Whether connections are TLS (`wss://`).
@@ -111,10 +101,7 @@ impl fmt::Display for Listen {
 pub async fn bind(listen: &Listen) -> Result<TcpListener, TransportError> {
     TcpListener::bind(listen.addr)
         .await
-        .map_err(|source| TransportError::Bind {
-            addr: listen.addr,
-            source,
-        })
+        .map_err(|source| TransportError::Bind { addr: listen.addr, source })
 }
 
 /// Splits `host[:port]` or `[v6][:port]`; `None` when malformed (e.g. a bare IPv6 address).
@@ -143,9 +130,7 @@ fn loopback_ip(host: &str) -> Result<IpAddr, TransportError> {
     match ip {
         Some(ip @ IpAddr::V4(v4)) if v4 == Ipv4Addr::LOCALHOST => Ok(ip),
         Some(ip @ IpAddr::V6(v6)) if v6 == Ipv6Addr::LOCALHOST => Ok(ip),
-        _ => Err(TransportError::NotLoopback {
-            addr: host.to_owned(),
-        }),
+        _ => Err(TransportError::NotLoopback { addr: host.to_owned() }),
     }
 }
 
@@ -180,19 +165,13 @@ mod tests {
 
     #[test]
     fn default_is_wss_13579() {
-        assert_eq!(
-            Listen::default(),
-            Listen::parse("wss://127.0.0.1:13579").expect("parse")
-        );
+        assert_eq!(Listen::default(), Listen::parse("wss://127.0.0.1:13579").expect("parse"));
         assert_eq!(Listen::default().to_string(), "wss://127.0.0.1:13579");
     }
 
     #[test]
     fn accepts_loopback_forms() {
-        assert_eq!(
-            parsed("wss://127.0.0.1:13579/"),
-            (true, "127.0.0.1:13579".into())
-        );
+        assert_eq!(parsed("wss://127.0.0.1:13579/"), (true, "127.0.0.1:13579".into()));
         assert_eq!(parsed("ws://127.0.0.1:0"), (false, "127.0.0.1:0".into()));
         assert_eq!(parsed("ws://[::1]:8080"), (false, "[::1]:8080".into()));
         assert_eq!(parsed("WSS://LocalHost"), (true, "127.0.0.1:13579".into()));
@@ -201,17 +180,10 @@ mod tests {
 
     #[test]
     fn refuses_non_loopback() {
-        for url in [
-            "wss://0.0.0.0:13579",
-            "ws://192.168.1.5:1",
-            "wss://example.com",
-            "ws://[::]:1",
-        ] {
+        for url in ["wss://0.0.0.0:13579", "ws://192.168.1.5:1", "wss://example.com", "ws://[::]:1"]
+        {
             let err = Listen::parse(url).expect_err(url);
-            assert!(
-                matches!(err, TransportError::NotLoopback { .. }),
-                "{url}: {err}"
-            );
+            assert!(matches!(err, TransportError::NotLoopback { .. }), "{url}: {err}");
             let text = err.to_string();
             assert!(text.starts_with("refusing to listen on "), "{text}");
             assert!(
@@ -242,10 +214,7 @@ mod tests {
             "ws://[::1",
         ] {
             let err = Listen::parse(url).expect_err(url);
-            assert!(
-                matches!(err, TransportError::InvalidListen { .. }),
-                "{url}: {err}"
-            );
+            assert!(matches!(err, TransportError::InvalidListen { .. }), "{url}: {err}");
         }
     }
 
@@ -258,14 +227,9 @@ mod tests {
 
     #[test]
     fn host_header_check() {
-        for ok in [
-            "127.0.0.1",
-            "127.0.0.1:13579",
-            "localhost",
-            "LOCALHOST:1",
-            "[::1]",
-            "[::1]:13579",
-        ] {
+        for ok in
+            ["127.0.0.1", "127.0.0.1:13579", "localhost", "LOCALHOST:1", "[::1]", "[::1]:13579"]
+        {
             assert!(is_loopback_host(ok), "{ok}");
         }
         for bad in [

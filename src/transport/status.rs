@@ -31,12 +31,7 @@ pub(crate) fn response(status: &str, content_type: &str, body: &str, head_only: 
 
 /// A short plain-text error response.
 pub(crate) fn error(status: &str, text: &str) -> Vec<u8> {
-    response(
-        status,
-        "text/plain; charset=utf-8",
-        &format!("{text}\n"),
-        false,
-    )
+    response(status, "text/plain; charset=utf-8", &format!("{text}\n"), false)
 }
 
 /// The status page, `200 OK`.
@@ -94,9 +89,7 @@ mod tests {
 
     #[test]
     fn page_shows_versions_and_escaped_ca_path() {
-        let info = StatusInfo {
-            ca_pem: Some("/home/<u>/tls/ca.pem".into()),
-        };
+        let info = StatusInfo { ca_pem: Some("/home/<u>/tls/ca.pem".into()) };
         let text = String::from_utf8(page(&info, false)).expect("utf-8");
         assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
         assert!(text.contains(concat!("Qoltanba ", env!("CARGO_PKG_VERSION"))));

@@ -175,10 +175,8 @@ fn load(dir: &Path) -> Result<Stored, Missing> {
     let leaf = read_cert(&leaf_path)?;
     let ca = read_cert(&dir.join(CA_FILE))?;
     let key = read_key(&dir.join(LEAF_KEY_FILE))?;
-    let not_after = check_leaf(&leaf, &ca).map_err(|reason| TransportError::BadTlsFile {
-        path: leaf_path,
-        reason,
-    })?;
+    let not_after = check_leaf(&leaf, &ca)
+        .map_err(|reason| TransportError::BadTlsFile { path: leaf_path, reason })?;
     let config = server_config(leaf, key)?;
     Ok(Stored { config, not_after })
 }
@@ -192,10 +190,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, TransportError> {
 }
 
 fn bad(path: &Path, reason: impl Into<String>) -> TransportError {
-    TransportError::BadTlsFile {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
+    TransportError::BadTlsFile { path: path.to_path_buf(), reason: reason.into() }
 }
 
 fn read_cert(path: &Path) -> Result<CertificateDer<'static>, TransportError> {
@@ -225,12 +220,7 @@ fn check_leaf(leaf: &[u8], ca: &[u8]) -> Result<OffsetDateTime, String> {
     if leaf.tbs_certificate.issuer != ca.tbs_certificate.subject {
         return Err("leaf.pem was not issued by ca.pem".into());
     }
-    let secs = leaf
-        .tbs_certificate
-        .validity
-        .not_after
-        .to_unix_duration()
-        .as_secs();
+    let secs = leaf.tbs_certificate.validity.not_after.to_unix_duration().as_secs();
     let secs = i64::try_from(secs).map_err(|e| e.to_string())?;
     OffsetDateTime::from_unix_timestamp(secs).map_err(|e| e.to_string())
 }
@@ -263,11 +253,7 @@ fn generate(at: OffsetDateTime) -> Result<Generated, rcgen::Error> {
     let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let leaf = leaf_params(at)?.signed_by(&leaf_key, &ca, &ca_key)?;
     drop(ca_key);
-    Ok(Generated {
-        ca: ca.pem(),
-        leaf: leaf.pem(),
-        leaf_key: leaf_key.serialize_pem(),
-    })
+    Ok(Generated { ca: ca.pem(), leaf: leaf.pem(), leaf_key: leaf_key.serialize_pem() })
 }
 
 fn ca_params(at: OffsetDateTime) -> Result<CertificateParams, rcgen::Error> {
@@ -355,11 +341,8 @@ fn create_dir(dir: &Path) -> Result<(), TransportError> {
 /// Writes `text` to a temporary file next to `path`, then renames it into place.
 fn write_atomic(path: &Path, text: &str, secret: bool) -> Result<(), TransportError> {
     let tmp = path.with_extension("pem.tmp");
-    let failed = |source| TransportError::File {
-        action: "writing",
-        path: path.to_path_buf(),
-        source,
-    };
+    let failed =
+        |source| TransportError::File { action: "writing", path: path.to_path_buf(), source };
     let _ = fs::remove_file(&tmp);
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

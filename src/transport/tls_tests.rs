@@ -8,11 +8,7 @@ use time::{Duration, OffsetDateTime};
 use super::*;
 
 fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
@@ -62,27 +58,15 @@ fn leaf_verifies_against_ca_with_openssl() {
     let (ok, text) = openssl(&dir, &["verify", "-CAfile", CA_FILE, LEAF_FILE]);
     assert!(ok, "{text}");
     assert!(text.contains("leaf.pem: OK"), "{text}");
-    let (ok, text) = openssl(
-        &dir,
-        &[
-            "verify",
-            "-CAfile",
-            CA_FILE,
-            "-purpose",
-            "sslserver",
-            LEAF_FILE,
-        ],
-    );
+    let (ok, text) =
+        openssl(&dir, &["verify", "-CAfile", CA_FILE, "-purpose", "sslserver", LEAF_FILE]);
     assert!(ok, "{text}");
 }
 
 #[test]
 fn ca_is_name_constrained_to_loopback() {
     let (tmp, _ca) = setup();
-    let (ok, text) = openssl(
-        &tmp.path().join("tls"),
-        &["x509", "-in", CA_FILE, "-noout", "-text"],
-    );
+    let (ok, text) = openssl(&tmp.path().join("tls"), &["x509", "-in", CA_FILE, "-noout", "-text"]);
     assert!(ok, "{text}");
     assert!(text.contains("Permitted:"), "{text}");
     assert!(text.contains("DNS:localhost"), "{text}");
@@ -94,10 +78,8 @@ fn ca_is_name_constrained_to_loopback() {
 #[test]
 fn leaf_names_and_validity() {
     let (tmp, ca) = setup();
-    let (ok, text) = openssl(
-        &tmp.path().join("tls"),
-        &["x509", "-in", LEAF_FILE, "-noout", "-text"],
-    );
+    let (ok, text) =
+        openssl(&tmp.path().join("tls"), &["x509", "-in", LEAF_FILE, "-noout", "-text"]);
     assert!(ok, "{text}");
     assert!(text.contains("DNS:localhost"), "{text}");
     assert!(text.contains("IP Address:127.0.0.1"), "{text}");
@@ -112,18 +94,10 @@ fn leaf_names_and_validity() {
 fn reload_does_not_regenerate() {
     let (tmp, _ca) = setup();
     let dir = tmp.path().join("tls");
-    let before = (
-        read(&dir, CA_FILE),
-        read(&dir, LEAF_FILE),
-        read(&dir, LEAF_KEY_FILE),
-    );
+    let before = (read(&dir, CA_FILE), read(&dir, LEAF_FILE), read(&dir, LEAF_KEY_FILE));
     let again = LocalCa::load_or_create(&dir).expect("reload");
     assert_eq!(again.provenance(), Provenance::Loaded);
-    let after = (
-        read(&dir, CA_FILE),
-        read(&dir, LEAF_FILE),
-        read(&dir, LEAF_KEY_FILE),
-    );
+    let after = (read(&dir, CA_FILE), read(&dir, LEAF_FILE), read(&dir, LEAF_KEY_FILE));
     assert_eq!(before, after);
 }
 

@@ -234,11 +234,7 @@ async fn refuse_busy(shared: &Shared, tcp: TcpStream) {
     let Some(mut stream) = open(shared, tcp, deadline).await else {
         return;
     };
-    let head = timeout_at(
-        deadline,
-        read_head(&mut stream, shared.limits.max_header_size),
-    )
-    .await;
+    let head = timeout_at(deadline, read_head(&mut stream, shared.limits.max_header_size)).await;
     if let Ok(Ok(_)) = head {
         let answer = status::error("503 Service Unavailable", "too many connections");
         write_and_close(stream, &answer).await;
@@ -251,11 +247,7 @@ async fn connection(shared: &Shared, tcp: TcpStream, stopped: watch::Receiver<()
     let Some(mut stream) = open(shared, tcp, deadline).await else {
         return;
     };
-    let head = timeout_at(
-        deadline,
-        read_head(&mut stream, shared.limits.max_header_size),
-    )
-    .await;
+    let head = timeout_at(deadline, read_head(&mut stream, shared.limits.max_header_size)).await;
     let head = match head {
         Ok(Ok(head)) => head,
         Ok(Err(e)) => return reject_head(stream, e).await,
@@ -352,10 +344,7 @@ fn check_request(request: &Request) -> Result<Option<String>, (StatusCode, &'sta
     if !matches!(host, Some(Ok(h)) if is_loopback_host(h)) {
         tracing::warn!(host = ?request.headers().get(header::HOST), "refused a WebSocket \
             handshake with a non-loopback Host (DNS rebinding?)");
-        return Err((
-            StatusCode::FORBIDDEN,
-            "this server answers only to 127.0.0.1",
-        ));
+        return Err((StatusCode::FORBIDDEN, "this server answers only to 127.0.0.1"));
     }
     match request.headers().get(header::ORIGIN).map(|v| v.to_str()) {
         None => Ok(None),
@@ -399,11 +388,7 @@ enum Step {
 /// The message loop of an open WebSocket.
 async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Receiver<()>) {
     tracing::info!(origin = ?caller.origin, "connection opened");
-    if ws
-        .send(Message::text(crate::protocol::greeting()))
-        .await
-        .is_err()
-    {
+    if ws.send(Message::text(crate::protocol::greeting())).await.is_err() {
         return;
     }
     let (queue, requests) = mpsc::channel(shared.limits.max_pending_requests.max(1));
@@ -511,10 +496,7 @@ async fn work(
 async fn finish(mut ws: Ws, end: End) {
     let frame = match end {
         End::Gone => None,
-        End::Close(code, reason) => Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        }),
+        End::Close(code, reason) => Some(CloseFrame { code, reason: reason.into() }),
     };
     let _ = timeout(LINGER, async {
         let _ = ws.close(frame).await;

@@ -33,10 +33,7 @@ impl Handler for Echo {
         text: &'a str,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
         Box::pin(async move {
-            self.origins
-                .lock()
-                .expect("lock")
-                .push(caller.origin.clone());
+            self.origins.lock().expect("lock").push(caller.origin.clone());
             if let Some(ms) = text.strip_prefix("sleep:") {
                 let ms = ms.parse().expect("ms");
                 tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -86,29 +83,18 @@ struct Server {
 async fn start(handler: Arc<dyn Handler>, tls: bool, limits: Limits) -> Server {
     let tls_dir = tempfile::tempdir().expect("tempdir");
     let ca = LocalCa::load_or_create(tls_dir.path()).expect("local CA");
-    let listen = Listen::parse(if tls {
-        "wss://127.0.0.1:0"
-    } else {
-        "ws://127.0.0.1:0"
-    })
-    .expect("listen");
+    let listen =
+        Listen::parse(if tls { "wss://127.0.0.1:0" } else { "ws://127.0.0.1:0" }).expect("listen");
     let listener = bind(&listen).await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let (stop, stopped) = oneshot::channel::<()>();
-    let info = StatusInfo {
-        ca_pem: Some(ca.ca_pem_path().to_path_buf()),
-    };
+    let info = StatusInfo { ca_pem: Some(ca.ca_pem_path().to_path_buf()) };
     let config = tls.then(|| ca.server_config());
     let shutdown = async move {
         let _ = stopped.await;
     };
     let task = tokio::spawn(serve(listener, config, handler, limits, info, shutdown));
-    Server {
-        port,
-        tls_dir,
-        stop: Some(stop),
-        task,
-    }
+    Server { port, tls_dir, stop: Some(stop), task }
 }
 
 async fn tls_stream(server: &Server) -> TlsStream<TcpStream> {
@@ -128,14 +114,9 @@ async fn tls_stream_to(server: &Server, name: &'static str) -> TlsStream<TcpStre
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let tcp = TcpStream::connect(("127.0.0.1", server.port))
-        .await
-        .expect("connect");
+    let tcp = TcpStream::connect(("127.0.0.1", server.port)).await.expect("connect");
     let name = ServerName::try_from(name).expect("name");
-    TlsConnector::from(Arc::new(config))
-        .connect(name, tcp)
-        .await
-        .expect("TLS handshake")
+    TlsConnector::from(Arc::new(config)).connect(name, tcp).await.expect("TLS handshake")
 }
 
 type Client = WebSocketStream<TlsStream<TcpStream>>;
@@ -155,16 +136,12 @@ async fn connect(
         headers.insert("Host", HeaderValue::from_str(host).expect("host"));
     }
     let stream = tls_stream(server).await;
-    tokio_tungstenite::client_async(request, stream)
-        .await
-        .map(|(ws, _)| ws)
+    tokio_tungstenite::client_async(request, stream).await.map(|(ws, _)| ws)
 }
 
 /// Connects with the portal origin and consumes the greeting.
 async fn open_portal(server: &Server) -> Client {
-    let mut ws = connect(server, Some(PORTAL), None)
-        .await
-        .expect("handshake");
+    let mut ws = connect(server, Some(PORTAL), None).await.expect("handshake");
     assert_eq!(next_text(&mut ws).await, r#"{"result":{"version":"1.4"}}"#);
     ws
 }
@@ -199,9 +176,7 @@ async fn raw_https(server: &Server, request: &str) -> String {
     let mut stream = tls_stream(server).await;
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut out = Vec::new();
-    let _ = timeout(WAIT, stream.read_to_end(&mut out))
-        .await
-        .expect("in time");
+    let _ = timeout(WAIT, stream.read_to_end(&mut out)).await.expect("in time");
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -232,12 +207,7 @@ async fn heartbeat_is_answered_while_a_request_runs() {
 #[tokio::test]
 async fn origin_comes_from_the_handshake_header() {
     let echo = Arc::new(Echo::default());
-    let server = start(
-        Arc::clone(&echo) as Arc<dyn Handler>,
-        true,
-        Limits::default(),
-    )
-    .await;
+    let server = start(Arc::clone(&echo) as Arc<dyn Handler>, true, Limits::default()).await;
     let mut ws = open_portal(&server).await;
     send(&mut ws, r#"{"origin":"https://evil.example","module":"x"}"#).await;
     next_text(&mut ws).await;
@@ -274,14 +244,9 @@ async fn localhost_host_names_are_accepted() {
 async fn leaf_is_trusted_for_localhost_under_the_name_constraints() {
     let server = start(Arc::new(Echo::default()), true, Limits::default()).await;
     let mut stream = tls_stream_to(&server, "localhost").await;
-    stream
-        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        .await
-        .expect("write");
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").await.expect("write");
     let mut out = Vec::new();
-    let _ = timeout(WAIT, stream.read_to_end(&mut out))
-        .await
-        .expect("in time");
+    let _ = timeout(WAIT, stream.read_to_end(&mut out)).await.expect("in time");
     assert!(out.starts_with(b"HTTP/1.1 200 OK\r\n"));
 }
 
@@ -300,10 +265,7 @@ async fn plain_get_serves_the_status_page() {
 #[tokio::test]
 async fn oversized_header_gets_431() {
     let server = start(Arc::new(Echo::default()), true, Limits::default()).await;
-    let big = format!(
-        "GET / HTTP/1.1\r\nHost: localhost\r\nX: {}\r\n\r\n",
-        "a".repeat(20_000)
-    );
+    let big = format!("GET / HTTP/1.1\r\nHost: localhost\r\nX: {}\r\n\r\n", "a".repeat(20_000));
     let answer = raw_https(&server, &big).await;
     assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
 }
@@ -311,21 +273,10 @@ async fn oversized_header_gets_431() {
 #[tokio::test]
 async fn client_disconnect_drops_the_running_request() {
     let stuck = Arc::new(Stuck::default());
-    let server = start(
-        Arc::clone(&stuck) as Arc<dyn Handler>,
-        true,
-        Limits::default(),
-    )
-    .await;
+    let server = start(Arc::clone(&stuck) as Arc<dyn Handler>, true, Limits::default()).await;
     let mut ws = open_portal(&server).await;
-    send(
-        &mut ws,
-        r#"{"module":"kz.gov.pki.knca.basics","method":"sign"}"#,
-    )
-    .await;
-    timeout(WAIT, stuck.started.notified())
-        .await
-        .expect("handler started");
+    send(&mut ws, r#"{"module":"kz.gov.pki.knca.basics","method":"sign"}"#).await;
+    timeout(WAIT, stuck.started.notified()).await.expect("handler started");
     assert!(!stuck.dropped.load(Ordering::SeqCst));
     drop(ws);
     let dropped = async {
@@ -333,17 +284,12 @@ async fn client_disconnect_drops_the_running_request() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };
-    timeout(WAIT, dropped)
-        .await
-        .expect("request future dropped");
+    timeout(WAIT, dropped).await.expect("request future dropped");
 }
 
 #[tokio::test]
 async fn connections_over_the_cap_get_503() {
-    let limits = Limits {
-        max_connections: 1,
-        ..Limits::default()
-    };
+    let limits = Limits { max_connections: 1, ..Limits::default() };
     let server = start(Arc::new(Echo::default()), true, limits).await;
     let _first = open_portal(&server).await;
     let answer = raw_https(&server, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
@@ -352,10 +298,7 @@ async fn connections_over_the_cap_get_503() {
 
 #[tokio::test]
 async fn oversized_message_closes_with_1009() {
-    let limits = Limits {
-        max_message_size: 1024,
-        ..Limits::default()
-    };
+    let limits = Limits { max_message_size: 1024, ..Limits::default() };
     let server = start(Arc::new(Echo::default()), true, limits).await;
     let mut ws = open_portal(&server).await;
     send(&mut ws, &"x".repeat(2048)).await;
@@ -369,13 +312,9 @@ async fn oversized_message_closes_with_1009() {
 async fn binary_frames_ping_and_pong() {
     let server = start(Arc::new(Echo::default()), true, Limits::default()).await;
     let mut ws = open_portal(&server).await;
-    ws.send(Message::Binary(b"hi".to_vec()))
-        .await
-        .expect("send");
+    ws.send(Message::Binary(b"hi".to_vec())).await.expect("send");
     assert_eq!(next_text(&mut ws).await, "echo:hi");
-    ws.send(Message::Binary(vec![0xff, 0xfe]))
-        .await
-        .expect("send");
+    ws.send(Message::Binary(vec![0xff, 0xfe])).await.expect("send");
     ws.send(Message::Ping(b"p".to_vec())).await.expect("send");
     assert_eq!(next_message(&mut ws).await, Message::Pong(b"p".to_vec()));
     send(&mut ws, "after").await;
@@ -385,13 +324,9 @@ async fn binary_frames_ping_and_pong() {
 #[tokio::test]
 async fn plain_ws_mode_works() {
     let server = start(Arc::new(Echo::default()), false, Limits::default()).await;
-    let tcp = TcpStream::connect(("127.0.0.1", server.port))
-        .await
-        .expect("connect");
+    let tcp = TcpStream::connect(("127.0.0.1", server.port)).await.expect("connect");
     let url = format!("ws://127.0.0.1:{}", server.port);
-    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp)
-        .await
-        .expect("handshake");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tcp).await.expect("handshake");
     assert_eq!(next_text(&mut ws).await, crate::protocol::greeting());
     ws.send(Message::text("a")).await.expect("send");
     assert_eq!(next_text(&mut ws).await, "echo:a");
@@ -408,10 +343,7 @@ async fn shutdown_closes_connections_with_1001() {
     }
     let after = timeout(WAIT, ws.next()).await.expect("closed");
     assert!(after.is_none(), "{after:?}");
-    timeout(WAIT, &mut server.task)
-        .await
-        .expect("serve returns")
-        .expect("no panic");
+    timeout(WAIT, &mut server.task).await.expect("serve returns").expect("no panic");
 }
 
 /// Panics on every request.

@@ -71,21 +71,14 @@ pub fn parse_pfx(bytes: &[u8]) -> Result<Pfx<'_>, KeyStoreError> {
         return Err(corrupt("PFX is incomplete"));
     };
     if version.uint()? != 3 {
-        return Err(KeyStoreError::Unsupported(
-            "PFX version other than 3".into(),
-        ));
+        return Err(KeyStoreError::Unsupported("PFX version other than 3".into()));
     }
     let (content_type, content) = content_info(auth_safe)?;
     if content_type != ID_DATA {
-        return Err(KeyStoreError::Unsupported(format!(
-            "authSafe of type {content_type}"
-        )));
+        return Err(KeyStoreError::Unsupported(format!("authSafe of type {content_type}")));
     }
     let auth_safe = octet_string(&explicit(&content)?)?;
-    Ok(Pfx {
-        auth_safe,
-        mac_data: rest.first().copied(),
-    })
+    Ok(Pfx { auth_safe, mac_data: rest.first().copied() })
 }
 
 /// Reads the AuthenticatedSafe: every ContentInfo, decrypting `id-encryptedData` ones.
@@ -100,11 +93,7 @@ pub fn read_auth_safe(auth_safe: &[u8], unlock: &Unlock<'_>) -> Result<Contents,
                 let plain = decrypt_encrypted_data(&content, unlock)?;
                 read_safe_contents(&plain, unlock, &mut contents)?;
             }
-            other => {
-                return Err(KeyStoreError::Unsupported(format!(
-                    "authSafe content {other}"
-                )))
-            }
+            other => return Err(KeyStoreError::Unsupported(format!("authSafe content {other}"))),
         }
     }
     Ok(contents)
@@ -116,13 +105,9 @@ fn decrypt_encrypted_data(
     unlock: &Unlock<'_>,
 ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
     let fields = content.sequence()?;
-    let info = fields
-        .get(1)
-        .ok_or_else(|| corrupt("EncryptedData is incomplete"))?;
-    let [_, algorithm, encrypted] = info
-        .sequence()?
-        .try_into()
-        .map_err(|_| corrupt("EncryptedContentInfo"))?;
+    let info = fields.get(1).ok_or_else(|| corrupt("EncryptedData is incomplete"))?;
+    let [_, algorithm, encrypted] =
+        info.sequence()?.try_into().map_err(|_| corrupt("EncryptedContentInfo"))?;
     if !encrypted.tag.is_context(0) {
         return Err(corrupt("EncryptedContentInfo without content"));
     }
@@ -154,17 +139,13 @@ fn read_bags(
             None => BagAttributes::default(),
         };
         match bag_id.oid()?.to_string().as_str() {
-            KEY_BAG => out.keys.push(KeyBag {
-                pkcs8: Zeroizing::new(value.raw().to_vec()),
-                attributes,
-            }),
-            SHROUDED_KEY_BAG => out.keys.push(KeyBag {
-                pkcs8: decrypt_shrouded(&value, unlock)?,
-                attributes,
-            }),
-            CERT_BAG => out
-                .certs
-                .extend(cert_bag(&value)?.map(|der| CertBag { der, attributes })),
+            KEY_BAG => {
+                out.keys.push(KeyBag { pkcs8: Zeroizing::new(value.raw().to_vec()), attributes })
+            }
+            SHROUDED_KEY_BAG => {
+                out.keys.push(KeyBag { pkcs8: decrypt_shrouded(&value, unlock)?, attributes })
+            }
+            CERT_BAG => out.certs.extend(cert_bag(&value)?.map(|der| CertBag { der, attributes })),
             SAFE_CONTENTS_BAG => read_bags(&value, unlock, out)?,
             other => tracing::debug!(bag = other, "skipping a PKCS#12 bag of another type"),
         }
@@ -177,19 +158,14 @@ fn decrypt_shrouded(
     value: &Tlv<'_>,
     unlock: &Unlock<'_>,
 ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
-    let [algorithm, data] = value
-        .sequence()?
-        .try_into()
-        .map_err(|_| corrupt("EncryptedPrivateKeyInfo"))?;
+    let [algorithm, data] =
+        value.sequence()?.try_into().map_err(|_| corrupt("EncryptedPrivateKeyInfo"))?;
     unlock.decrypt(&algorithm, &octet_string(&data)?)
 }
 
 /// CertBag (RFC 7292 §4.2.3): the certificate of an `x509Certificate` bag, `None` for others.
 fn cert_bag(value: &Tlv<'_>) -> Result<Option<Vec<u8>>, KeyStoreError> {
-    let [cert_id, cert_value] = value
-        .sequence()?
-        .try_into()
-        .map_err(|_| corrupt("CertBag"))?;
+    let [cert_id, cert_value] = value.sequence()?.try_into().map_err(|_| corrupt("CertBag"))?;
     if cert_id.oid()?.to_string() != X509_CERTIFICATE {
         return Ok(None);
     }
@@ -200,10 +176,8 @@ fn bag_attributes(set: &Tlv<'_>) -> Result<BagAttributes, KeyStoreError> {
     set.expect_universal(tag::SET, "bag attributes must be a SET")?;
     let mut out = BagAttributes::default();
     for attribute in set.children()? {
-        let [oid, values] = attribute
-            .sequence()?
-            .try_into()
-            .map_err(|_| corrupt("bag attribute"))?;
+        let [oid, values] =
+            attribute.sequence()?.try_into().map_err(|_| corrupt("bag attribute"))?;
         let values = values.children()?;
         let Some(value) = values.first() else {
             continue;
@@ -221,10 +195,8 @@ fn bag_attributes(set: &Tlv<'_>) -> Result<BagAttributes, KeyStoreError> {
 
 /// ContentInfo (RFC 5652 §3): the dotted content type and the `[0] EXPLICIT` wrapper.
 fn content_info<'a>(info: &Tlv<'a>) -> Result<(String, Tlv<'a>), KeyStoreError> {
-    let [content_type, content] = info
-        .sequence()?
-        .try_into()
-        .map_err(|_| corrupt("ContentInfo"))?;
+    let [content_type, content] =
+        info.sequence()?.try_into().map_err(|_| corrupt("ContentInfo"))?;
     Ok((content_type.oid()?.to_string(), content))
 }
 

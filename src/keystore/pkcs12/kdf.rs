@@ -81,13 +81,7 @@ pub fn pkcs12_kdf(
     iterations: u32,
     len: usize,
 ) -> Zeroizing<Vec<u8>> {
-    let input = KdfInput {
-        password: bmp_password,
-        salt,
-        id,
-        iterations,
-        len,
-    };
+    let input = KdfInput { password: bmp_password, salt, id, iterations, len };
     match hash {
         Hash::Sha1 => input.derive::<Sha1>(),
         Hash::Sha256 => input.derive::<Sha256>(),
@@ -113,10 +107,7 @@ impl KdfInput<'_> {
         i_buf.extend_from_slice(&repeat_to_blocks(self.password, v));
         let mut out = Zeroizing::new(Vec::with_capacity(self.len));
         loop {
-            let mut a = D::new()
-                .chain_update(&diversifier)
-                .chain_update(&*i_buf)
-                .finalize();
+            let mut a = D::new().chain_update(&diversifier).chain_update(&*i_buf).finalize();
             for _ in 1..self.iterations {
                 let next = D::digest(&a);
                 a.zeroize();

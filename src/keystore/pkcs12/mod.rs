@@ -44,9 +44,7 @@ struct PrivateKey {
 impl std::fmt::Debug for Pkcs12Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let aliases: Vec<&str> = self.keys.iter().map(|k| k.alias.as_str()).collect();
-        f.debug_struct("Pkcs12Store")
-            .field("aliases", &aliases)
-            .finish_non_exhaustive()
+        f.debug_struct("Pkcs12Store").field("aliases", &aliases).finish_non_exhaustive()
     }
 }
 
@@ -79,10 +77,7 @@ impl Pkcs12Store {
     fn from_contents(contents: Contents) -> Result<Self, KeyStoreError> {
         let certs = parse_certificates(contents.certs)?;
         let single_pair = contents.keys.len() == 1 && certs.len() == 1;
-        let mut store = Self {
-            keys: Vec::new(),
-            private_keys: Vec::new(),
-        };
+        let mut store = Self { keys: Vec::new(), private_keys: Vec::new() };
         for key in contents.keys {
             let private = private_key(&key)?;
             let Some((certificate, cert_attributes)) =
@@ -91,16 +86,8 @@ impl Pkcs12Store {
                 tracing::warn!("a private key in the PKCS#12 file has no certificate; skipped");
                 continue;
             };
-            let alias = alias(
-                certificate,
-                &key.attributes,
-                cert_attributes,
-                store.keys.len(),
-            );
-            store.keys.push(KeyEntry {
-                alias,
-                certificate: certificate.clone(),
-            });
+            let alias = alias(certificate, &key.attributes, cert_attributes, store.keys.len());
+            store.keys.push(KeyEntry { alias, certificate: certificate.clone() });
             store.private_keys.push(private);
         }
         match store.keys.is_empty() {
@@ -129,9 +116,7 @@ impl KeyStore for Pkcs12Store {
             let signer = RsaSigner::from_pkcs8(&key.pkcs8, entry.certificate.clone())?;
             return Ok(Box::new(signer));
         }
-        Err(KeyStoreError::Unsupported(unsupported_key_name(
-            &key.algorithm,
-        )))
+        Err(KeyStoreError::Unsupported(unsupported_key_name(&key.algorithm)))
     }
 }
 
@@ -151,9 +136,7 @@ fn unsupported_key_name(algorithm: &ObjectIdentifier) -> String {
 fn parse_certificates(
     bags: Vec<CertBag>,
 ) -> Result<Vec<(Certificate, BagAttributes)>, KeyStoreError> {
-    bags.into_iter()
-        .map(|bag| Ok((certificate(&bag.der)?, bag.attributes)))
-        .collect()
+    bags.into_iter().map(|bag| Ok((certificate(&bag.der)?, bag.attributes))).collect()
 }
 
 /// A certificate from a certBag; BER is normalised to DER first if strict parsing fails.
@@ -190,11 +173,11 @@ fn find_certificate<'c>(
     certs: &'c [(Certificate, BagAttributes)],
     single_pair: bool,
 ) -> Option<(&'c Certificate, &'c BagAttributes)> {
-    let by_id = key.attributes.local_key_id.as_ref().and_then(|id| {
-        certs
-            .iter()
-            .find(|(_, attrs)| attrs.local_key_id.as_ref() == Some(id))
-    });
+    let by_id = key
+        .attributes
+        .local_key_id
+        .as_ref()
+        .and_then(|id| certs.iter().find(|(_, attrs)| attrs.local_key_id.as_ref() == Some(id)));
     let by_public_key = || {
         let is_rsa = private.algorithm == crate::crypto::algorithm::RSA_ENCRYPTION;
         certs
@@ -203,10 +186,7 @@ fn find_certificate<'c>(
             .find(|(cert, _)| RsaSigner::from_pkcs8(&private.pkcs8, cert.clone()).is_ok())
     };
     let only = || certs.first().filter(|_| single_pair);
-    by_id
-        .or_else(by_public_key)
-        .or_else(only)
-        .map(|(cert, attrs)| (cert, attrs))
+    by_id.or_else(by_public_key).or_else(only).map(|(cert, attrs)| (cert, attrs))
 }
 
 /// SKI hex, else a friendlyName, else the localKeyID hex, else the position.
@@ -216,11 +196,7 @@ fn alias(
     cert_attrs: &BagAttributes,
     index: usize,
 ) -> String {
-    let names = || {
-        key.friendly_name
-            .clone()
-            .or_else(|| cert_attrs.friendly_name.clone())
-    };
+    let names = || key.friendly_name.clone().or_else(|| cert_attrs.friendly_name.clone());
     cert.subject_key_id()
         .map(|ski| hex_lower(&ski))
         .or_else(names)

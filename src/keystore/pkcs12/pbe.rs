@@ -23,11 +23,7 @@ pub struct Unlock<'p> {
 impl<'p> Unlock<'p> {
     /// Prepares `password` for the KDFs.
     pub fn new(password: &'p str) -> Self {
-        Self {
-            utf8: password,
-            bmp: kdf::bmp_password(password),
-            mac_checked: false,
-        }
+        Self { utf8: password, bmp: kdf::bmp_password(password), mac_checked: false }
     }
 
     /// Checks the PFX `macData` (RFC 7292 §4) over the authSafe content octets.
@@ -44,10 +40,8 @@ impl<'p> Unlock<'p> {
             Some(count) => iteration_count(count)?,
             None => 1,
         };
-        let [algorithm, digest] = digest_info
-            .sequence()?
-            .try_into()
-            .map_err(|_| corrupt("DigestInfo"))?;
+        let [algorithm, digest] =
+            digest_info.sequence()?.try_into().map_err(|_| corrupt("DigestInfo"))?;
         let oid = first_oid(&algorithm)?;
         let hash = Hash::from_digest_oid(&oid)
             .ok_or_else(|| KeyStoreError::Unsupported(format!("MAC algorithm {oid}")))?;
@@ -101,10 +95,7 @@ impl<'p> Unlock<'p> {
         params: &Tlv<'_>,
         data: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
-        let [salt, count] = params
-            .sequence()?
-            .try_into()
-            .map_err(|_| corrupt("PBE parameters"))?;
+        let [salt, count] = params.sequence()?.try_into().map_err(|_| corrupt("PBE parameters"))?;
         let salt = salt.octets()?;
         let iterations = iteration_count(&count)?;
         let derive = |id, len| kdf::pkcs12_kdf(Hash::Sha1, &self.bmp, &salt, id, iterations, len);
@@ -113,11 +104,7 @@ impl<'p> Unlock<'p> {
             "1.2.840.113549.1.12.1.4" => (16, None),
             "1.2.840.113549.1.12.1.5" => (16, Some(128)),
             "1.2.840.113549.1.12.1.6" => (5, Some(40)),
-            _ => {
-                return Err(KeyStoreError::Unsupported(format!(
-                    "encryption algorithm {oid}"
-                )))
-            }
+            _ => return Err(KeyStoreError::Unsupported(format!("encryption algorithm {oid}"))),
         };
         let key = derive(kdf::ID_KEY, key_len);
         let iv = derive(kdf::ID_IV, 8);
@@ -130,22 +117,15 @@ impl<'p> Unlock<'p> {
 
     /// RFC 8018 §6.2 PBES2 with PBKDF2; the password goes in as UTF-8, as OpenSSL does.
     fn pbes2(&self, params: &Tlv<'_>, data: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
-        let [kdf_alg, scheme] = params
-            .sequence()?
-            .try_into()
-            .map_err(|_| corrupt("PBES2 parameters"))?;
+        let [kdf_alg, scheme] =
+            params.sequence()?.try_into().map_err(|_| corrupt("PBES2 parameters"))?;
         let (cipher, iv) = encryption_scheme(&scheme)?;
         let kdf = Pbkdf2Params::parse(&kdf_alg)?;
         if kdf.key_len.is_some_and(|len| len != cipher.key_len()) {
             return Err(corrupt("PBKDF2 key length does not fit the cipher"));
         }
-        let key = kdf::pbkdf2(
-            kdf.prf,
-            self.utf8.as_bytes(),
-            &kdf.salt,
-            kdf.iterations,
-            cipher.key_len(),
-        );
+        let key =
+            kdf::pbkdf2(kdf.prf, self.utf8.as_bytes(), &kdf.salt, kdf.iterations, cipher.key_len());
         match cipher {
             Pbes2Cipher::Aes128 => cbc_decrypt(new_cipher::<aes::Aes128>(&key)?, &iv, data),
             Pbes2Cipher::Aes192 => cbc_decrypt(new_cipher::<aes::Aes192>(&key)?, &iv, data),
@@ -176,10 +156,8 @@ impl Pbes2Cipher {
 
 /// The cipher and IV of a PBES2 encryptionScheme.
 fn encryption_scheme(scheme: &Tlv<'_>) -> Result<(Pbes2Cipher, Vec<u8>), KeyStoreError> {
-    let [oid, iv] = scheme
-        .sequence()?
-        .try_into()
-        .map_err(|_| corrupt("PBES2 encryption scheme"))?;
+    let [oid, iv] =
+        scheme.sequence()?.try_into().map_err(|_| corrupt("PBES2 encryption scheme"))?;
     let cipher = match oid.oid()?.to_string().as_str() {
         "2.16.840.1.101.3.4.1.2" => Pbes2Cipher::Aes128,
         "2.16.840.1.101.3.4.1.22" => Pbes2Cipher::Aes192,
@@ -201,15 +179,10 @@ struct Pbkdf2Params {
 
 impl Pbkdf2Params {
     fn parse(kdf_alg: &Tlv<'_>) -> Result<Self, KeyStoreError> {
-        let [oid, params] = kdf_alg
-            .sequence()?
-            .try_into()
-            .map_err(|_| corrupt("PBES2 KDF"))?;
+        let [oid, params] = kdf_alg.sequence()?.try_into().map_err(|_| corrupt("PBES2 KDF"))?;
         let oid = oid.oid()?;
         if oid.to_string() != "1.2.840.113549.1.5.12" {
-            return Err(KeyStoreError::Unsupported(format!(
-                "PBES2 key derivation {oid}"
-            )));
+            return Err(KeyStoreError::Unsupported(format!("PBES2 key derivation {oid}")));
         }
         let fields = params.sequence()?;
         let [salt, count, optional @ ..] = fields.as_slice() else {
@@ -238,9 +211,7 @@ impl Pbkdf2Params {
 /// The dotted OID of an AlgorithmIdentifier.
 fn first_oid(algorithm: &Tlv<'_>) -> Result<String, KeyStoreError> {
     let fields = algorithm.sequence()?;
-    let oid = fields
-        .first()
-        .ok_or_else(|| corrupt("empty AlgorithmIdentifier"))?;
+    let oid = fields.first().ok_or_else(|| corrupt("empty AlgorithmIdentifier"))?;
     Ok(oid.oid()?.to_string())
 }
 

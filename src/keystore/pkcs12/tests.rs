@@ -58,9 +58,7 @@ fn every_fixture_opens_and_lists_one_key_named_by_its_ski() {
     for (path, pw) in &all {
         let bytes = std::fs::read(path).expect("read");
         let store = Pkcs12Store::open(&bytes, pw).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-        let [entry] = store.keys() else {
-            panic!("{path:?}: expected one key")
-        };
+        let [entry] = store.keys() else { panic!("{path:?}: expected one key") };
         let ski = entry.certificate.subject_key_id().expect("SKI");
         assert_eq!(entry.alias, hex_lower(&ski), "{path:?}");
         assert_eq!(
@@ -68,10 +66,7 @@ fn every_fixture_opens_and_lists_one_key_named_by_its_ski() {
             Some(entry.alias.as_str()),
             "{path:?}"
         );
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         if let Some((_, hex)) = stem.rsplit_once('_').filter(|(_, h)| h.len() == 40) {
             assert_eq!(entry.alias, hex, "{path:?}");
         }
@@ -84,34 +79,19 @@ fn rsa_keys_sign_and_gost_keys_are_listed_but_unsupported() {
     for (path, pw) in fixtures() {
         let store = Pkcs12Store::open(&std::fs::read(&path).expect("read"), &pw).expect("opens");
         let entry = &store.keys()[0];
-        let spki_oid = entry
-            .certificate
-            .inner()
-            .tbs_certificate
-            .subject_public_key_info
-            .algorithm
-            .oid;
+        let spki_oid =
+            entry.certificate.inner().tbs_certificate.subject_public_key_info.algorithm.oid;
         if spki_oid == crate::crypto::algorithm::RSA_ENCRYPTION {
-            let signer = store
-                .signer(&entry.alias)
-                .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            let signer = store.signer(&entry.alias).unwrap_or_else(|e| panic!("{path:?}: {e}"));
             let digest = HashAlgorithm::Sha256.digest(b"Qoltanba test message");
             let signature = signer.sign_digest(&digest).expect("signs");
-            verify_digest(
-                &entry.certificate,
-                SignatureAlgorithm::RsaSha256,
-                &digest,
-                &signature,
-            )
-            .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            verify_digest(&entry.certificate, SignatureAlgorithm::RsaSha256, &digest, &signature)
+                .unwrap_or_else(|e| panic!("{path:?}: {e}"));
             rsa += 1;
         } else {
             match store.signer(&entry.alias) {
                 Err(KeyStoreError::Unsupported(msg)) => assert!(msg.contains("GOST"), "{msg}"),
-                other => panic!(
-                    "{path:?}: expected Unsupported, got {:?}",
-                    other.map(|_| ())
-                ),
+                other => panic!("{path:?}: expected Unsupported, got {:?}", other.map(|_| ())),
             }
             gost += 1;
         }
@@ -122,10 +102,7 @@ fn rsa_keys_sign_and_gost_keys_are_listed_but_unsupported() {
 #[test]
 fn unknown_alias_is_no_such_key() {
     let store = Pkcs12Store::open(&fixture(RSA_SIGN), &password("Qwerty12")).expect("opens");
-    assert!(matches!(
-        store.signer("00ff"),
-        Err(KeyStoreError::NoSuchKey(_))
-    ));
+    assert!(matches!(store.signer("00ff"), Err(KeyStoreError::NoSuchKey(_))));
     let upper = store.keys()[0].alias.to_uppercase();
     assert!(store.signer(&upper).is_ok());
 }
@@ -141,33 +118,21 @@ fn gost_2026_certificates_have_both_roles() {
         Some(store.keys()[0].alias.as_str())
     );
     assert!(cert.bin().is_some_and(|bin| bin.len() == 12));
-    assert!(cert
-        .ext_key_usage()
-        .iter()
-        .any(|oid| oid == "1.2.398.3.3.4.1.2.1"));
+    assert!(cert.ext_key_usage().iter().any(|oid| oid == "1.2.398.3.3.4.1.2.1"));
 }
 
 #[test]
 fn wrong_password_is_reported() {
     for relative in [RSA_SIGN, GOST_2026] {
         let result = Pkcs12Store::open(&fixture(relative), &password("Qwerty13"));
-        assert!(
-            matches!(result, Err(KeyStoreError::WrongPassword)),
-            "{relative}"
-        );
+        assert!(matches!(result, Err(KeyStoreError::WrongPassword)), "{relative}");
     }
 }
 
 /// The PFX re-encoded without its macData.
 fn without_mac(bytes: &[u8]) -> Vec<u8> {
-    let fields = Tlv::parse_all(bytes)
-        .and_then(|t| t.sequence())
-        .expect("pfx");
-    let body: Vec<u8> = fields
-        .iter()
-        .take(2)
-        .flat_map(|f| f.raw().to_vec())
-        .collect();
+    let fields = Tlv::parse_all(bytes).and_then(|t| t.sequence()).expect("pfx");
+    let body: Vec<u8> = fields.iter().take(2).flat_map(|f| f.raw().to_vec()).collect();
     let mut out = vec![0x30, 0x80];
     out.extend_from_slice(&body);
     out.extend_from_slice(&[0, 0]);
@@ -179,10 +144,7 @@ fn without_mac_a_wrong_password_fails_on_padding() {
     let bytes = without_mac(&fixture(RSA_SIGN));
     assert!(Pkcs12Store::open(&bytes, &password("Qwerty12")).is_ok());
     let result = Pkcs12Store::open(&bytes, &password("wrong"));
-    assert!(
-        matches!(result, Err(KeyStoreError::WrongPassword)),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(KeyStoreError::WrongPassword)), "{result:?}");
 }
 
 #[test]
@@ -209,9 +171,7 @@ fn truncated_files_are_errors() {
 fn flipped_bytes_never_panic() {
     let original = fixture(RSA_SIGN);
     for (bytes, has_mac) in [(original.clone(), true), (without_mac(&original), false)] {
-        let expected = Pkcs12Store::open(&bytes, &password("Qwerty12"))
-            .expect("opens")
-            .keys()[0]
+        let expected = Pkcs12Store::open(&bytes, &password("Qwerty12")).expect("opens").keys()[0]
             .alias
             .clone();
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
@@ -232,17 +192,9 @@ fn flipped_bytes_never_panic() {
 
 #[test]
 fn garbage_is_corrupt() {
-    for bytes in [
-        &b""[..],
-        b"hello",
-        &[0x30, 0x80, 0x00, 0x00],
-        &[0x30, 0x03, 0x02, 0x01, 0x03],
-    ] {
+    for bytes in [&b""[..], b"hello", &[0x30, 0x80, 0x00, 0x00], &[0x30, 0x03, 0x02, 0x01, 0x03]] {
         let result = Pkcs12Store::open(bytes, &password("x"));
-        assert!(
-            matches!(result, Err(KeyStoreError::Corrupt(_))),
-            "{bytes:02x?}: {result:?}"
-        );
+        assert!(matches!(result, Err(KeyStoreError::Corrupt(_))), "{bytes:02x?}: {result:?}");
     }
 }
 
@@ -251,21 +203,12 @@ fn openssl_p12(dir: &Path, name: &str, export_args: &[&str]) -> Vec<u8> {
     let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
     if !key.exists() {
         run_openssl(
-            &[
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=t", "-days", "2",
-            ],
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=t", "-days", "2"],
             &["-keyout", path_str(&key), "-out", path_str(&cert)],
         );
     }
     let out = dir.join(name);
-    let io = [
-        "-inkey",
-        path_str(&key),
-        "-in",
-        path_str(&cert),
-        "-out",
-        path_str(&out),
-    ];
+    let io = ["-inkey", path_str(&key), "-in", path_str(&cert), "-out", path_str(&out)];
     let mut args = vec!["pkcs12", "-export"];
     args.extend_from_slice(export_args);
     run_openssl(&args, &io);
@@ -299,9 +242,7 @@ fn openssl_files_with_cyrillic_password_open() {
     let plain = openssl_p12(
         dir.path(),
         "plain.p12",
-        &[
-            "-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-passout", &pass,
-        ],
+        &["-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-passout", &pass],
     );
     for (name, bytes) in [("modern", &modern), ("legacy", &legacy), ("plain", &plain)] {
         let store =
@@ -312,19 +253,10 @@ fn openssl_files_with_cyrillic_password_open() {
             Some(entry.alias.clone()),
             entry.certificate.subject_key_id().map(|s| hex_lower(&s))
         );
-        let signature = store
-            .signer(&entry.alias)
-            .expect("rsa")
-            .sign_message(b"x")
-            .expect("signs");
+        let signature = store.signer(&entry.alias).expect("rsa").sign_message(b"x").expect("signs");
         let digest = HashAlgorithm::Sha256.digest(b"x");
-        verify_digest(
-            &entry.certificate,
-            SignatureAlgorithm::RsaSha256,
-            &digest,
-            &signature,
-        )
-        .expect("verifies");
+        verify_digest(&entry.certificate, SignatureAlgorithm::RsaSha256, &digest, &signature)
+            .expect("verifies");
     }
     for bytes in [&modern, &legacy] {
         let result = Pkcs12Store::open(bytes, &password("Пароль124"));
@@ -347,10 +279,7 @@ fn gost_2026_legal_dns_and_serials() {
         "DC=ROLE02,CN=ТЕСТТОВ ТЕСТТ,SURNAME=ТЕСТТОВ,SERIALNUMBER=IIN123456789012,C=KZ,\
          O=АО \\\"ТЕСТ\\\",OU=BIN123456789021,BusinessCategory=KS1234,G=ТЕСТТОВИЧ"
     );
-    assert_eq!(
-        infosystem.serial_hex(),
-        "60954f23d41db3f42fb04db6f538609d98978d32"
-    );
+    assert_eq!(infosystem.serial_hex(), "60954f23d41db3f42fb04db6f538609d98978d32");
     assert_eq!(infosystem.iin().as_deref(), Some("123456789012"));
     let treasury = open("treasury_client");
     assert_eq!(
@@ -367,9 +296,7 @@ fn gost_2026_legal_dns_and_serials() {
 /// of 100-byte segments.
 fn with_segmented_auth_safe(bytes: &[u8]) -> Vec<u8> {
     let pfx = bags::parse_pfx(bytes).expect("pfx");
-    let fields = Tlv::parse_all(bytes)
-        .and_then(|t| t.sequence())
-        .expect("pfx");
+    let fields = Tlv::parse_all(bytes).and_then(|t| t.sequence()).expect("pfx");
     let auth_safe = fields[1].sequence().expect("authSafe");
     let mut out = vec![0x30, 0x80];
     out.extend_from_slice(fields[0].raw());
@@ -393,10 +320,7 @@ fn mac_covers_segments_of_a_constructed_auth_safe() {
     let segmented = with_segmented_auth_safe(&original);
     assert_ne!(segmented, original);
     let store = Pkcs12Store::open(&segmented, &password("Qwerty12")).expect("opens");
-    assert_eq!(
-        store.keys()[0].alias,
-        "11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9"
-    );
+    assert_eq!(store.keys()[0].alias, "11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9");
     let result = Pkcs12Store::open(&segmented, &password("Qwerty1"));
     assert!(matches!(result, Err(KeyStoreError::WrongPassword)));
 }
