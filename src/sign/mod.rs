@@ -6,7 +6,9 @@ pub mod cms;
 pub mod cms_verify;
 pub mod raw;
 pub mod xml_verify;
+mod xml_parse;
 pub mod xmldsig;
+mod xpath;
 
 use crate::crypto::CryptoError;
 

@@ -1,0 +1,151 @@
+//! Parsing of documents to sign or verify: `roxmltree` without DTD support (no entity
+//! expansion, so no XXE and no entity bombs), with errors in the shape NCALayer's Java (Xerces)
+//! parser gives them (`ncalayer-protocol.md` §3.2):
+//! `org.xml.sax.SAXParseException; lineNumber: L; columnNumber: C; <message>`.
+
+use roxmltree::{Document, Error, ParsingOptions};
+
+use super::SignError;
+
+/// Xerces' text for a document that ends inside markup.
+const UNEXPECTED_EOF: &str = "XML document structures must start and end within the same entity.";
+
+/// Parses `xml` (a leading byte-order mark is skipped); DTDs are refused.
+pub(crate) fn parse(xml: &str) -> Result<Document<'_>, SignError> {
+    let text = xml.strip_prefix('\u{feff}').unwrap_or(xml);
+    let options = ParsingOptions {
+        allow_dtd: false,
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(text, options)
+        .map_err(|error| SignError::XmlParse(java_message(text, &error)))
+}
+
+/// The Java-like error text for a `roxmltree` error.
+fn java_message(text: &str, error: &Error) -> String {
+    let (line, column, message) = match error {
+        Error::UnexpectedEndOfStream | Error::UnclosedRootNode => {
+            let (line, column) = end_position(text);
+            (line, column, UNEXPECTED_EOF.to_string())
+        }
+        Error::NoRootNode => {
+            let (line, column) = end_position(text);
+            (line, column, "Premature end of file.".to_string())
+        }
+        Error::DtdDetected => {
+            let offset = text.find("<!DOCTYPE").unwrap_or(0);
+            let (line, column) = position_at(text, offset + "<!DOCTYPE".len());
+            let message = "DOCTYPE is disallowed when the feature \
+                \"http://apache.org/xml/features/disallow-doctype-decl\" set to true.";
+            (line, column, message.to_string())
+        }
+        other => {
+            let pos = other.pos();
+            (pos.row as usize, pos.col as usize, describe(other))
+        }
+    };
+    format!("org.xml.sax.SAXParseException; lineNumber: {line}; columnNumber: {column}; {message}")
+}
+
+/// Xerces wording for the common mistakes; `roxmltree`'s own text for the rest.
+fn describe(error: &Error) -> String {
+    match error {
+        Error::UnexpectedCloseTag(expected, _, _) => format!(
+            "The element type \"{expected}\" must be terminated by the matching end-tag \"</{expected}>\"."
+        ),
+        Error::UnknownEntityReference(name, _) => {
+            format!("The entity \"{name}\" was referenced, but not declared.")
+        }
+        Error::MalformedEntityReference(_) => {
+            "The entity name must immediately follow the '&' in the entity reference.".into()
+        }
+        Error::InvalidAttributeValue(_) => {
+            "The value of an attribute must not contain the '<' character.".into()
+        }
+        Error::DuplicatedAttribute(name, _) => format!("Attribute \"{name}\" was already specified."),
+        Error::UnknownNamespace(prefix, _) => format!("The prefix \"{prefix}\" is not bound."),
+        Error::NonXmlChar(c, _) => format!(
+            "An invalid XML character (Unicode: 0x{:x}) was found in the document.",
+            u32::from(*c)
+        ),
+        other => {
+            let text = other.to_string();
+            let trimmed = text.rsplit_once(" at ").map_or(text.as_str(), |(m, _)| m);
+            format!("{}.", first_upper(trimmed.trim_end_matches('.')))
+        }
+    }
+}
+
+fn first_upper(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect::<String>()
+    })
+}
+
+/// 1-based line and column just past the last character, where Xerces reports end of input.
+fn end_position(text: &str) -> (usize, usize) {
+    position_at(text, text.len())
+}
+
+/// 1-based line and column of the character at byte `offset`.
+fn position_at(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(xml: &str) -> String {
+        match parse(xml) {
+            Err(SignError::XmlParse(text)) => text,
+            Err(other) => panic!("unexpected error {other}"),
+            Ok(_) => panic!("parsed: {xml}"),
+        }
+    }
+
+    #[test]
+    fn unterminated_document_gives_java_text() {
+        assert_eq!(
+            error_of("<?xml version=\"1.0\"?><a>"),
+            "org.xml.sax.SAXParseException; lineNumber: 1; columnNumber: 25; \
+             XML document structures must start and end within the same entity."
+        );
+        assert_eq!(
+            error_of("<a>\n<b>text"),
+            "org.xml.sax.SAXParseException; lineNumber: 2; columnNumber: 8; \
+             XML document structures must start and end within the same entity."
+        );
+    }
+
+    #[test]
+    fn doctype_is_rejected() {
+        let xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><a>&x;</a>";
+        let text = error_of(xml);
+        assert!(text.starts_with("org.xml.sax.SAXParseException; lineNumber: 2; "));
+        assert!(text.contains("DOCTYPE is disallowed"), "{text}");
+    }
+
+    #[test]
+    fn other_errors_keep_the_java_shape() {
+        for xml in ["", "abc", "<a></b>", "<a x='1' x='2'/>", "<p:a/>", "<a>&nbsp;</a>"] {
+            let text = error_of(xml);
+            assert!(
+                text.starts_with("org.xml.sax.SAXParseException; lineNumber: "),
+                "{text}"
+            );
+            assert!(text.ends_with('.'), "{text}");
+        }
+        assert!(error_of("<a></b>").contains("matching end-tag \"</a>\""));
+    }
+
+    #[test]
+    fn byte_order_mark_is_skipped() {
+        assert!(parse("\u{feff}<a/>").is_ok());
+    }
+}
