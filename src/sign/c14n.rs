@@ -20,8 +20,7 @@ pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 /// Inclusive C14N 1.0 (REC-xml-c14n-20010315).
 pub const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 /// Inclusive C14N 1.0 with comments (REC-xml-c14n-20010315 §1).
-pub const C14N_WITH_COMMENTS: &str =
-    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
+pub const C14N_WITH_COMMENTS: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments";
 /// Exclusive C14N 1.0 (xml-exc-c14n §1).
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 /// Exclusive C14N 1.0 with comments (xml-exc-c14n §1).
@@ -184,7 +183,11 @@ impl Writer<'_> {
         self.out.push('<');
         self.out.push_str(qname);
         for (prefix, uri) in &declarations {
-            self.out.push_str(if prefix.is_empty() { " xmlns" } else { " xmlns:" });
+            self.out.push_str(if prefix.is_empty() {
+                " xmlns"
+            } else {
+                " xmlns:"
+            });
             self.out.push_str(prefix);
             self.out.push_str("=\"");
             escape_attribute(&mut self.out, uri);

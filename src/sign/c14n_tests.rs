@@ -146,7 +146,8 @@ fn exclusive_default_namespace_and_undeclaration() {
 
 #[test]
 fn exclusive_attribute_prefix_and_prefix_list() {
-    let xml = "<r xmlns:x=\"urn:x\" xmlns:y=\"urn:y\" xmlns:z=\"urn:z\"><e y:a=\"1\"><x:f/></e></r>";
+    let xml =
+        "<r xmlns:x=\"urn:x\" xmlns:y=\"urn:y\" xmlns:z=\"urn:z\"><e y:a=\"1\"><x:f/></e></r>";
     let mut method = Method::exclusive(false);
     assert_eq!(
         subset(xml, "e", &method),

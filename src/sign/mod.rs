@@ -5,8 +5,8 @@ pub mod c14n;
 pub mod cms;
 pub mod cms_verify;
 pub mod raw;
-pub mod xml_verify;
 mod xml_parse;
+pub mod xml_verify;
 pub mod xmldsig;
 mod xpath;
 

@@ -133,7 +133,14 @@ mod tests {
 
     #[test]
     fn other_errors_keep_the_java_shape() {
-        for xml in ["", "abc", "<a></b>", "<a x='1' x='2'/>", "<p:a/>", "<a>&nbsp;</a>"] {
+        for xml in [
+            "",
+            "abc",
+            "<a></b>",
+            "<a x='1' x='2'/>",
+            "<p:a/>",
+            "<a>&nbsp;</a>",
+        ] {
             let text = error_of(xml);
             assert!(
                 text.starts_with("org.xml.sax.SAXParseException; lineNumber: "),

@@ -49,7 +49,9 @@ fn apply<'a, 'i>(context: &[Node<'a, 'i>], step: &Step) -> Vec<Node<'a, 'i>> {
     let mut selected: Vec<Node<'a, 'i>> = Vec::new();
     for node in context {
         let parents: Vec<Node<'a, 'i>> = if step.descendant {
-            node.descendants().filter(|n| n.is_element() || n.is_root()).collect()
+            node.descendants()
+                .filter(|n| n.is_element() || n.is_root())
+                .collect()
         } else {
             vec![*node]
         };
@@ -69,7 +71,11 @@ fn matches_under<'a, 'i>(parent: Node<'a, 'i>, step: &Step) -> Vec<Node<'a, 'i>>
         .collect();
     for predicate in &step.predicates {
         nodes = match predicate {
-            Predicate::Position(n) => nodes.into_iter().skip(n.saturating_sub(1)).take(1).collect(),
+            Predicate::Position(n) => nodes
+                .into_iter()
+                .skip(n.saturating_sub(1))
+                .take(1)
+                .collect(),
             Predicate::Attribute(name, value) => nodes
                 .into_iter()
                 .filter(|e| e.attribute(name.as_str()) == Some(value.as_str()))
@@ -97,7 +103,10 @@ fn parse(doc: &Document<'_>, path: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     while !rest.is_empty() {
         let descendant = rest.starts_with("//");
-        rest = rest.strip_prefix("//").or_else(|| rest.strip_prefix('/')).unwrap_or(rest);
+        rest = rest
+            .strip_prefix("//")
+            .or_else(|| rest.strip_prefix('/'))
+            .unwrap_or(rest);
         let end = step_end(rest);
         let (text, tail) = rest.split_at(end);
         steps.push(parse_step(doc, text, descendant)?);
@@ -171,7 +180,10 @@ fn parse_predicate(body: &str) -> Result<Predicate, String> {
         .and_then(|v| v.strip_suffix('\''))
         .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
         .ok_or_else(|| format!("unsupported predicate [{body}]"))?;
-    Ok(Predicate::Attribute(name.trim().to_string(), unquoted.to_string()))
+    Ok(Predicate::Attribute(
+        name.trim().to_string(),
+        unquoted.to_string(),
+    ))
 }
 
 fn is_name_char(c: char) -> bool {
@@ -192,7 +204,8 @@ fn resolve_prefix(doc: &Document<'_>, prefix: &str) -> Result<String, String> {
 mod tests {
     use super::*;
 
-    const XML: &str = r#"<r xmlns:a="urn:a"><x n="1"><y/></x><x n="2"><y/><a:z/></x><a:z id="q"/></r>"#;
+    const XML: &str =
+        r#"<r xmlns:a="urn:a"><x n="1"><y/></x><x n="2"><y/><a:z/></x><a:z id="q"/></r>"#;
 
     fn pick(path: &str) -> Option<String> {
         let doc = Document::parse(XML).ok()?;
@@ -225,7 +238,10 @@ mod tests {
     fn errors_are_xml_target() {
         let doc = Document::parse(XML).expect("parses");
         for path in ["", "/r/x[", "/r/x[last()]", "/r/x[0]", "//b:z", "/nothing"] {
-            assert!(matches!(select(&doc, path), Err(SignError::XmlTarget(_))), "{path}");
+            assert!(
+                matches!(select(&doc, path), Err(SignError::XmlTarget(_))),
+                "{path}"
+            );
         }
     }
 }
