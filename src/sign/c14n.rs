@@ -147,11 +147,7 @@ impl Writer<'_> {
     /// Text, comment and PI nodes (C14N §2.3), or an element below the apex.
     fn child<'a>(&mut self, node: Node<'a, '_>, scope: &Scope<'a>) {
         match node.node_type() {
-            NodeType::Element => {
-                if !self.is_excluded(node) {
-                    self.element(node, scope, false);
-                }
-            }
+            NodeType::Element if !self.is_excluded(node) => self.element(node, scope, false),
             NodeType::Text => escape_text(&mut self.out, node.text().unwrap_or_default()),
             NodeType::Comment if self.method.with_comments => {
                 self.out.push_str("<!--");

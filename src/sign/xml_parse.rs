@@ -39,6 +39,10 @@ fn java_message(text: &str, error: &Error) -> String {
                 \"http://apache.org/xml/features/disallow-doctype-decl\" set to true.";
             (line, column, message.to_string())
         }
+        Error::UnknownToken(pos) => {
+            let message = misplaced_content(text, pos.row as usize, pos.col as usize);
+            (pos.row as usize, pos.col as usize, message.to_string())
+        }
         other => {
             let pos = other.pos();
             (pos.row as usize, pos.col as usize, describe(other))
@@ -68,12 +72,54 @@ fn describe(error: &Error) -> String {
             "An invalid XML character (Unicode: 0x{:x}) was found in the document.",
             u32::from(*c)
         ),
+        Error::InvalidComment(_) => "The string \"--\" is not permitted within comments.".into(),
+        Error::InvalidCharacterData(_) => "The character sequence \"]]>\" must not appear in \
+            content unless used to mark the end of a CDATA section."
+            .into(),
+        Error::UnexpectedDeclaration(_) => {
+            "The processing instruction target matching \"[xX][mM][lL]\" is not allowed.".into()
+        }
         other => {
             let text = other.to_string();
-            let trimmed = text.rsplit_once(" at ").map_or(text.as_str(), |(m, _)| m);
-            format!("{}.", first_upper(trimmed.trim_end_matches('.')))
+            let pos = other.pos();
+            let text = text.replace(&format!(" at {}:{}", pos.row, pos.col), "");
+            format!("{}.", first_upper(text.trim_end_matches('.')))
         }
     }
+}
+
+/// Xerces' text for stray content outside the root element: before it (the prolog may hold
+/// only the declaration, PIs and comments) or after it.
+fn misplaced_content(text: &str, row: usize, col: usize) -> &'static str {
+    let offset = offset_of(text, row, col);
+    let before = text.get(..offset).unwrap_or(text);
+    let element_started = before.split('<').skip(1).any(|s| {
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_')
+    });
+    if !element_started {
+        "Content is not allowed in prolog."
+    } else if text.get(offset..).is_some_and(|rest| rest.starts_with('<')) {
+        "The markup in the document following the root element must be well-formed."
+    } else {
+        "Content is not allowed in trailing section."
+    }
+}
+
+/// Byte offset of a 1-based line and character column.
+fn offset_of(text: &str, row: usize, col: usize) -> usize {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(row.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let line = text.get(line_start..).unwrap_or_default();
+    line_start
+        + line
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(line.len(), |(i, _)| i)
 }
 
 fn first_upper(text: &str) -> String {
@@ -149,6 +195,12 @@ mod tests {
             assert!(text.ends_with('.'), "{text}");
         }
         assert!(error_of("<a></b>").contains("matching end-tag \"</a>\""));
+        assert!(error_of("abc").ends_with("; Content is not allowed in prolog."));
+        assert!(error_of("<a/>\n<b/>").ends_with(
+            "; lineNumber: 2; columnNumber: 1; \
+            The markup in the document following the root element must be well-formed."
+        ));
+        assert!(error_of("<a/>x").ends_with("Content is not allowed in trailing section."));
     }
 
     #[test]
