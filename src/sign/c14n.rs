@@ -81,100 +81,141 @@ impl Method {
 
 /// Canonicalizes the subtree rooted at `apex` (the document root node for a whole document,
 /// or an element for a document subset), leaving out `exclude` and its descendants.
+///
+/// The walk is iterative, so hostile nesting depth cannot overflow the stack.
 pub fn canonicalize(method: &Method, apex: Node<'_, '_>, exclude: Option<Node<'_, '_>>) -> String {
     let mut writer = Writer {
         method,
+        apex: apex.id(),
         exclude: exclude.map(|n| n.id()),
+        after_document_element: false,
+        scopes: vec![Scope::new()],
         out: String::new(),
     };
-    if apex.is_root() {
-        writer.document(apex);
-    } else if apex.is_element() && !writer.is_excluded(apex) {
-        writer.element(apex, &Scope::new(), true);
-    } else {
-        writer.child(apex, &Scope::new());
+    let mut node = apex;
+    loop {
+        if writer.open(node) {
+            if let Some(child) = node.first_child() {
+                node = child;
+                continue;
+            }
+        }
+        loop {
+            writer.close(node);
+            if node.id() == writer.apex {
+                return writer.out;
+            }
+            if let Some(next) = node.next_sibling() {
+                node = next;
+                break;
+            }
+            match node.parent() {
+                Some(parent) => node = parent,
+                None => return writer.out,
+            }
+        }
     }
-    writer.out
 }
 
 /// Namespace declarations in effect in the output: prefix (`""` = default) → URI.
 type Scope<'a> = BTreeMap<&'a str, &'a str>;
 
-struct Writer<'m> {
+struct Writer<'m, 'a> {
     method: &'m Method,
+    apex: NodeId,
     exclude: Option<NodeId>,
+    /// Whether the walk has passed the document element (C14N §2.3, "Document Order" note).
+    after_document_element: bool,
+    /// Output namespace scopes of the open elements, innermost last.
+    scopes: Vec<Scope<'a>>,
     out: String,
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'_, 'a> {
     fn is_excluded(&self, node: Node<'_, '_>) -> bool {
         self.exclude == Some(node.id())
     }
 
+    /// Writes what comes before a node's children; returns whether to visit them.
+    fn open(&mut self, node: Node<'a, '_>) -> bool {
+        let at_document_level = node.parent().is_some_and(|p| p.is_root());
+        if node.is_element() && at_document_level {
+            self.after_document_element = true;
+        }
+        if self.is_excluded(node) {
+            return false;
+        }
+        match node.node_type() {
+            NodeType::Root => true,
+            NodeType::Element => {
+                self.start_tag(node);
+                true
+            }
+            NodeType::Text => {
+                escape_text(&mut self.out, node.text().unwrap_or_default());
+                false
+            }
+            NodeType::Comment | NodeType::PI if at_document_level => {
+                self.document_level(node);
+                false
+            }
+            NodeType::Comment | NodeType::PI => {
+                self.comment_or_pi(node);
+                false
+            }
+        }
+    }
+
+    /// Writes the end tag of an element whose start tag [`Writer::open`] wrote.
+    fn close(&mut self, node: Node<'a, '_>) {
+        if node.is_element() && !self.is_excluded(node) {
+            self.scopes.pop();
+            self.out.push_str("</");
+            self.out.push_str(element_qname(node));
+            self.out.push('>');
+        }
+    }
+
     /// C14N §2.3 "Document Order" note: PIs and comments before the document element are
     /// followed by `#xA`, those after it are preceded by `#xA`.
-    fn document(&mut self, root: Node<'_, '_>) {
-        let mut after_element = false;
-        for child in root.children() {
-            match child.node_type() {
-                NodeType::Element => {
-                    after_element = true;
-                    if !self.is_excluded(child) {
-                        self.element(child, &Scope::new(), true);
-                    }
-                }
-                NodeType::PI | NodeType::Comment => {
-                    if self.is_excluded(child) || !self.keeps(child) {
-                        continue;
-                    }
-                    if after_element {
-                        self.out.push('\n');
-                    }
-                    self.child(child, &Scope::new());
-                    if !after_element {
-                        self.out.push('\n');
-                    }
-                }
-                _ => {}
-            }
+    fn document_level(&mut self, node: Node<'a, '_>) {
+        if node.is_comment() && !self.method.with_comments {
+            return;
+        }
+        if self.after_document_element {
+            self.out.push('\n');
+        }
+        self.comment_or_pi(node);
+        if !self.after_document_element {
+            self.out.push('\n');
         }
     }
 
-    fn keeps(&self, node: Node<'_, '_>) -> bool {
-        !node.is_comment() || self.method.with_comments
-    }
-
-    /// Text, comment and PI nodes (C14N §2.3), or an element below the apex.
-    fn child<'a>(&mut self, node: Node<'a, '_>, scope: &Scope<'a>) {
-        match node.node_type() {
-            NodeType::Element if !self.is_excluded(node) => self.element(node, scope, false),
-            NodeType::Text => escape_text(&mut self.out, node.text().unwrap_or_default()),
-            NodeType::Comment if self.method.with_comments => {
-                self.out.push_str("<!--");
-                self.out.push_str(node.text().unwrap_or_default());
-                self.out.push_str("-->");
+    /// Comment and PI nodes (C14N §2.3); comments only in the `WithComments` variants.
+    fn comment_or_pi(&mut self, node: Node<'a, '_>) {
+        if node.is_comment() && self.method.with_comments {
+            self.out.push_str("<!--");
+            self.out.push_str(node.text().unwrap_or_default());
+            self.out.push_str("-->");
+        } else if let Some(pi) = node.pi() {
+            self.out.push_str("<?");
+            self.out.push_str(pi.target);
+            if let Some(value) = pi.value.filter(|v| !v.is_empty()) {
+                self.out.push(' ');
+                self.out.push_str(value);
             }
-            NodeType::PI => {
-                if let Some(pi) = node.pi() {
-                    self.out.push_str("<?");
-                    self.out.push_str(pi.target);
-                    if let Some(value) = pi.value.filter(|v| !v.is_empty()) {
-                        self.out.push(' ');
-                        self.out.push_str(value);
-                    }
-                    self.out.push_str("?>");
-                }
-            }
-            _ => {}
+            self.out.push_str("?>");
         }
     }
 
-    /// An element: start tag with namespace declarations then attributes, children, end tag.
-    /// Empty elements are written as start/end pairs (C14N §1.1).
-    fn element<'a>(&mut self, node: Node<'a, '_>, parent_scope: &Scope<'a>, apex: bool) {
+    /// A start tag: namespace declarations then attributes (C14N §2.2, §2.3). Empty elements
+    /// get a separate end tag from [`Writer::close`] (C14N §1.1).
+    fn start_tag(&mut self, node: Node<'a, '_>) {
         let qname = element_qname(node);
-        let declarations = self.declarations(node, qname, parent_scope);
-        let attributes = attributes(node, apex && !self.method.exclusive);
+        let parent_scope = self.scopes.last().cloned().unwrap_or_default();
+        let declarations = self.declarations(node, qname, &parent_scope);
+        let is_apex = node.id() == self.apex;
+        let attributes = attributes(node, is_apex && !self.method.exclusive);
 
         self.out.push('<');
         self.out.push_str(qname);
@@ -198,14 +239,9 @@ impl Writer<'_> {
         }
         self.out.push('>');
 
-        let mut scope = parent_scope.clone();
+        let mut scope = parent_scope;
         scope.extend(declarations);
-        for child in node.children() {
-            self.child(child, &scope);
-        }
-        self.out.push_str("</");
-        self.out.push_str(qname);
-        self.out.push('>');
+        self.scopes.push(scope);
     }
 
     /// Namespace declarations to render on `node`, sorted by prefix (default first).
@@ -214,7 +250,7 @@ impl Writer<'_> {
     /// effect at the output parent; `xmlns=""` only to undo a rendered default namespace.
     /// Exclusive (xml-exc-c14n §3): the same test, restricted to visibly utilized prefixes
     /// and those of the `InclusiveNamespaces PrefixList`.
-    fn declarations<'a>(
+    fn declarations(
         &self,
         node: Node<'a, '_>,
         qname: &str,
@@ -250,7 +286,7 @@ impl Writer<'_> {
 
     /// Prefixes `node` visibly utilizes (xml-exc-c14n §3): its own (or the default one), those
     /// of its attributes, plus the in-scope ones named in the inclusive prefix list.
-    fn utilized_prefixes<'a>(
+    fn utilized_prefixes(
         &self,
         node: Node<'a, '_>,
         qname: &'a str,

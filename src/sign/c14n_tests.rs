@@ -187,3 +187,11 @@ fn method_uris_round_trip() {
     }
     assert_eq!(Method::from_uri("urn:other"), None);
 }
+
+#[test]
+fn nesting_at_the_parser_limit() {
+    let depth = crate::sign::xml_parse::MAX_DEPTH;
+    let xml = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+    let out = c14n(&xml, &Method::exclusive(true));
+    assert_eq!(out, xml);
+}

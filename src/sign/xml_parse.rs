@@ -7,18 +7,91 @@ use roxmltree::{Document, Error, ParsingOptions};
 
 use super::SignError;
 
+/// Deepest element nesting accepted. `roxmltree` parses recursively (about 0.6 KiB of stack per
+/// level optimized, several KiB unoptimized), so a hostile document could otherwise overflow
+/// the 2 MiB stack of a worker thread. Real documents stay far below this.
+pub(crate) const MAX_DEPTH: usize = 256;
+
 /// Xerces' text for a document that ends inside markup.
 const UNEXPECTED_EOF: &str = "XML document structures must start and end within the same entity.";
 
 /// Parses `xml` (a leading byte-order mark is skipped); DTDs are refused.
 pub(crate) fn parse(xml: &str) -> Result<Document<'_>, SignError> {
     let text = xml.strip_prefix('\u{feff}').unwrap_or(xml);
+    if let Some(offset) = too_deep(text) {
+        let (line, column) = position_at(text, offset);
+        return Err(SignError::XmlParse(format!(
+            "org.xml.sax.SAXParseException; lineNumber: {line}; columnNumber: {column}; \
+             JAXP00010006: The element has a depth that exceeds the limit \"{MAX_DEPTH}\"."
+        )));
+    }
     let options = ParsingOptions {
         allow_dtd: false,
         ..ParsingOptions::default()
     };
     Document::parse_with_options(text, options)
         .map_err(|error| SignError::XmlParse(java_message(text, &error)))
+}
+
+/// Byte offset of the first start tag nested deeper than [`MAX_DEPTH`], found by a light scan
+/// that skips comments, CDATA sections, PIs and quoted attribute values. Malformed markup ends
+/// the scan; the parser then reports it.
+fn too_deep(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(start) = bytes
+        .get(i..)?
+        .iter()
+        .position(|&b| b == b'<')
+        .map(|p| p + i)
+    {
+        let rest = text.get(start..)?;
+        i = if rest.starts_with("<!--") {
+            skip_past(text, start, "-->")?
+        } else if rest.starts_with("<![CDATA[") {
+            skip_past(text, start, "]]>")?
+        } else if rest.starts_with("<?") {
+            skip_past(text, start, "?>")?
+        } else if rest.starts_with("<!") {
+            return None; // a DOCTYPE, which the parser refuses
+        } else if rest.starts_with("</") {
+            depth = depth.saturating_sub(1);
+            start + 2
+        } else {
+            let end = tag_end(bytes, start)?;
+            if bytes.get(end.checked_sub(1)?) != Some(&b'/') {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(start);
+                }
+            }
+            end + 1
+        };
+    }
+    None
+}
+
+/// Offset just past the first `terminator` after `start`.
+fn skip_past(text: &str, start: usize, terminator: &str) -> Option<usize> {
+    let from = start + 2;
+    text.get(from..)?
+        .find(terminator)
+        .map(|p| from + p + terminator.len())
+}
+
+/// Offset of the `>` closing the tag that starts at `start`, ignoring quoted values.
+fn tag_end(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for (offset, &b) in bytes.get(start..)?.iter().enumerate() {
+        match (quote, b) {
+            (Some(q), b) if b == q => quote = None,
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => return Some(start + offset),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The Java-like error text for a `roxmltree` error.
@@ -201,6 +274,24 @@ mod tests {
             The markup in the document following the root element must be well-formed."
         ));
         assert!(error_of("<a/>x").ends_with("Content is not allowed in trailing section."));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let ok = format!(
+            "{}{}",
+            "<a x='>'>".repeat(MAX_DEPTH),
+            "</a>".repeat(MAX_DEPTH)
+        );
+        assert!(parse(&ok).is_ok());
+        let depth = 100_000;
+        let deep = format!(
+            "<r><!--<a>--><![CDATA[<a>]]><?p <a>?>{}",
+            "<a>".repeat(depth)
+        );
+        let text = error_of(&deep);
+        assert!(text.contains("JAXP00010006"), "{text}");
+        assert!(text.contains("columnNumber: 803;"), "{text}");
     }
 
     #[test]
