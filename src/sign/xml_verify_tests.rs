@@ -114,3 +114,14 @@ fn our_signatures_verify_after_reformatting_outside_signed_info() {
         Err(e) => panic!("{e}"),
     }
 }
+
+/// An xmlsec1 signature with exclusive C14N, an `InclusiveNamespaces PrefixList`, a `#id`
+/// Reference and a second, enveloped Reference.
+#[test]
+fn xmlsec1_exclusive_signature_verifies() {
+    let template = r##"<r xmlns:p="urn:p" xmlns:q="urn:q"><p:data Id="d" q:a="1">x<!--c--></p:data><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#WithComments"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="p"/></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI="#d"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ec:InclusiveNamespaces xmlns:ec="http://www.w3.org/2001/10/xml-exc-c14n#" PrefixList="#default q"/></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference><ds:Reference URI="#xpointer(/)"><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><ds:Transform Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2000/09/xmldsig#sha1"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature></r>"##;
+    let signed = crate::sign::xmldsig::tests::xmlsec1_sign(template, Some(("Id", "urn:p:data")));
+    assert!(verify(&signed).is_ok(), "{signed}");
+    let tampered = signed.replacen("<!--c-->", "<!--d-->", 1);
+    assert!(matches!(verify(&tampered), Err(SignError::Invalid(t)) if t.contains("xpointer")));
+}

@@ -15,6 +15,7 @@ struct TestKey {
     pkcs8: Vec<u8>,
     cert_der: Vec<u8>,
     cert_pem: Vec<u8>,
+    key_pem: Vec<u8>,
 }
 
 fn run(command: &mut Command) {
@@ -49,6 +50,7 @@ fn test_key() -> &'static TestKey {
             pkcs8: read("k.der"),
             cert_der: read("c.der"),
             cert_pem: read("c.pem"),
+            key_pem: read("k.pem"),
         }
     })
 }
@@ -82,6 +84,30 @@ pub(crate) fn xmlsec1_verifies(xml: &str, id: Option<(&str, &str)>) -> bool {
         .status()
         .expect("xmlsec1 runs")
         .success()
+}
+
+/// Signs an XMLDSig template with `xmlsec1 --sign` (the reverse oracle for our verifier).
+pub(crate) fn xmlsec1_sign(template: &str, id: Option<(&str, &str)>) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |name: &str, data: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, data).expect("write");
+        path
+    };
+    let key = write("k.pem", &test_key().key_pem);
+    let cert = write("c.pem", &test_key().cert_pem);
+    let input = write("t.xml", template.as_bytes());
+    let output = dir.path().join("out.xml");
+    let mut command = Command::new("xmlsec1");
+    command
+        .arg("--sign")
+        .arg("--privkey-pem")
+        .arg(format!("{},{}", key.display(), cert.display()));
+    if let Some((attribute, element)) = id {
+        command.arg(format!("--id-attr:{attribute}")).arg(element);
+    }
+    run(command.arg("--output").arg(&output).arg(&input));
+    std::fs::read_to_string(output).expect("xmlsec1 output")
 }
 
 fn our_verifier_accepts(xml: &str) -> bool {
