@@ -6,8 +6,10 @@ pub mod cms;
 mod cms_attrs;
 pub mod cms_verify;
 pub mod raw;
+mod xml_parse;
 pub mod xml_verify;
 pub mod xmldsig;
+mod xpath;
 
 use crate::crypto::CryptoError;
 
