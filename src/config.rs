@@ -26,7 +26,7 @@ pub enum ConfigError {
 }
 
 /// All settings, with defaults for every key.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// `[server]`
@@ -65,16 +65,6 @@ pub struct UiSettings {
 pub struct LogSettings {
     /// A `tracing` filter such as `info` or `qoltanba=debug`.
     pub level: String,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSettings::default(),
-            ui: UiSettings::default(),
-            log: LogSettings::default(),
-        }
-    }
 }
 
 impl Default for ServerSettings {

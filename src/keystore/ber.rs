@@ -405,7 +405,7 @@ mod tests {
     #[test]
     fn long_lengths_and_integers() {
         let mut ber = vec![0x04, 0x82, 0x01, 0x00];
-        ber.extend(std::iter::repeat(7u8).take(256));
+        ber.extend(std::iter::repeat_n(7u8, 256));
         let tlv = Tlv::parse_all(&ber).expect("valid");
         assert_eq!(tlv.contents().len(), 256);
         assert_eq!(to_der(&ber).expect("valid"), ber);

@@ -374,7 +374,6 @@ mod tests {
     }
 
     #[tokio::test]
-    #[ignore = "needs sign::xmldsig::check_document (xml branch); enable after merge"]
     async fn bad_xml_is_refused_before_the_prompt() {
         let h = Harness::new();
         let reply = h

@@ -411,7 +411,6 @@ mod tests {
     }
 
     #[tokio::test]
-    #[ignore = "needs sign::xmldsig::check_document (xml branch); enable after merge"]
     async fn bad_xml_does_not_reach_the_prompter() {
         let h = Harness::new();
         let reply =

@@ -41,20 +41,12 @@ pub struct Method {
 impl Method {
     /// Inclusive C14N 1.0.
     pub fn inclusive(with_comments: bool) -> Self {
-        Self {
-            exclusive: false,
-            with_comments,
-            inclusive_prefixes: Vec::new(),
-        }
+        Self { exclusive: false, with_comments, inclusive_prefixes: Vec::new() }
     }
 
     /// Exclusive C14N 1.0 with an empty prefix list.
     pub fn exclusive(with_comments: bool) -> Self {
-        Self {
-            exclusive: true,
-            with_comments,
-            inclusive_prefixes: Vec::new(),
-        }
+        Self { exclusive: true, with_comments, inclusive_prefixes: Vec::new() }
     }
 
     /// The algorithm of a `CanonicalizationMethod`/`Transform` URI, if it is a C14N 1.0 one.
@@ -220,11 +212,7 @@ impl<'a> Writer<'_, 'a> {
         self.out.push('<');
         self.out.push_str(qname);
         for (prefix, uri) in &declarations {
-            self.out.push_str(if prefix.is_empty() {
-                " xmlns"
-            } else {
-                " xmlns:"
-            });
+            self.out.push_str(if prefix.is_empty() { " xmlns" } else { " xmlns:" });
             self.out.push_str(prefix);
             self.out.push_str("=\"");
             escape_attribute(&mut self.out, uri);
@@ -379,9 +367,7 @@ pub(crate) fn element_qname<'a>(node: Node<'a, '_>) -> &'a str {
 
 fn attribute_qname<'a>(node: Node<'a, '_>, attribute: &roxmltree::Attribute<'a, '_>) -> &'a str {
     let source: &'a str = node.document().input_text();
-    source
-        .get(attribute.range_qname())
-        .unwrap_or_else(|| attribute.name())
+    source.get(attribute.range_qname()).unwrap_or_else(|| attribute.name())
 }
 
 /// The prefix of a qualified name, `""` when it has none.

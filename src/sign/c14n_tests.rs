@@ -10,10 +10,7 @@ fn c14n(xml: &str, method: &Method) -> String {
 
 fn subset(xml: &str, name: &str, method: &Method) -> String {
     let doc = roxmltree::Document::parse(xml).expect("test XML parses");
-    let node = doc
-        .descendants()
-        .find(|n| n.has_tag_name(name))
-        .expect("element exists");
+    let node = doc.descendants().find(|n| n.has_tag_name(name)).expect("element exists");
     canonicalize(method, node, None)
 }
 
@@ -92,10 +89,7 @@ fn w3c_3_6_utf8_encoding() {
 #[test]
 fn line_ends_in_text_and_attributes() {
     let xml = "<a b='x\r\ny\tz'>1\r\n2\r3</a>";
-    assert_eq!(
-        c14n(xml, &Method::inclusive(false)),
-        "<a b=\"x y z\">1\n2\n3</a>"
-    );
+    assert_eq!(c14n(xml, &Method::inclusive(false)), "<a b=\"x y z\">1\n2\n3</a>");
 }
 
 const EXC_EXAMPLE: &str = "<n0:local xmlns:n0=\"foo:bar\" xmlns:n3=\"ftp://example.org\">\n  <n1:elem2 xmlns:n1=\"http://example.net\" xml:lang=\"en\">\n     <n3:stuff xmlns:n3=\"ftp://example.org\"/>\n  </n1:elem2>\n</n0:local>";
@@ -174,10 +168,7 @@ fn excluded_subtree_is_left_out() {
     let xml = "<a><b>x</b><!--c--><s><t/></s></a>";
     let doc = roxmltree::Document::parse(xml).expect("parses");
     let s = doc.descendants().find(|n| n.has_tag_name("s"));
-    assert_eq!(
-        canonicalize(&Method::inclusive(true), doc.root(), s),
-        "<a><b>x</b><!--c--></a>"
-    );
+    assert_eq!(canonicalize(&Method::inclusive(true), doc.root(), s), "<a><b>x</b><!--c--></a>");
 }
 
 #[test]

@@ -25,10 +25,7 @@ pub(crate) fn parse(xml: &str) -> Result<Document<'_>, SignError> {
              JAXP00010006: The element has a depth that exceeds the limit \"{MAX_DEPTH}\"."
         )));
     }
-    let options = ParsingOptions {
-        allow_dtd: false,
-        ..ParsingOptions::default()
-    };
+    let options = ParsingOptions { allow_dtd: false, ..ParsingOptions::default() };
     Document::parse_with_options(text, options)
         .map_err(|error| SignError::XmlParse(java_message(text, &error)))
 }
@@ -40,12 +37,7 @@ fn too_deep(text: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut i = 0;
-    while let Some(start) = bytes
-        .get(i..)?
-        .iter()
-        .position(|&b| b == b'<')
-        .map(|p| p + i)
-    {
+    while let Some(start) = bytes.get(i..)?.iter().position(|&b| b == b'<').map(|p| p + i) {
         let rest = text.get(start..)?;
         i = if rest.starts_with("<!--") {
             skip_past(text, start, "-->")?
@@ -75,9 +67,7 @@ fn too_deep(text: &str) -> Option<usize> {
 /// Offset just past the first `terminator` after `start`.
 fn skip_past(text: &str, start: usize, terminator: &str) -> Option<usize> {
     let from = start + 2;
-    text.get(from..)?
-        .find(terminator)
-        .map(|p| from + p + terminator.len())
+    text.get(from..)?.find(terminator).map(|p| from + p + terminator.len())
 }
 
 /// Offset of the `>` closing the tag that starts at `start`, ignoring quoted values.
@@ -166,11 +156,10 @@ fn describe(error: &Error) -> String {
 fn misplaced_content(text: &str, row: usize, col: usize) -> &'static str {
     let offset = offset_of(text, row, col);
     let before = text.get(..offset).unwrap_or(text);
-    let element_started = before.split('<').skip(1).any(|s| {
-        s.chars()
-            .next()
-            .is_some_and(|c| c.is_alphabetic() || c == '_')
-    });
+    let element_started = before
+        .split('<')
+        .skip(1)
+        .any(|s| s.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_'));
     if !element_started {
         "Content is not allowed in prolog."
     } else if text.get(offset..).is_some_and(|rest| rest.starts_with('<')) {
@@ -182,24 +171,15 @@ fn misplaced_content(text: &str, row: usize, col: usize) -> &'static str {
 
 /// Byte offset of a 1-based line and character column.
 fn offset_of(text: &str, row: usize, col: usize) -> usize {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(row.saturating_sub(1))
-        .map(str::len)
-        .sum();
+    let line_start: usize =
+        text.split_inclusive('\n').take(row.saturating_sub(1)).map(str::len).sum();
     let line = text.get(line_start..).unwrap_or_default();
-    line_start
-        + line
-            .char_indices()
-            .nth(col.saturating_sub(1))
-            .map_or(line.len(), |(i, _)| i)
+    line_start + line.char_indices().nth(col.saturating_sub(1)).map_or(line.len(), |(i, _)| i)
 }
 
 fn first_upper(text: &str) -> String {
     let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |c| {
-        c.to_uppercase().chain(chars).collect::<String>()
-    })
+    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect::<String>())
 }
 
 /// 1-based line and column just past the last character, where Xerces reports end of input.
@@ -252,19 +232,9 @@ mod tests {
 
     #[test]
     fn other_errors_keep_the_java_shape() {
-        for xml in [
-            "",
-            "abc",
-            "<a></b>",
-            "<a x='1' x='2'/>",
-            "<p:a/>",
-            "<a>&nbsp;</a>",
-        ] {
+        for xml in ["", "abc", "<a></b>", "<a x='1' x='2'/>", "<p:a/>", "<a>&nbsp;</a>"] {
             let text = error_of(xml);
-            assert!(
-                text.starts_with("org.xml.sax.SAXParseException; lineNumber: "),
-                "{text}"
-            );
+            assert!(text.starts_with("org.xml.sax.SAXParseException; lineNumber: "), "{text}");
             assert!(text.ends_with('.'), "{text}");
         }
         assert!(error_of("<a></b>").contains("matching end-tag \"</a>\""));
@@ -278,17 +248,10 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused_before_parsing() {
-        let ok = format!(
-            "{}{}",
-            "<a x='>'>".repeat(MAX_DEPTH),
-            "</a>".repeat(MAX_DEPTH)
-        );
+        let ok = format!("{}{}", "<a x='>'>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
         assert!(parse(&ok).is_ok());
         let depth = 100_000;
-        let deep = format!(
-            "<r><!--<a>--><![CDATA[<a>]]><?p <a>?>{}",
-            "<a>".repeat(depth)
-        );
+        let deep = format!("<r><!--<a>--><![CDATA[<a>]]><?p <a>?>{}", "<a>".repeat(depth));
         let text = error_of(&deep);
         assert!(text.contains("JAXP00010006"), "{text}");
         assert!(text.contains("columnNumber: 803;"), "{text}");

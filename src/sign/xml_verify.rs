@@ -23,17 +23,12 @@ const EXC_C14N_NS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 /// Verifies every `ds:Signature` in the document; returns the signer certificates.
 pub fn verify(xml: &str) -> Result<Vec<Certificate>, SignError> {
     let doc = parse(xml)?;
-    let signatures: Vec<Node<'_, '_>> = doc
-        .descendants()
-        .filter(|n| is_ds(*n, "Signature"))
-        .collect();
+    let signatures: Vec<Node<'_, '_>> =
+        doc.descendants().filter(|n| is_ds(*n, "Signature")).collect();
     if signatures.is_empty() {
         return Err(invalid("the document has no ds:Signature"));
     }
-    signatures
-        .into_iter()
-        .map(|signature| verify_signature(&doc, signature))
-        .collect()
+    signatures.into_iter().map(|signature| verify_signature(&doc, signature)).collect()
 }
 
 fn verify_signature(doc: &Document<'_>, signature: Node<'_, '_>) -> Result<Certificate, SignError> {
@@ -49,9 +44,7 @@ fn verify_signature(doc: &Document<'_>, signature: Node<'_, '_>) -> Result<Certi
     for reference in references {
         check_reference(doc, signature, reference)?;
     }
-    let digest = algorithm
-        .hash()
-        .digest(canonicalize(&c14n, signed_info, None).as_bytes());
+    let digest = algorithm.hash().digest(canonicalize(&c14n, signed_info, None).as_bytes());
     let value = decode_base64(ds_child(signature, "SignatureValue")?, "SignatureValue")?;
     let certificates = certificates(signature)?;
     certificates
@@ -77,9 +70,7 @@ fn check_reference(
         .unwrap_or_default()
     {
         if method.is_some() {
-            return Err(invalid(
-                "a transform after canonicalization is not supported",
-            ));
+            return Err(invalid("a transform after canonicalization is not supported"));
         }
         if algorithm_of(transform)? == ENVELOPED_SIGNATURE {
             exclude = Some(signature);
@@ -98,9 +89,7 @@ fn check_reference(
     if actual == expected {
         Ok(())
     } else {
-        Err(invalid(&format!(
-            "the digest of Reference URI=\"{uri}\" does not match"
-        )))
+        Err(invalid(&format!("the digest of Reference URI=\"{uri}\" does not match")))
     }
 }
 
@@ -112,11 +101,9 @@ fn dereference<'a, 'i>(
     if uri.is_empty() {
         return Ok((doc.root(), false));
     }
-    let fragment = uri.strip_prefix('#').ok_or_else(|| {
-        invalid(&format!(
-            "external Reference URI \"{uri}\" is not supported"
-        ))
-    })?;
+    let fragment = uri
+        .strip_prefix('#')
+        .ok_or_else(|| invalid(&format!("external Reference URI \"{uri}\" is not supported")))?;
     if fragment == "xpointer(/)" {
         return Ok((doc.root(), true));
     }
@@ -190,12 +177,9 @@ fn decode_base64(element: Node<'_, '_>, what: &str) -> Result<Vec<u8>, SignError
 }
 
 fn algorithm_of<'a>(element: Node<'a, '_>) -> Result<&'a str, SignError> {
-    element.attribute("Algorithm").ok_or_else(|| {
-        invalid(&format!(
-            "ds:{} has no Algorithm",
-            element.tag_name().name()
-        ))
-    })
+    element
+        .attribute("Algorithm")
+        .ok_or_else(|| invalid(&format!("ds:{} has no Algorithm", element.tag_name().name())))
 }
 
 fn is_ds(node: Node<'_, '_>, local: &str) -> bool {

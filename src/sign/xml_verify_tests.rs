@@ -2,10 +2,7 @@
 
 use super::*;
 
-const LEGACY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/nca/legacy-2020"
-);
+const LEGACY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/nca/legacy-2020");
 
 fn fixtures(prefix: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
@@ -29,10 +26,7 @@ fn fixtures(prefix: &str) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn kalkan_rsa_fixtures_verify() {
-    let files: Vec<_> = fixtures("RSA256_")
-        .into_iter()
-        .chain(fixtures("AUTH_RSA256_"))
-        .collect();
+    let files: Vec<_> = fixtures("RSA256_").into_iter().chain(fixtures("AUTH_RSA256_")).collect();
     assert!(files.len() >= 6, "fixtures missing under {LEGACY}");
     for file in files {
         let xml = std::fs::read_to_string(&file).expect("fixture readable");
@@ -62,9 +56,7 @@ fn kalkan_fixture_with_cr_references_verifies() {
     // Kalkan builds that emit `&#13;` before each base64 line break (kz-pki.md §5.2).
     let file = fixtures("RSA256_").into_iter().next().expect("fixture");
     let xml = std::fs::read_to_string(file).expect("readable");
-    let (head, rest) = xml
-        .split_once("<ds:SignatureValue>")
-        .expect("has SignatureValue");
+    let (head, rest) = xml.split_once("<ds:SignatureValue>").expect("has SignatureValue");
     let (value, tail) = rest.split_once("</ds:SignatureValue>").expect("closed");
     let (key_info, end) = tail.split_once("</ds:Signature>").expect("closed");
     let with_cr = format!(

@@ -60,9 +60,7 @@ pub fn sign_element(
     let doc = parse(xml)?;
     let target = xpath::select(&doc, tbs_xpath)?;
     let id = element_id(target).ok_or_else(|| {
-        SignError::XmlTarget(format!(
-            "the element selected by \"{tbs_xpath}\" has no Id attribute"
-        ))
+        SignError::XmlTarget(format!("the element selected by \"{tbs_xpath}\" has no Id attribute"))
     })?;
     if elements_with_id(&doc, id).count() > 1 {
         return Err(SignError::XmlTarget(format!(
@@ -96,9 +94,7 @@ pub fn check_document(xml: &str) -> Result<(), SignError> {
 
 /// The `Id` of an element: `Id`, `id` or `ID` without namespace.
 pub(crate) fn element_id<'a>(node: Node<'a, '_>) -> Option<&'a str> {
-    ["Id", "id", "ID"]
-        .into_iter()
-        .find_map(|name| node.attribute(name))
+    ["Id", "id", "ID"].into_iter().find_map(|name| node.attribute(name))
 }
 
 /// Elements whose `Id`/`id`/`ID` equals `id`.
@@ -106,8 +102,7 @@ pub(crate) fn elements_with_id<'a, 'i>(
     doc: &'a Document<'i>,
     id: &'a str,
 ) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    doc.descendants()
-        .filter(move |n| n.is_element() && element_id(*n) == Some(id))
+    doc.descendants().filter(move |n| n.is_element() && element_id(*n) == Some(id))
 }
 
 /// What varies between the enveloped and the by-element signature.
@@ -137,10 +132,7 @@ fn finish(
         .ok_or_else(|| SignError::Encoding("SignedInfo not found in the signed document".into()))?;
     let canonical = canonicalize(&template.signed_info_c14n, signed_info, None);
     let value = signer.sign_digest(&signer.algorithm().hash().digest(canonical.as_bytes()))?;
-    Ok(format!(
-        "{before}{head}{}{tail}{after}",
-        wrap_base64(&value)
-    ))
+    Ok(format!("{before}{head}{}{tail}{after}", wrap_base64(&value)))
 }
 
 /// The document text up to the end tag of `parent` (with NCALayer's XML declaration in front)
@@ -191,11 +183,7 @@ fn signature_text(signer: &dyn Signer, template: &Template<'_>) -> (String, Stri
     let algorithm = signer.algorithm();
     let engine = base64::engine::general_purpose::STANDARD;
     let mut head = format!("<ds:Signature xmlns:ds=\"{DSIG_NS}\">\n<ds:SignedInfo>\n");
-    push_method(
-        &mut head,
-        "CanonicalizationMethod",
-        template.signed_info_c14n.uri(),
-    );
+    push_method(&mut head, "CanonicalizationMethod", template.signed_info_c14n.uri());
     push_method(&mut head, "SignatureMethod", algorithm.xml_uri());
     head.push_str("<ds:Reference URI=\"");
     head.push_str(&escape_attribute(&template.uri));
@@ -225,10 +213,7 @@ fn push_method(out: &mut String, element: &str, algorithm: &str) {
 }
 
 fn escape_attribute(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;")
+    value.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
 }
 
 /// Base64 in lines of 76 characters separated by `\n`.

@@ -99,10 +99,7 @@ pub(crate) fn xmlsec1_sign(template: &str, id: Option<(&str, &str)>) -> String {
     let input = write("t.xml", template.as_bytes());
     let output = dir.path().join("out.xml");
     let mut command = Command::new("xmlsec1");
-    command
-        .arg("--sign")
-        .arg("--privkey-pem")
-        .arg(format!("{},{}", key.display(), cert.display()));
+    command.arg("--sign").arg("--privkey-pem").arg(format!("{},{}", key.display(), cert.display()));
     if let Some((attribute, element)) = id {
         command.arg(format!("--id-attr:{attribute}")).arg(element);
     }
@@ -126,24 +123,12 @@ fn assert_verifies_and_detects_tampering(
     from: &str,
     to: &str,
 ) {
-    assert!(
-        xmlsec1_verifies(signed, id_element),
-        "xmlsec1 rejects:\n{signed}"
-    );
-    assert!(
-        our_verifier_accepts(signed),
-        "our verifier rejects:\n{signed}"
-    );
+    assert!(xmlsec1_verifies(signed, id_element), "xmlsec1 rejects:\n{signed}");
+    assert!(our_verifier_accepts(signed), "our verifier rejects:\n{signed}");
     assert!(signed.contains(from), "{from} not in the document");
     let tampered = signed.replacen(from, to, 1);
-    assert!(
-        !xmlsec1_verifies(&tampered, id_element),
-        "xmlsec1 accepts:\n{tampered}"
-    );
-    assert!(
-        !our_verifier_accepts(&tampered),
-        "our verifier accepts:\n{tampered}"
-    );
+    assert!(!xmlsec1_verifies(&tampered, id_element), "xmlsec1 accepts:\n{tampered}");
+    assert!(!our_verifier_accepts(&tampered), "our verifier accepts:\n{tampered}");
 }
 
 fn sign(xml: &str) -> String {
@@ -174,9 +159,7 @@ fn tag_data_has_the_ncalayer_shape_and_digest() {
     assert!(signed.ends_with(
         "\n</ds:X509Certificate>\n</ds:X509Data>\n</ds:KeyInfo>\n</ds:Signature></tag>"
     ));
-    assert!(signed
-        .lines()
-        .all(|line| line.len() <= 76 || line.starts_with('<')));
+    assert!(signed.lines().all(|line| line.len() <= 76 || line.starts_with('<')));
     assert_verifies_and_detects_tampering(&signed, None, ">data<", ">datb<");
 }
 
@@ -237,13 +220,8 @@ const BY_ELEMENT: &str = r#"<request xmlns:x="urn:x"><x:data Id="payload" a="1">
 
 #[test]
 fn by_element_with_xpath() {
-    let signed = sign_element(
-        &test_signer(),
-        BY_ELEMENT,
-        "//x:data",
-        "/request/signatures",
-    )
-    .expect("signs");
+    let signed =
+        sign_element(&test_signer(), BY_ELEMENT, "//x:data", "/request/signatures").expect("signs");
     assert!(signed.contains(
         r#"<ds:CanonicalizationMethod Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#
     ));
@@ -292,10 +270,7 @@ fn bad_xml_gives_the_java_error() {
     let expected = "org.xml.sax.SAXParseException; lineNumber: 1; columnNumber: 25; \
                     XML document structures must start and end within the same entity.";
     assert_eq!(text(sign_enveloped(&signer, unterminated)), expected);
-    assert_eq!(
-        text(sign_element(&signer, unterminated, "/a", "/a")),
-        expected
-    );
+    assert_eq!(text(sign_element(&signer, unterminated, "/a", "/a")), expected);
     assert!(matches!(check_document(unterminated), Err(SignError::XmlParse(t)) if t == expected));
     let dtd = "<!DOCTYPE r [<!ENTITY a \"aaaa\">]><r>&a;</r>";
     assert!(text(sign_enveloped(&signer, dtd)).contains("DOCTYPE is disallowed"));

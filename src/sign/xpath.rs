@@ -49,9 +49,7 @@ fn apply<'a, 'i>(context: &[Node<'a, 'i>], step: &Step) -> Vec<Node<'a, 'i>> {
     let mut selected: Vec<Node<'a, 'i>> = Vec::new();
     for node in context {
         let parents: Vec<Node<'a, 'i>> = if step.descendant {
-            node.descendants()
-                .filter(|n| n.is_element() || n.is_root())
-                .collect()
+            node.descendants().filter(|n| n.is_element() || n.is_root()).collect()
         } else {
             vec![*node]
         };
@@ -65,17 +63,11 @@ fn apply<'a, 'i>(context: &[Node<'a, 'i>], step: &Step) -> Vec<Node<'a, 'i>> {
 }
 
 fn matches_under<'a, 'i>(parent: Node<'a, 'i>, step: &Step) -> Vec<Node<'a, 'i>> {
-    let mut nodes: Vec<Node<'a, 'i>> = parent
-        .children()
-        .filter(|n| n.is_element() && name_matches(*n, step))
-        .collect();
+    let mut nodes: Vec<Node<'a, 'i>> =
+        parent.children().filter(|n| n.is_element() && name_matches(*n, step)).collect();
     for predicate in &step.predicates {
         nodes = match predicate {
-            Predicate::Position(n) => nodes
-                .into_iter()
-                .skip(n.saturating_sub(1))
-                .take(1)
-                .collect(),
+            Predicate::Position(n) => nodes.into_iter().skip(n.saturating_sub(1)).take(1).collect(),
             Predicate::Attribute(name, value) => nodes
                 .into_iter()
                 .filter(|e| e.attribute(name.as_str()) == Some(value.as_str()))
@@ -87,11 +79,8 @@ fn matches_under<'a, 'i>(parent: Node<'a, 'i>, step: &Step) -> Vec<Node<'a, 'i>>
 
 fn name_matches(node: Node<'_, '_>, step: &Step) -> bool {
     let name = node.tag_name();
-    let local_ok = step.local.as_deref().map_or(true, |l| l == name.name());
-    let namespace_ok = step
-        .namespace
-        .as_deref()
-        .map_or(true, |ns| name.namespace() == Some(ns));
+    let local_ok = step.local.as_deref().is_none_or(|l| l == name.name());
+    let namespace_ok = step.namespace.as_deref().is_none_or(|ns| name.namespace() == Some(ns));
     local_ok && namespace_ok
 }
 
@@ -103,10 +92,7 @@ fn parse(doc: &Document<'_>, path: &str) -> Result<Vec<Step>, String> {
     let mut steps = Vec::new();
     while !rest.is_empty() {
         let descendant = rest.starts_with("//");
-        rest = rest
-            .strip_prefix("//")
-            .or_else(|| rest.strip_prefix('/'))
-            .unwrap_or(rest);
+        rest = rest.strip_prefix("//").or_else(|| rest.strip_prefix('/')).unwrap_or(rest);
         let end = step_end(rest);
         let (text, tail) = rest.split_at(end);
         steps.push(parse_step(doc, text, descendant)?);
@@ -154,12 +140,7 @@ fn parse_step(doc: &Document<'_>, text: &str, descendant: bool) -> Result<Step, 
     if !predicates_text.trim().is_empty() {
         return Err(format!("bad step \"{text}\""));
     }
-    Ok(Step {
-        descendant,
-        namespace,
-        local: (local != "*").then(|| local.to_string()),
-        predicates,
-    })
+    Ok(Step { descendant, namespace, local: (local != "*").then(|| local.to_string()), predicates })
 }
 
 fn parse_predicate(body: &str) -> Result<Predicate, String> {
@@ -180,10 +161,7 @@ fn parse_predicate(body: &str) -> Result<Predicate, String> {
         .and_then(|v| v.strip_suffix('\''))
         .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
         .ok_or_else(|| format!("unsupported predicate [{body}]"))?;
-    Ok(Predicate::Attribute(
-        name.trim().to_string(),
-        unquoted.to_string(),
-    ))
+    Ok(Predicate::Attribute(name.trim().to_string(), unquoted.to_string()))
 }
 
 fn is_name_char(c: char) -> bool {
@@ -238,10 +216,7 @@ mod tests {
     fn errors_are_xml_target() {
         let doc = Document::parse(XML).expect("parses");
         for path in ["", "/r/x[", "/r/x[last()]", "/r/x[0]", "//b:z", "/nothing"] {
-            assert!(
-                matches!(select(&doc, path), Err(SignError::XmlTarget(_))),
-                "{path}"
-            );
+            assert!(matches!(select(&doc, path), Err(SignError::XmlTarget(_))), "{path}");
         }
     }
 }
