@@ -56,6 +56,11 @@ fn set_locale(service: &Service, request: &Request) {
     }
 }
 
+/// An applet-envelope error for a request that never reached dispatch (too large).
+pub fn error_text(message: &str) -> String {
+    reply(message, "COMMON")
+}
+
 fn reply(result: &str, error_code: &str) -> String {
     envelope::to_text(&Reply { result, second_result: None, error_code })
 }

@@ -106,6 +106,11 @@ pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) 
     }
 }
 
+/// A `status:false` failure for a request that never reached dispatch (too large).
+pub fn error_text(code: &'static str, message: &str) -> String {
+    envelope::to_text(&Failure::new(code, message, None))
+}
+
 /// CommonInvoker steps 1–5, then `sign`. `Ok(None)`: the user cancelled.
 async fn invoke(
     service: &Arc<Service>,

@@ -135,6 +135,16 @@ pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) 
     envelope::to_text(&reply)
 }
 
+/// `{"code":"500","message":…}` for a request that never reached dispatch (too large).
+pub fn error_text(message: &str) -> String {
+    envelope::to_text(&Reply {
+        response_object: None,
+        code: "500",
+        message: Some(message.to_string()),
+        uuid: None,
+    })
+}
+
 fn args(request: &Request) -> &[Value] {
     request.get("args").and_then(Value::as_array).map_or(&[], Vec::as_slice)
 }

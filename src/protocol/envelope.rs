@@ -45,7 +45,8 @@ pub fn module_not_found() -> String {
     top_level_error("MODULE_NOT_FOUND", None)
 }
 
-fn top_level_error(error_code: &str, message: Option<&str>) -> String {
+/// `{"success":false,"errorCode":…,"message":…}`.
+pub fn top_level_error(error_code: &str, message: Option<&str>) -> String {
     to_text(&TopLevelError { success: false, error_code, message })
 }
 

@@ -75,9 +75,56 @@ impl Dispatcher {
     }
 }
 
+/// The reply to a message over the size limit (`server.max_message_bytes`), in the envelope
+/// of the module named in its first bytes; the message itself is never parsed.
+pub fn too_large(head: &str, len: usize, limit: usize) -> String {
+    let text = format!(
+        "The request is {len} bytes; the limit is {limit} bytes (server.max_message_bytes)."
+    );
+    match module_in(head) {
+        Some(basics::MODULE) => basics::error_text("MESSAGE_TOO_LARGE", &text),
+        Some(common_utils::MODULE) => common_utils::error_text(&text),
+        Some(applet::MODULE) => applet::error_text(&text),
+        None if head.contains("\"method\"") => applet::error_text(&text),
+        _ => envelope::top_level_error("MESSAGE_TOO_LARGE", Some(&text)),
+    }
+}
+
+/// The value of the first `"module":"…"` member in the head of a request, if any.
+fn module_in(head: &str) -> Option<&str> {
+    let after_key = &head[head.find("\"module\"")? + "\"module\"".len()..];
+    let value = after_key.trim_start().strip_prefix(':')?.trim_start().strip_prefix('"')?;
+    value.find('"').map(|end| &value[..end])
+}
+
 #[cfg(test)]
 mod tests {
     use super::test_support::Harness;
+
+    #[test]
+    fn too_large_replies_in_the_envelope_of_the_module_named() {
+        let limit =
+            "The request is 9000 bytes; the limit is 4096 bytes (server.max_message_bytes).";
+        let basics = r#"{"module" : "kz.gov.pki.knca.basics","method":"sign","args":{"data":"AAAA"#;
+        assert_eq!(
+            super::too_large(basics, 9000, 4096),
+            format!(r#"{{"code":"MESSAGE_TOO_LARGE","message":"{limit}","status":false}}"#)
+        );
+        let common = r#"{"module":"kz.gov.pki.knca.commonUtils","method":"signXml","args":["#;
+        assert_eq!(
+            super::too_large(common, 9000, 4096),
+            format!(r#"{{"code":"500","message":"{limit}"}}"#)
+        );
+        let applet = r#"{"method":"signXml","args":["#;
+        assert_eq!(
+            super::too_large(applet, 9000, 4096),
+            format!(r#"{{"result":"{limit}","errorCode":"COMMON"}}"#)
+        );
+        assert_eq!(
+            super::too_large("[1,2,3", 9000, 4096),
+            format!(r#"{{"success":false,"errorCode":"MESSAGE_TOO_LARGE","message":"{limit}"}}"#)
+        );
+    }
 
     #[test]
     fn greeting_is_compact() {

@@ -55,6 +55,15 @@ pub trait Handler: Send + Sync + 'static {
         caller: &'a Caller,
         text: &'a str,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>>;
+
+    /// The reply to a message of `len` bytes over `limit`; `head` is its first bytes.
+    fn too_large(&self, head: &str, len: usize, limit: usize) -> String {
+        let _ = head;
+        format!(
+            "{{\"success\":false,\"errorCode\":\"MESSAGE_TOO_LARGE\",\"message\":\"The request is \
+             {len} bytes; the limit is {limit} bytes.\"}}"
+        )
+    }
 }
 
 impl Handler for Dispatcher {
@@ -65,12 +74,18 @@ impl Handler for Dispatcher {
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
         Box::pin(Dispatcher::handle(self, caller, text))
     }
+
+    fn too_large(&self, head: &str, len: usize, limit: usize) -> String {
+        crate::protocol::too_large(head, len, limit)
+    }
 }
 
 /// Resource limits of the server.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest incoming message (and frame), in bytes. Default 256 MiB.
+    /// Largest request, in bytes. Default 256 MiB. A larger message (up to the hard cap of
+    /// [`hard_cap`]) is answered with an error in its module's envelope and the connection
+    /// stays open; one over the hard cap closes the connection (code 1009).
     pub max_message_size: usize,
     /// Open connections at most; more are answered `503`. Default 64.
     pub max_connections: usize,
@@ -297,10 +312,16 @@ async fn write_and_close(mut stream: Box<dyn Io>, bytes: &[u8]) {
     .await;
 }
 
+/// The size beyond which a message is not even read: the limit plus as much again, at most
+/// 64 MiB more, so an oversized request can still be answered without unbounded buffering.
+pub fn hard_cap(limit: usize) -> usize {
+    limit.saturating_add(limit.min(64 << 20))
+}
+
 fn ws_config(limits: &Limits) -> WebSocketConfig {
     WebSocketConfig {
-        max_message_size: Some(limits.max_message_size),
-        max_frame_size: Some(limits.max_message_size),
+        max_message_size: Some(hard_cap(limits.max_message_size)),
+        max_frame_size: Some(hard_cap(limits.max_message_size)),
         ..WebSocketConfig::default()
     }
 }
@@ -406,7 +427,7 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
                 }
                 Step::Request(text) => {
                     count += 1;
-                    if let Err(end) = enqueue(&queue, text) {
+                    if let Err(end) = enqueue(&queue, Job::new(text, shared.limits.max_message_size)) {
                         break end;
                     }
                 }
@@ -431,8 +452,8 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
 }
 
 /// Queues a request for the worker; a client far ahead of its replies is disconnected.
-fn enqueue(queue: &mpsc::Sender<String>, text: String) -> Result<(), End> {
-    match queue.try_send(text) {
+fn enqueue(queue: &mpsc::Sender<Job>, job: Job) -> Result<(), End> {
+    match queue.try_send(job) {
         Ok(()) => Ok(()),
         Err(mpsc::error::TrySendError::Full(_)) => {
             tracing::warn!("too many requests waiting for replies; closing");
@@ -477,15 +498,54 @@ fn text_step(text: String) -> Step {
     }
 }
 
+/// One queued request of a connection.
+enum Job {
+    /// A request within the size limit.
+    Request(String),
+    /// A request over the limit: only its first and last 4 KiB are kept, to name the module.
+    TooLarge { head: String, len: usize, limit: usize },
+}
+
+impl Job {
+    fn new(text: String, limit: usize) -> Self {
+        if text.len() <= limit {
+            return Self::Request(text);
+        }
+        // Keep both ends: JSON.stringify puts "module" first, other serialisers may not.
+        let head = boundary_before(&text, 4096);
+        let tail = boundary_after(&text, text.len().saturating_sub(4096).max(head));
+        let sample = format!("{}\n{}", &text[..head], &text[tail..]);
+        Self::TooLarge { head: sample, len: text.len(), limit }
+    }
+}
+
+fn boundary_before(text: &str, mut index: usize) -> usize {
+    index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+fn boundary_after(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index += 1;
+    }
+    index
+}
+
 /// Runs the requests of one connection, one at a time, in order.
 async fn work(
     handler: Arc<dyn Handler>,
     caller: Caller,
-    mut requests: mpsc::Receiver<String>,
+    mut requests: mpsc::Receiver<Job>,
     replies: mpsc::UnboundedSender<String>,
 ) {
-    while let Some(text) = requests.recv().await {
-        let reply = handler.handle(&caller, &text).await;
+    while let Some(job) = requests.recv().await {
+        let reply = match job {
+            Job::Request(text) => handler.handle(&caller, &text).await,
+            Job::TooLarge { head, len, limit } => handler.too_large(&head, len, limit),
+        };
         if replies.send(reply).is_err() {
             return;
         }

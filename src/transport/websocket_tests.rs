@@ -297,11 +297,23 @@ async fn connections_over_the_cap_get_503() {
 }
 
 #[tokio::test]
-async fn oversized_message_closes_with_1009() {
+async fn oversized_message_is_answered_and_the_connection_survives() {
     let limits = Limits { max_message_size: 1024, ..Limits::default() };
     let server = start(Arc::new(Echo::default()), true, limits).await;
     let mut ws = open_portal(&server).await;
-    send(&mut ws, &"x".repeat(2048)).await;
+    send(&mut ws, &"x".repeat(1500)).await;
+    let reply = next_text(&mut ws).await;
+    assert!(reply.contains("MESSAGE_TOO_LARGE") && reply.contains("1500 bytes"), "{reply}");
+    send(&mut ws, "after").await;
+    assert_eq!(next_text(&mut ws).await, "echo:after");
+}
+
+#[tokio::test]
+async fn message_over_the_hard_cap_closes_with_1009() {
+    let limits = Limits { max_message_size: 1024, ..Limits::default() };
+    let server = start(Arc::new(Echo::default()), true, limits).await;
+    let mut ws = open_portal(&server).await;
+    send(&mut ws, &"x".repeat(super::hard_cap(1024) + 1)).await;
     match next_message(&mut ws).await {
         Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Size),
         other => panic!("expected close 1009, got {other:?}"),

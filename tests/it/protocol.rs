@@ -108,3 +108,63 @@ async fn bad_xml_gets_the_java_parser_text() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn oversized_requests_get_an_error_in_their_envelope() {
+    let config = "[server]\nmax_message_bytes = 4096\n";
+    let daemon = Daemon::start_with(&[], &[], Some(config));
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let big = "A".repeat(6000);
+    let basics = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "format":"cms","data":big,"signingParams":{},"signerParams":{}}});
+    let reply = client.call_json(&basics).await;
+    assert_eq!(reply["status"], json!(false), "{reply}");
+    assert_eq!(reply["code"], "MESSAGE_TOO_LARGE");
+    let common = json!({"module":"kz.gov.pki.knca.commonUtils","method":"createCAdESFromBase64",
+        "args":["PKCS12","SIGNATURE",big,true]});
+    let reply = client.call_json(&common).await;
+    assert_eq!(reply["code"], "500", "{reply}");
+    assert!(reply["message"].as_str().unwrap_or_default().contains("limit is 4096 bytes"));
+    assert_eq!(client.call("--heartbeat--").await, "--heartbeat--", "the connection stays usable");
+    assert!(daemon.seen().is_empty());
+}
+
+/// Sends a raw HTTP request to the plain-ws listener and returns the response head and body.
+async fn raw_http(daemon: &Daemon, request: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = daemon.ws.trim_start_matches("ws://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut response))
+            .await;
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn dns_rebinding_host_is_refused_and_status_page_is_served() {
+    let daemon = Daemon::start(&[]);
+    let upgrade = "GET / HTTP/1.1\r\nHost: evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+        Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nOrigin: https://evil.example\r\n\r\n";
+    let response = raw_http(&daemon, upgrade).await;
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    let status =
+        raw_http(&daemon, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert!(status.contains(env!("CARGO_PKG_VERSION")), "{status}");
+}
+
+#[tokio::test]
+async fn non_loopback_and_kaztoken_addresses_are_refused_at_start() {
+    for url in ["ws://0.0.0.0:13579", "wss://192.168.1.10:13579", "ws://127.0.0.1:24680"] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["run", "--listen", url, "--data-dir"])
+            .arg(tempfile::tempdir().expect("dir").path())
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{url} must be refused");
+        assert!(stderr.contains("refusing") || stderr.contains("24680"), "{url}: {stderr}");
+    }
+}
