@@ -168,9 +168,11 @@ async fn signatures(
 }
 
 fn time_stamp_refused(method: &str) -> Error500 {
+    let instead =
+        if method.ends_with("FromFile") { "createCAdESFromFile" } else { "createCAdESFromBase64" };
     Error500::new(format!(
         "Time-stamping is not supported yet: {method} adds a time-stamp (CAdES-T) and we will \
-         not return a signature without it; use createCAdESFromBase64 for a signature without \
+         not return a signature without it; use {instead} for a signature without \
          a time-stamp"
     ))
 }

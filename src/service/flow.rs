@@ -346,11 +346,14 @@ fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
     if request.documents.is_empty() {
         return Err(ServiceError::BadRequest("no data to sign".into()));
     }
-    if let SignFormat::Xml { .. } = request.format {
+    if let SignFormat::Xml { element } = &request.format {
         for document in &request.documents {
             let text = std::str::from_utf8(document)
                 .map_err(|_| ServiceError::BadRequest("the XML document is not UTF-8".into()))?;
-            sign::xmldsig::check_document(text)?;
+            match element {
+                None => sign::xmldsig::check_document(text)?,
+                Some((tbs, parent)) => sign::xmldsig::check_element(text, tbs, parent)?,
+            }
         }
     }
     Ok(())

@@ -44,6 +44,32 @@ pub fn sign_enveloped(signer: &dyn Signer, xml: &str) -> Result<String, SignErro
     finish(signer, &doc, doc.root_element(), &template)
 }
 
+/// Checks, before anyone is asked, that `sign_element` will find its elements: the document
+/// parses, `tbs_xpath` selects an element with a unique `Id`, and `parent_xpath` selects one.
+pub fn check_element(xml: &str, tbs_xpath: &str, parent_xpath: &str) -> Result<(), SignError> {
+    let doc = parse(xml)?;
+    locate(&doc, tbs_xpath, parent_xpath).map(|_| ())
+}
+
+/// The element to sign, its Id, and the element the signature goes into.
+fn locate<'a, 'input>(
+    doc: &'a roxmltree::Document<'input>,
+    tbs_xpath: &str,
+    parent_xpath: &str,
+) -> Result<(roxmltree::Node<'a, 'input>, &'a str, roxmltree::Node<'a, 'input>), SignError> {
+    let target = xpath::select(doc, tbs_xpath)?;
+    let id = element_id(target).ok_or_else(|| {
+        SignError::XmlTarget(format!("the element selected by \"{tbs_xpath}\" has no Id attribute"))
+    })?;
+    if elements_with_id(doc, id).count() > 1 {
+        return Err(SignError::XmlTarget(format!(
+            "the Id \"{id}\" is used by more than one element"
+        )));
+    }
+    let parent = xpath::select(doc, parent_xpath)?;
+    Ok((target, id, parent))
+}
+
 /// Signs the element selected by `tbs_xpath` (it must carry an `Id`) and places `ds:Signature`
 /// in the element selected by `parent_xpath`.
 ///
@@ -58,16 +84,7 @@ pub fn sign_element(
     parent_xpath: &str,
 ) -> Result<String, SignError> {
     let doc = parse(xml)?;
-    let target = xpath::select(&doc, tbs_xpath)?;
-    let id = element_id(target).ok_or_else(|| {
-        SignError::XmlTarget(format!("the element selected by \"{tbs_xpath}\" has no Id attribute"))
-    })?;
-    if elements_with_id(&doc, id).count() > 1 {
-        return Err(SignError::XmlTarget(format!(
-            "the Id \"{id}\" is used by more than one element"
-        )));
-    }
-    let parent = xpath::select(&doc, parent_xpath)?;
+    let (target, id, parent) = locate(&doc, tbs_xpath, parent_xpath)?;
     let enveloped = parent == target || parent.ancestors().any(|a| a == target);
     let transforms: &[&str] = if enveloped {
         &[ENVELOPED_SIGNATURE, c14n::C14N_WITH_COMMENTS]

@@ -168,3 +168,16 @@ async fn non_loopback_and_kaztoken_addresses_are_refused_at_start() {
         assert!(stderr.contains("refusing") || stderr.contains("24680"), "{url}: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn by_element_targets_are_checked_before_the_prompt() {
+    let daemon = Daemon::start(&[crate::harness::approve(crate::harness::RSA_SIGN)]);
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    for (tbs, parent) in [("/doc/data", "/doc"), ("/doc/missing", "/doc"), ("/doc/item", "/nope")] {
+        let request = json!({"module":"kz.gov.pki.knca.commonUtils","method":"signXml",
+            "args":["PKCS12","SIGNATURE","<doc><data>1</data><item Id=\"i\"/></doc>",tbs,parent]});
+        let reply = client.call_json(&request).await;
+        assert_eq!(reply["code"], "500", "{tbs} {parent}: {reply}");
+    }
+    assert!(daemon.seen().is_empty(), "no prompt for a request that cannot succeed");
+}
