@@ -58,10 +58,20 @@ fn init_logging(paths: &Paths, level: &str) -> Result<(), Failure> {
         .append(true)
         .open(paths.log_file())
         .map_err(|e| format!("cannot open the log file: {e}"))?;
-    let filter = EnvFilter::try_from_env("QOLTANBA_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    let mut filter =
+        EnvFilter::try_from_env("QOLTANBA_LOG").unwrap_or_else(|_| EnvFilter::new(level));
+    // Libraries below us log whole frames at debug/trace level: cap them, whatever the user asks,
+    // so no document or password ever reaches a log.
+    for quiet in ["tungstenite=warn", "tokio_tungstenite=warn", "rustls=warn", "tokio_rustls=warn"]
+    {
+        if let Ok(directive) = quiet.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::registry()
         .with(filter)
-        .with(fmt::layer().with_writer(std::io::stderr))
+        .with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr))
         .with(fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file)))
         .try_init()
         .map_err(|e| e.to_string())

@@ -24,9 +24,9 @@ struct Answer {
     #[serde(default)]
     file: Option<PathBuf>,
     #[serde(default)]
-    password: Option<String>,
+    password: Option<SecretString>,
     #[serde(default)]
-    pin: Option<String>,
+    pin: Option<SecretString>,
     #[serde(default)]
     key: Option<String>,
     /// Test hook: the "user" thinks this long before answering (cancellable).
@@ -113,11 +113,11 @@ impl Prompter for ScriptPrompter {
         let Some(answer) = self.next_answer(cancel).filter(|a| a.approve) else {
             return PromptAnswer::Cancel;
         };
-        let secret = answer.password.or(answer.pin).unwrap_or_default();
+        let secret = answer.password.or(answer.pin).unwrap_or_else(|| SecretString::from(""));
         PromptAnswer::Approve(Credentials {
             store: answer.store.unwrap_or_else(|| "PKCS12".into()),
             file: answer.file,
-            secret: SecretString::from(secret),
+            secret,
             key: answer.key,
         })
     }

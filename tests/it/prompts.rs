@@ -127,3 +127,28 @@ async fn answers_appended_while_running_are_used() {
     let reply = client.call_json(&cades(b"b")).await;
     assert_eq!(reply["code"], "200", "{reply}");
 }
+
+#[tokio::test]
+async fn logs_hold_no_password_and_no_document() {
+    let wrong = json!({"approve":true,"store":"PKCS12","file":fixture(RSA_SIGN),"password":"Secret-Пароль-77"});
+    let daemon = Daemon::start_with(
+        &[wrong, approve(RSA_SIGN)],
+        &[("QOLTANBA_TEST_NOW", crate::harness::LEGACY_NOW), ("QOLTANBA_LOG", "trace")],
+        None,
+    );
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let document = "<secret-document>TOP-SECRET-CONTENT-42</secret-document>";
+    let request = json!({"module":"kz.gov.pki.knca.commonUtils","method":"signXml","args":["PKCS12","SIGNATURE",document,"",""]});
+    assert_eq!(client.call_json(&request).await["code"], "200");
+    let reply = client.call_json(&cades(document.as_bytes())).await;
+    assert_eq!(reply["code"], "500", "no answer left: cancelled");
+    client.close().await;
+    let log = std::fs::read_to_string(daemon.data().join("qoltanba.log")).expect("log file");
+    assert!(log.contains("connection opened"), "the log is written: {log}");
+    for secret in
+        ["Qwerty12", "Secret-Пароль-77", "TOP-SECRET-CONTENT-42", &b64(document.as_bytes())]
+    {
+        let leaks: Vec<&str> = log.lines().filter(|l| l.contains(secret)).collect();
+        assert!(leaks.is_empty(), "the log contains {secret}: {leaks:?}");
+    }
+}
