@@ -185,3 +185,38 @@ async fn key_info_reports_the_chosen_certificate() {
     assert!(info["subjectDn"].as_str().unwrap_or_default().contains("SERIALNUMBER=IIN"), "{info}");
     assert!(info["certNotBefore"].as_str().expect("string").parse::<i64>().is_ok());
 }
+
+#[tokio::test]
+async fn files_are_signed_only_after_the_user_picked_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let picked = dir.path().join("contract.pdf");
+    std::fs::write(&picked, b"%PDF-1.4 contract").expect("write");
+    let chooser = json!({"approve": true, "file": picked});
+    let daemon = Daemon::start(&[chooser, approve(RSA_SIGN), json!({"approve": false})]);
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let path = picked.to_str().expect("path");
+    let before = client
+        .call_json(&common("createCAdESFromFile", json!(["PKCS12", "SIGNATURE", path, false])))
+        .await;
+    assert_eq!(
+        before,
+        json!({"code":"500","message":"file.not_found"}),
+        "a path from the page is refused"
+    );
+    let chosen = client.call_json(&common("showFileChooser", json!(["ALL", ""]))).await;
+    assert_eq!(chosen, json!({"responseObject": path, "code": "200"}));
+    let reply = client
+        .call_json(&common("createCAdESFromFile", json!(["PKCS12", "SIGNATURE", path, false])))
+        .await;
+    let cms = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(b"%PDF-1.4 contract"));
+    assert!(ok, "{out}");
+    let cancelled = client.call(&common("showFileChooser", json!(["ALL", ""])).to_string()).await;
+    assert_eq!(cancelled, r#"{"code":"500","message":"action.canceled"}"#);
+    let bundles = client
+        .call_json(&json!({"module":"kz.gov.pki.ncalayerservices.accessory","method":"getBundles"}))
+        .await;
+    assert_eq!(bundles["kz.gov.pki.knca.basics"], env!("CARGO_PKG_VERSION"));
+    let key_info = client.call(&common("getKeyInfo", json!(["PKCS12"])).to_string()).await;
+    assert_eq!(key_info, r#"{"code":"500","message":"action.canceled"}"#, "no answer left");
+}
