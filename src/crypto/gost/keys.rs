@@ -61,8 +61,8 @@ pub(crate) fn curve_of(
     let Some(parameters) = parameters.filter(|p| p.tag() == Tag::Sequence) else {
         return Ok(family_default);
     };
-    let first = AnyRef::from_der(parameters.value())
-        .and_then(|any| any.decode_as::<ObjectIdentifier>())
+    let first = der::SliceReader::new(parameters.value())
+        .and_then(|mut reader| der::Reader::decode::<ObjectIdentifier>(&mut reader))
         .map_err(|e| CryptoError::InvalidCertificate(format!("GOST key parameters: {e}")))?;
     let curve = GostCurve::from_oid(&first)
         .ok_or_else(|| CryptoError::UnsupportedAlgorithm(format!("curve {first}")))?;

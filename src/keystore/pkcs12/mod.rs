@@ -70,6 +70,12 @@ impl Pkcs12Store {
         Self::open(&std::fs::read(path)?, password)
     }
 
+    /// The decrypted PKCS#8 of key number `index`, for tests that pair keys by hand.
+    #[cfg(test)]
+    pub(crate) fn private_key_der(&self, index: usize) -> Option<Zeroizing<Vec<u8>>> {
+        self.private_keys.get(index).map(|key| key.pkcs8.clone())
+    }
+
     fn from_contents(contents: Contents) -> Result<Self, KeyStoreError> {
         let certs = parse_certificates(contents.certs)?;
         let single_pair = contents.keys.len() == 1 && certs.len() == 1;
