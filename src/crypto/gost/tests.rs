@@ -251,4 +251,7 @@ fn gost_34311_known_answers() {
 }
 
 #[path = "nca_tests.rs"]
-mod nca;
+pub(super) mod nca;
+
+#[path = "oracle_tests.rs"]
+mod oracle;
