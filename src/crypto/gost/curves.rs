@@ -40,11 +40,22 @@ pub(crate) trait CurveSpec<const L: usize>: Sized + Copy + Send + Sync + 'static
 
     /// `a` in Montgomery form.
     const A_M: ConstMontyForm<Self::P, L> = ConstMontyForm::new(&Self::A);
+    /// Whether `a = p − 3` (TC26-512-A, CryptoPro-A), so `a·x` is `−3·x` without a product.
+    const A_IS_MINUS_3: bool = matches!(
+        Self::A.cmp_vartime(&Self::P::MODULUS.as_ref().wrapping_sub(&Uint::from_u8(3))),
+        core::cmp::Ordering::Equal
+    );
     /// `3·b` in Montgomery form (the complete formulas use it).
     const B3_M: ConstMontyForm<Self::P, L> = {
         let b = ConstMontyForm::<Self::P, L>::new(&Self::B);
         b.add(&b).add(&b)
     };
+
+    /// `x⁻¹ mod p` in variable time (safegcd); 0 for 0. Only for public or blinded values.
+    fn invert_p_vartime(x: &ConstMontyForm<Self::P, L>) -> ConstMontyForm<Self::P, L>;
+
+    /// `x⁻¹ mod q` in variable time (safegcd); 0 for 0. Only for public values.
+    fn invert_q_vartime(x: &ConstMontyForm<Self::Q, L>) -> ConstMontyForm<Self::Q, L>;
 
     /// The fixed-base table of `G`, built on first use and kept for the process.
     fn base_table() -> &'static BaseTable<L, Self>;
@@ -65,6 +76,20 @@ macro_rules! curve {
             const B: $uint = <$uint>::from_be_hex($b);
             const GX: $uint = <$uint>::from_be_hex($x);
             const GY: $uint = <$uint>::from_be_hex($y);
+
+            fn invert_p_vartime(
+                x: &crypto_bigint::modular::ConstMontyForm<$p, { <$uint>::LIMBS }>,
+            ) -> crypto_bigint::modular::ConstMontyForm<$p, { <$uint>::LIMBS }> {
+                use crypto_bigint::modular::ConstMontyForm;
+                subtle::CtOption::from(x.inv_vartime()).unwrap_or(ConstMontyForm::ZERO)
+            }
+
+            fn invert_q_vartime(
+                x: &crypto_bigint::modular::ConstMontyForm<$q, { <$uint>::LIMBS }>,
+            ) -> crypto_bigint::modular::ConstMontyForm<$q, { <$uint>::LIMBS }> {
+                use crypto_bigint::modular::ConstMontyForm;
+                subtle::CtOption::from(x.inv_vartime()).unwrap_or(ConstMontyForm::ZERO)
+            }
 
             fn base_table(
             ) -> &'static $crate::crypto::gost::point::BaseTable<{ <$uint>::LIMBS }, Self> {

@@ -16,7 +16,7 @@ use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use super::nca::gost_signers;
 use crate::crypto::gost::GostPublicKey;
-use crate::crypto::{SignatureAlgorithm, Signer};
+use crate::crypto::SignatureAlgorithm;
 
 /// `id-tc26-gost3410-12-512` (RFC 9215 §3).
 const RU_KEY_2012_512: &str = "1.2.643.7.1.1.1.2";

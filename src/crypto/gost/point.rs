@@ -13,7 +13,7 @@
 //! scalar. The fixed base `G` uses a per-window table (`16^i · j · G`), so `k·G` costs only
 //! additions; other points use a 16-entry table and four doublings per window.
 
-use crypto_bigint::modular::{ConstMontyForm, ConstMontyParams};
+use crypto_bigint::modular::ConstMontyForm;
 use crypto_bigint::{Uint, Word};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
@@ -70,11 +70,21 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
         bool::from(y.square().ct_eq(&rhs))
     }
 
-    /// Affine `(x, y)` as integers, or `None` for the neutral element. Inverts `Z` by Fermat's
-    /// little theorem (`Z^(p−2)`), which runs in constant time.
-    pub(crate) fn to_affine(&self) -> Option<(Uint<L>, Uint<L>)> {
-        let exponent = C::P::MODULUS.as_ref().wrapping_sub(&Uint::from_u8(2));
-        let z_inv = self.z.pow(&exponent);
+    /// Affine `(x, y)` of a public point, or `None` for the neutral element. The inversion
+    /// runs in variable time.
+    pub(crate) fn affine(&self) -> Option<(Uint<L>, Uint<L>)> {
+        self.affine_with(C::invert_p_vartime(&self.z))
+    }
+
+    /// Affine `(x, y)` of a point whose projective form may leak secrets (`k·G`): `Z` is
+    /// multiplied by the secret random `blind` before the variable-time inversion, so the
+    /// inverted value is uniformly random and independent of `Z`.
+    pub(crate) fn affine_blinded(&self, blind: &Uint<L>) -> Option<(Uint<L>, Uint<L>)> {
+        let beta = Fe::<L, C>::new(blind);
+        self.affine_with(C::invert_p_vartime(&self.z.mul(&beta)).mul(&beta))
+    }
+
+    fn affine_with(&self, z_inv: Fe<L, C>) -> Option<(Uint<L>, Uint<L>)> {
         let is_identity = self.z.ct_eq(&Fe::<L, C>::ZERO);
         let affine = (self.x.mul(&z_inv).retrieve(), self.y.mul(&z_inv).retrieve());
         (!bool::from(is_identity)).then_some(affine)
@@ -82,7 +92,7 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
 
     /// `self + other` for any two points (RCB 2016, equation (1) with `b3 = 3·b`).
     pub(crate) fn add(&self, other: &Self) -> Self {
-        let (a, b3) = (C::A_M, C::B3_M);
+        let b3 = C::B3_M;
         let t0 = self.x.mul(&other.x);
         let t1 = self.y.mul(&other.y);
         let t2 = self.z.mul(&other.z);
@@ -90,10 +100,10 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
         let xy = self.x.add(&self.y).mul(&other.x.add(&other.y)).sub(&t0).sub(&t1);
         let xz = self.x.add(&self.z).mul(&other.x.add(&other.z)).sub(&t0).sub(&t2);
         let yz = self.y.add(&self.z).mul(&other.y.add(&other.z)).sub(&t1).sub(&t2);
-        let a_t2 = a.mul(&t2);
-        let m = a.mul(&xz).add(&b3.mul(&t2));
+        let a_t2 = mul_a::<L, C>(&t2);
+        let m = mul_a::<L, C>(&xz).add(&b3.mul(&t2));
         let (u, v) = (t1.sub(&m), t1.add(&m));
-        let w = a.mul(&t0).add(&b3.mul(&xz)).sub(&a.mul(&a_t2));
+        let w = mul_a::<L, C>(&t0).add(&b3.mul(&xz)).sub(&mul_a::<L, C>(&a_t2));
         let t = t0.add(&t0).add(&t0).add(&a_t2);
         Self {
             x: xy.mul(&u).sub(&yz.mul(&w)),
@@ -134,6 +144,15 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
             acc = acc.add(&lookup(row, digit(k, window)));
         }
         acc
+    }
+}
+
+/// `a·x`; for `a = −3` three additions and a negation replace the product. The choice
+/// depends only on the curve, never on data.
+fn mul_a<const L: usize, C: CurveSpec<L>>(x: &Fe<L, C>) -> Fe<L, C> {
+    match C::A_IS_MINUS_3 {
+        true => x.add(x).add(x).neg(),
+        false => C::A_M.mul(x),
     }
 }
 

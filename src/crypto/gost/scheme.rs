@@ -48,9 +48,25 @@ fn digest_scalar<const L: usize, C: CurveSpec<L>>(digest: &[u8]) -> Result<Uint<
 }
 
 /// `x mod q` of the affine point `k·G` (or `z1·G + z2·Q`).
-fn r_of<const L: usize, C: CurveSpec<L>>(point: &Point<L, C>) -> Option<Uint<L>> {
-    let (x, _) = point.to_affine()?;
+fn r_of<const L: usize, C: CurveSpec<L>>(
+    point: &Point<L, C>,
+    blind: Option<&Uint<L>>,
+) -> Option<Uint<L>> {
+    let (x, _) = match blind {
+        Some(blind) => point.affine_blinded(blind)?,
+        None => point.affine()?,
+    };
     Some(x.rem(&order::<L, C>()))
+}
+
+/// A random blinding factor for [`Point::affine_blinded`].
+fn random_blind<const L: usize>() -> Result<Zeroizing<Uint<L>>, CryptoError> {
+    use rand_core::{OsRng, RngCore};
+    let mut bytes = Zeroizing::new(vec![0u8; width::<L>()]);
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .map_err(|e| CryptoError::Signing(format!("no OS randomness: {e}")))?;
+    Ok(Zeroizing::new(Uint::from_le_slice(&bytes)))
 }
 
 /// The public key `d·G` as `x‖y` little-endian, for `d` in `[1, q−1]` given little-endian.
@@ -59,7 +75,7 @@ pub(crate) fn public_key<const L: usize, C: CurveSpec<L>>(
 ) -> Result<Vec<u8>, CryptoError> {
     let d = private_scalar::<L, C>(d)?;
     let (x, y) = Point::<L, C>::mul_base(&d)
-        .to_affine()
+        .affine_blinded(&*random_blind::<L>()?)
         .ok_or_else(|| CryptoError::InvalidKey("the private key is zero".into()))?;
     Ok([to_le(&x), to_le(&y)].concat())
 }
@@ -88,7 +104,7 @@ pub(crate) fn sign<const L: usize, C: CurveSpec<L>>(
     let mut nonces = NonceStream::new(d, digest)?;
     for _ in 0..MAX_ATTEMPTS {
         let k = nonces.next_nonce(C::Q::MODULUS.as_ref());
-        if let Some((r, s)) = sign_with_k::<L, C>(&d_int, &e, &k) {
+        if let Some((r, s)) = sign_with_k::<L, C>(&d_int, &e, &k, &*random_blind::<L>()?) {
             return Ok([to_le(&r), to_le(&s)].concat());
         }
     }
@@ -96,13 +112,15 @@ pub(crate) fn sign<const L: usize, C: CurveSpec<L>>(
 }
 
 /// §6.1 steps 4–6 with a given nonce `k` in `[1, q−1]`: `r = x(k·G) mod q`,
-/// `s = (r·d + k·e) mod q`; `None` when `r` or `s` is zero.
+/// `s = (r·d + k·e) mod q`; `None` when `r` or `s` is zero. `blind` is a secret random value
+/// for the inversion that yields `r`.
 pub(crate) fn sign_with_k<const L: usize, C: CurveSpec<L>>(
     d: &Uint<L>,
     e: &Uint<L>,
     k: &Uint<L>,
+    blind: &Uint<L>,
 ) -> Option<(Uint<L>, Uint<L>)> {
-    let r = r_of(&Point::<L, C>::mul_base(k))?;
+    let r = r_of(&Point::<L, C>::mul_base(k), Some(blind))?;
     let d_m = Zeroizing::new(Scalar::<L, C>::new(d));
     let k_m = Zeroizing::new(Scalar::<L, C>::new(k));
     let s = Scalar::<L, C>::new(&r).mul(&d_m).add(&k_m.mul(&Scalar::<L, C>::new(e))).retrieve();
@@ -129,11 +147,11 @@ pub(crate) fn verify<const L: usize, C: CurveSpec<L>>(
         return Err(CryptoError::BadSignature);
     }
     let e = Scalar::<L, C>::new(&digest_scalar::<L, C>(digest)?);
-    let v = e.pow(&q.wrapping_sub(&Uint::from_u8(2)));
+    let v = C::invert_q_vartime(&e);
     let z1 = Scalar::<L, C>::new(&s).mul(&v).retrieve();
     let z2 = Scalar::<L, C>::new(&r).mul(&v).neg().retrieve();
     let c = Point::<L, C>::mul_base(&z1).add(&q_point.mul(&z2));
-    match r_of(&c) {
+    match r_of(&c, None) {
         Some(big_r) if big_r == r => Ok(()),
         _ => Err(CryptoError::BadSignature),
     }

@@ -122,7 +122,8 @@ fn known_answer<const L: usize, C: CurveSpec<L>>(kat: &Kat) {
     let public = scheme::public_key::<L, C>(&d).expect("public key");
     assert_eq!(public, [le(kat.qx), le(kat.qy)].concat(), "Q = d·G");
     let int = |t: &str| Uint::<L>::from_le_slice(&le(t));
-    let (r, s) = scheme::sign_with_k::<L, C>(&int(kat.d), &int(kat.e), &int(kat.k)).expect("signs");
+    let (r, s) = scheme::sign_with_k::<L, C>(&int(kat.d), &int(kat.e), &int(kat.k), &int(kat.qx))
+        .expect("signs");
     assert_eq!((scheme::to_le(&r), scheme::to_le(&s)), (le(kat.r), le(kat.s)));
     let signature = [le(kat.r), le(kat.s)].concat();
     scheme::verify::<L, C>(&public, &le(kat.e), &signature).expect("verifies");
@@ -146,21 +147,21 @@ fn gost_2012_appendix_a2_512() {
 
 fn group_law<const L: usize, C: CurveSpec<L>>() {
     let g = C::generator();
-    let (gx, gy) = g.to_affine().expect("affine");
+    let (gx, gy) = g.affine().expect("affine");
     assert_eq!((gx, gy), (C::GX, C::GY));
     let order = *<C::Q as crypto_bigint::modular::ConstMontyParams<L>>::MODULUS.as_ref();
-    assert!(g.mul(&order).to_affine().is_none(), "q·G = O");
-    assert!(g.add(&g.neg()).to_affine().is_none(), "G − G = O");
+    assert!(g.mul(&order).affine().is_none(), "q·G = O");
+    assert!(g.add(&g.neg()).affine().is_none(), "G − G = O");
     let o = Point::<L, C>::identity();
-    assert_eq!(o.add(&g).to_affine(), Some((gx, gy)), "O + G = G");
-    assert_eq!(g.add(&o).to_affine(), Some((gx, gy)), "G + O = G");
+    assert_eq!(o.add(&g).affine(), Some((gx, gy)), "O + G = G");
+    assert_eq!(g.add(&o).affine(), Some((gx, gy)), "G + O = G");
     let k = order.wrapping_sub(&Uint::from_u64(0x1234_5678_9abc_def1));
-    let by_table = Point::<L, C>::mul_base(&k).to_affine();
-    assert_eq!(by_table, g.mul(&k).to_affine(), "fixed base = variable base");
-    let minus_g = g.neg().to_affine();
+    let by_table = Point::<L, C>::mul_base(&k).affine();
+    assert_eq!(by_table, g.mul(&k).affine(), "fixed base = variable base");
+    let minus_g = g.neg().affine();
     let q_minus_1 = order.wrapping_sub(&Uint::ONE);
-    assert_eq!(Point::<L, C>::mul_base(&q_minus_1).to_affine(), minus_g, "(q−1)·G = −G");
-    assert_eq!(g.double().to_affine(), Point::<L, C>::mul_base(&Uint::from_u8(2)).to_affine());
+    assert_eq!(Point::<L, C>::mul_base(&q_minus_1).affine(), minus_g, "(q−1)·G = −G");
+    assert_eq!(g.double().affine(), Point::<L, C>::mul_base(&Uint::from_u8(2)).affine());
 }
 
 #[test]
@@ -255,3 +256,30 @@ pub(super) mod nca;
 
 #[path = "oracle_tests.rs"]
 mod oracle;
+
+/// Prints sign and verify timings; run with
+/// `cargo test --release --lib gost_speed -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing report, not a check"]
+fn gost_speed() {
+    for curve in
+        [super::GostCurve::Tc26_512A, super::GostCurve::Tc26_256A, super::GostCurve::CryptoProA]
+    {
+        let d = vec![0x1A; curve.coordinate_len()];
+        let public = curve.public_key(&d).expect("public");
+        let digest = vec![0xA5; curve.coordinate_len()];
+        let signature = curve.sign_digest(&d, &digest).expect("warm-up");
+        let rounds = 200u32;
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            curve.sign_digest(&d, &digest).expect("signs");
+        }
+        let sign = start.elapsed() / rounds;
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            curve.verify_digest(&public, &digest, &signature).expect("verifies");
+        }
+        let verify = start.elapsed() / rounds;
+        eprintln!("{curve:?}: sign {sign:?}, verify {verify:?}");
+    }
+}
