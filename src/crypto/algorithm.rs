@@ -243,3 +243,29 @@ impl SignatureAlgorithm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oids_and_uris_round_trip() {
+        for hash in HASHES {
+            assert_eq!(HashAlgorithm::from_oid(&hash.oid()), Some(hash));
+            assert_eq!(HashAlgorithm::from_xml_uri(hash.xml_uri()), Some(hash));
+            assert_eq!(hash.digest(b"x").len(), hash.output_len());
+        }
+        for algorithm in SIGNATURES {
+            assert_eq!(SignatureAlgorithm::from_oid(&algorithm.oid(), None), Some(algorithm));
+            assert_eq!(SignatureAlgorithm::from_xml_uri(algorithm.xml_uri()), Some(algorithm));
+        }
+        let gost_key = ObjectIdentifier::new_unwrap("1.2.398.3.10.1.1.2.2");
+        assert_eq!(SignatureAlgorithm::from_oid(&gost_key, None), None, "a key OID");
+        let rsa_gost =
+            SignatureAlgorithm::from_oid(&RSA_ENCRYPTION, Some(HashAlgorithm::Gost34311));
+        assert_eq!(rsa_gost, None);
+        assert_eq!(SignatureAlgorithm::Gost2015_512.oid().to_string(), "1.2.398.3.10.1.1.2.3.2");
+        assert_eq!(SignatureAlgorithm::Gost2004.hash(), HashAlgorithm::Gost34311);
+        assert_eq!(SignatureAlgorithm::Gost2015_512.key_algorithm_name(), "ECGOST3410-2015-512");
+    }
+}
