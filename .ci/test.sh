@@ -10,6 +10,8 @@ missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
+# The GOST engine for OpenSSL 3 (engines-3/gost.so): the oracle for GOST signatures.
+openssl engine -t gost >/dev/null 2>&1 || missing+=(libengine-gost-openssl)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   sudo=""

@@ -3,6 +3,7 @@
 
 pub mod algorithm;
 pub mod certificate;
+pub mod gost;
 pub mod rsa;
 pub mod signer;
 pub mod verify;

@@ -74,6 +74,7 @@ pub fn verify_digest(
     let scheme = match hash {
         HashAlgorithm::Sha256 => Pkcs1v15Sign::new::<sha2::Sha256>(),
         HashAlgorithm::Sha1 => Pkcs1v15Sign::new::<sha1::Sha1>(),
+        other => return Err(CryptoError::UnsupportedAlgorithm(format!("RSA with {other:?}"))),
     };
     key.verify(scheme, digest, signature).map_err(|_| CryptoError::BadSignature)
 }

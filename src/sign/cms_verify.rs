@@ -308,12 +308,20 @@ mod tests {
     }
 
     #[test]
-    fn kalkan_gost_fixtures_are_unsupported() {
+    fn kalkan_gost_fixtures_verify() {
         let paths = fixtures(Path::new(FIXTURES), &["GOSTKNCA_"]);
         assert_eq!(paths.len(), 2);
         for path in paths {
-            let reason = invalid_reason(verify(&base64_file(&path), None));
-            assert_eq!(reason, "unsupported algorithm 1.2.398.3.10.1.3.1", "{path:?}");
+            let mut cms = base64_file(&path);
+            let signers = verify(&cms, None).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            assert_eq!(signers.len(), 1);
+            let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
+            let ski = signers[0].certificate.subject_key_id().expect("SKI");
+            assert!(stem.ends_with(&crate::crypto::certificate::hex_lower(&ski)), "{stem}");
+            assert_eq!(signers[0].signing_time.map(|t| t.year()), Some(2020), "{path:?}");
+            let last = cms.len() - 1;
+            cms[last] ^= 0x01;
+            assert_eq!(invalid_reason(verify(&cms, None)), "the signature value does not verify");
         }
     }
 

@@ -16,17 +16,13 @@ use zeroize::Zeroizing;
 
 use super::ber::{self, BerError, Tlv};
 use super::{KeyEntry, KeyStore, KeyStoreError};
+use crate::crypto::algorithm::RSA_ENCRYPTION;
 use crate::crypto::certificate::hex_lower;
+use crate::crypto::gost::keys::{KEY_2004, KEY_2015_256, KEY_2015_512};
+use crate::crypto::gost::GostSigner;
 use crate::crypto::rsa::RsaSigner;
 use crate::crypto::{Certificate, Signer};
 use bags::{BagAttributes, CertBag, Contents, KeyBag};
-
-/// OID of GOST 34.10-2015 512-bit keys (`kz-pki.md` §1.1).
-const GOST_2015_512: &str = "1.2.398.3.10.1.1.2.2";
-/// OID of GOST 34.10-2015 256-bit keys.
-const GOST_2015_256: &str = "1.2.398.3.10.1.1.2.1";
-/// OID of GOST 34.310-2004 keys.
-const GOST_2004: &str = "1.2.398.3.10.1.1.1.1";
 
 /// An unlocked PKCS#12 file.
 pub struct Pkcs12Store {
@@ -74,6 +70,12 @@ impl Pkcs12Store {
         Self::open(&std::fs::read(path)?, password)
     }
 
+    /// The decrypted PKCS#8 of key number `index`, for tests that pair keys by hand.
+    #[cfg(test)]
+    pub(crate) fn private_key_der(&self, index: usize) -> Option<Zeroizing<Vec<u8>>> {
+        self.private_keys.get(index).map(|key| key.pkcs8.clone())
+    }
+
     fn from_contents(contents: Contents) -> Result<Self, KeyStoreError> {
         let certs = parse_certificates(contents.certs)?;
         let single_pair = contents.keys.len() == 1 && certs.len() == 1;
@@ -112,24 +114,18 @@ impl KeyStore for Pkcs12Store {
         let (Some(entry), Some(key)) = (self.keys.get(index), self.private_keys.get(index)) else {
             return Err(KeyStoreError::NoSuchKey(alias.to_owned()));
         };
-        if key.algorithm == crate::crypto::algorithm::RSA_ENCRYPTION {
-            let signer = RsaSigner::from_pkcs8(&key.pkcs8, entry.certificate.clone())?;
-            return Ok(Box::new(signer));
-        }
-        Err(KeyStoreError::Unsupported(unsupported_key_name(&key.algorithm)))
+        signer(key, entry.certificate.clone())
     }
 }
 
-fn unsupported_key_name(algorithm: &ObjectIdentifier) -> String {
-    match algorithm.to_string().as_str() {
-        GOST_2015_512 => {
-            format!("GOST 34.10-2015 512-bit signing is not available yet (key {algorithm})")
+/// The signer of a decrypted key, by its PKCS#8 algorithm OID.
+fn signer(key: &PrivateKey, certificate: Certificate) -> Result<Box<dyn Signer>, KeyStoreError> {
+    match key.algorithm {
+        RSA_ENCRYPTION => Ok(Box::new(RsaSigner::from_pkcs8(&key.pkcs8, certificate)?)),
+        KEY_2015_512 | KEY_2015_256 | KEY_2004 => {
+            Ok(Box::new(GostSigner::from_pkcs8(&key.pkcs8, certificate)?))
         }
-        GOST_2015_256 => {
-            format!("GOST 34.10-2015 256-bit signing is not available yet (key {algorithm})")
-        }
-        GOST_2004 => format!("GOST 34.310-2004 signing is not available yet (key {algorithm})"),
-        _ => format!("private key algorithm {algorithm}"),
+        other => Err(KeyStoreError::Unsupported(format!("private key algorithm {other}"))),
     }
 }
 
@@ -166,7 +162,7 @@ fn private_key(bag: &KeyBag) -> Result<PrivateKey, KeyStoreError> {
     Ok(PrivateKey { pkcs8, algorithm })
 }
 
-/// The certificate of a key: same localKeyID, else the same RSA public key, else the only one.
+/// The certificate of a key: same localKeyID, else the same public key, else the only one.
 fn find_certificate<'c>(
     key: &KeyBag,
     private: &PrivateKey,
@@ -178,13 +174,7 @@ fn find_certificate<'c>(
         .local_key_id
         .as_ref()
         .and_then(|id| certs.iter().find(|(_, attrs)| attrs.local_key_id.as_ref() == Some(id)));
-    let by_public_key = || {
-        let is_rsa = private.algorithm == crate::crypto::algorithm::RSA_ENCRYPTION;
-        certs
-            .iter()
-            .filter(|_| is_rsa)
-            .find(|(cert, _)| RsaSigner::from_pkcs8(&private.pkcs8, cert.clone()).is_ok())
-    };
+    let by_public_key = || certs.iter().find(|(cert, _)| signer(private, cert.clone()).is_ok());
     let only = || certs.first().filter(|_| single_pair);
     by_id.or_else(by_public_key).or_else(only).map(|(cert, attrs)| (cert, attrs))
 }

@@ -74,26 +74,22 @@ fn every_fixture_opens_and_lists_one_key_named_by_its_ski() {
 }
 
 #[test]
-fn rsa_keys_sign_and_gost_keys_are_listed_but_unsupported() {
+fn rsa_and_gost_keys_sign_and_verify() {
     let (mut rsa, mut gost) = (0, 0);
     for (path, pw) in fixtures() {
         let store = Pkcs12Store::open(&std::fs::read(&path).expect("read"), &pw).expect("opens");
         let entry = &store.keys()[0];
-        let spki_oid =
-            entry.certificate.inner().tbs_certificate.subject_public_key_info.algorithm.oid;
-        if spki_oid == crate::crypto::algorithm::RSA_ENCRYPTION {
-            let signer = store.signer(&entry.alias).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-            let digest = HashAlgorithm::Sha256.digest(b"Qoltanba test message");
-            let signature = signer.sign_digest(&digest).expect("signs");
-            verify_digest(&entry.certificate, SignatureAlgorithm::RsaSha256, &digest, &signature)
-                .unwrap_or_else(|e| panic!("{path:?}: {e}"));
-            rsa += 1;
-        } else {
-            match store.signer(&entry.alias) {
-                Err(KeyStoreError::Unsupported(msg)) => assert!(msg.contains("GOST"), "{msg}"),
-                other => panic!("{path:?}: expected Unsupported, got {:?}", other.map(|_| ())),
-            }
-            gost += 1;
+        let spki = &entry.certificate.inner().tbs_certificate.subject_public_key_info;
+        let algorithm = SignatureAlgorithm::for_public_key(spki).expect("known key");
+        let signer = store.signer(&entry.alias).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        assert_eq!(signer.algorithm(), algorithm, "{path:?}");
+        let digest = algorithm.hash().digest(b"Qoltanba test message");
+        let signature = signer.sign_digest(&digest).expect("signs");
+        verify_digest(&entry.certificate, algorithm, &digest, &signature)
+            .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        match algorithm {
+            SignatureAlgorithm::RsaSha256 => rsa += 1,
+            _ => gost += 1,
         }
     }
     assert!(rsa >= 6 && gost >= 15, "rsa {rsa}, gost {gost}");
