@@ -11,11 +11,10 @@
 //! | `issuerDn`, `subjectDn` | Kalkan-style DN text |
 //! | `keyId`, `alias` | lowercase hex of the SubjectKeyIdentifier (omitted when absent) |
 //! | `pem` | `-----BEGIN CERTIFICATE-----` … `-----END CERTIFICATE-----`, no final newline |
-//! | `algorithm` | `RSA` for rsaEncryption keys, else the SPKI algorithm OID in dotted form |
+//! | `algorithm` | `RSA`, `ECGOST3410-2015-512`, `ECGOST3410-2015-256`, `ECGOST34310` (GOST 34.310-2004), else the SPKI algorithm OID in dotted form |
 
 use serde::Serialize;
 
-use crate::crypto::algorithm::RSA_ENCRYPTION;
 use crate::crypto::{Certificate, SignatureAlgorithm};
 
 /// `getKeyInfo.responseObject`.
@@ -71,11 +70,10 @@ fn epoch_millis(at: time::OffsetDateTime) -> String {
 
 /// The key algorithm name from the certificate's SubjectPublicKeyInfo.
 fn algorithm(certificate: &Certificate) -> String {
-    let oid = certificate.inner().tbs_certificate.subject_public_key_info.algorithm.oid;
-    if oid == RSA_ENCRYPTION {
-        SignatureAlgorithm::RsaSha256.key_algorithm_name().to_string()
-    } else {
-        oid.to_string()
+    let spki = &certificate.inner().tbs_certificate.subject_public_key_info;
+    match SignatureAlgorithm::for_public_key(spki) {
+        Some(algorithm) => algorithm.key_algorithm_name().to_string(),
+        None => spki.algorithm.oid.to_string(),
     }
 }
 

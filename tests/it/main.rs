@@ -2,6 +2,7 @@
 //! fixtures, driven as a browser would; every signature is checked by openssl or xmlsec1.
 
 mod cli;
+mod gost;
 mod harness;
 mod prompts;
 mod protocol;

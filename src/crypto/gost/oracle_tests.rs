@@ -4,7 +4,8 @@
 //! (RFC 9215 §4 / RFC 4491 §2.3) and the KZ signature `r‖s` (little-endian) is byte-reversed
 //! into the engine's `s‖r` big-endian layout.
 //!
-//! When the engine is not installed the tests print a loud notice and pass without checking.
+//! When the engine is not installed the tests print a loud notice and pass without checking,
+//! unless `QOLTANBA_REQUIRE_ORACLES` is set (the test script sets it): then they fail.
 
 use std::path::Path;
 use std::process::Command;
@@ -35,6 +36,9 @@ fn engine_available() -> bool {
     let loaded = Command::new("openssl").args(["engine", "-t", "gost"]).output().is_ok_and(|out| {
         out.status.success() && String::from_utf8_lossy(&out.stdout).contains("[ available ]")
     });
+    if !loaded && std::env::var_os("QOLTANBA_REQUIRE_ORACLES").is_some() {
+        panic!("the GOST engine oracle is required (QOLTANBA_REQUIRE_ORACLES) but does not load");
+    }
     if !loaded {
         eprintln!(
             "\n!!!!!!!! GOST ORACLE SKIPPED: `openssl engine -t gost` failed. Install Debian's \
