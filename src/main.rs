@@ -197,11 +197,22 @@ fn keys(file: &Path, password_env: Option<&str>) -> Result<(), Failure> {
         println!("subject:  {}", c.subject_dn());
         println!("issuer:   {}", c.issuer_dn());
         println!("serial:   {}", c.serial_hex());
+        let spki = &c.inner().tbs_certificate.subject_public_key_info;
+        let algorithm = qoltanba::crypto::SignatureAlgorithm::for_public_key(spki)
+            .map_or_else(|| spki.algorithm.oid.to_string(), |a| a.key_algorithm_name().into());
+        println!("key:      {algorithm}");
         println!("role:     {role}");
-        println!("valid:    {} .. {}", c.not_before(), c.not_after());
+        println!("valid:    {} .. {}", day_time(c.not_before()), day_time(c.not_after()));
         println!();
     }
     Ok(())
+}
+
+/// `2026-05-08 10:20:30 UTC`.
+fn day_time(at: time::OffsetDateTime) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    at.to_offset(time::UtcOffset::UTC).format(&format).unwrap_or_else(|_| at.to_string())
 }
 
 fn sign(args: &SignArgs) -> Result<(), Failure> {
