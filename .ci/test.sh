@@ -35,3 +35,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --features test-support --no-fail-fast
 fi
+
+# Bounded fuzzing (issue 6): every target for FUZZ_SECONDS (default 45 s).
+./.ci/fuzz.sh

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Bounded fuzzing of the inputs a web page or a file controls: `cargo fuzz` targets protocol
+# (whole JSON messages), pkcs12, xml and cms, each for FUZZ_SECONDS (default 45), seeded from
+# the NCA fixtures (read from ../shared, never copied into the project). A crash fails the run
+# and leaves its input in fuzz/artifacts/<target>/; fix it with a regression test named after
+# the target (e.g. `fuzz_pkcs12_<what>` in the module's tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${FUZZ_SECONDS:-45}"
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
+# cargo-fuzz instruments with -Z flags; the machine has only a stable toolchain.
+export RUSTC_BOOTSTRAP=1
+cargo fuzz build -O
+
+seeds="$(mktemp -d)"
+trap 'rm -rf "$seeds"' EXIT
+fixtures=../shared/fixtures/nca
+mkdir -p "$seeds"/{protocol,pkcs12,xml,cms}
+find "$fixtures" -name '*.p12' -exec cp {} "$seeds/pkcs12/" \;
+find "$fixtures" -name '*.xml' -exec cp {} "$seeds/xml/" \;
+for cms in $(find "$fixtures" -name '*.cms'); do base64 -d "$cms" > "$seeds/cms/$(basename "$cms").der"; done
+printf '%s' '{"module":"kz.gov.pki.knca.basics","method":"sign","args":{"format":"cms","data":["MTEK"],"signingParams":{"decode":"true","encapsulate":false},"signerParams":{"extKeyUsageOids":["1.3.6.1.5.5.7.3.4"],"iin":""},"allowedStorages":"PKCS12,AKKaztokenStore"}}' > "$seeds/protocol/basics"
+printf '%s' '{"module":"kz.gov.pki.knca.commonUtils","method":"signXml","args":["PKCS12","SIGNATURE","<a Id=\"x\"><b/></a>","/a","/a"],"uuid":"u-1"}' > "$seeds/protocol/common"
+printf '%s' '{"method":"getKeys","args":["PKCS12","","","SIGN"]}' > "$seeds/protocol/applet"
+
+for target in protocol pkcs12 xml cms; do
+  echo "fuzzing $target for ${seconds}s"
+  mkdir -p "$seeds/corpus-$target"
+  cargo fuzz run -O "$target" "$seeds/corpus-$target" "$seeds/$target" -- \
+    -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 2>&1 \
+    | grep -E '^(Done|stat::number_of_executed_units|==[0-9]+==|SUMMARY|thread .* panicked)' || true
+  if ls fuzz/artifacts/"$target"/crash-* fuzz/artifacts/"$target"/timeout-* >/dev/null 2>&1; then
+    echo "fuzz target $target found a failing input: fuzz/artifacts/$target/" >&2
+    exit 1
+  fi
+done
