@@ -79,7 +79,7 @@ impl Pkcs11Tokens {
     /// The serial numbers of the tokens a module has now (none if it is absent or failed).
     fn tokens(worker: &Worker) -> Vec<String> {
         worker
-            .run(|module| token::present(module))
+            .run(token::present)
             .map(|tokens| tokens.into_iter().map(|(_, t)| t.serial).collect())
             .unwrap_or_default()
     }

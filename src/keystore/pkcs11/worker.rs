@@ -54,7 +54,7 @@ enum State {
     Unloaded,
     Absent,
     Failed,
-    Loaded(Module),
+    Loaded(Box<Module>),
 }
 
 /// The handle of one module's worker thread.
@@ -160,7 +160,7 @@ fn load(path: &Path) -> State {
         return State::Failed;
     }
     tracing::info!("PKCS#11 module {} loaded", path.display());
-    State::Loaded(Module { ctx, path: path.to_path_buf(), raw: OnceCell::new() })
+    State::Loaded(Box::new(Module { ctx, path: path.to_path_buf(), raw: OnceCell::new() }))
 }
 
 #[cfg(test)]
