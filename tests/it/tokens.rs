@@ -244,3 +244,24 @@ async fn two_clients_on_one_token_both_sign() {
     }
     assert_eq!(daemon.seen().len(), 2);
 }
+
+#[tokio::test]
+async fn remembered_pin_is_used_only_when_asked_for() {
+    let Some(hsm) = fixture_token() else { return };
+    let mut remember = pin_answer(PIN);
+    remember["remember_minutes"] = json!(5);
+    let answers = [pin_answer(PIN), pin_answer("")];
+    let daemon = daemon(&hsm, module(), &answers);
+    let mut client = daemon.client(ORIGIN).await;
+    let reply = client.call_json(&basics_cms(b"one")).await;
+    assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    // Not remembered by default: an empty PIN is a wrong PIN, and no answer is left to retry.
+    let reply = client.call_json(&basics_cms(b"two")).await;
+    assert_eq!(reply, json!({"body":{},"status":true}));
+    daemon.answer(&remember);
+    daemon.answer(&pin_answer(""));
+    for document in [&b"three"[..], b"four"] {
+        let reply = client.call_json(&basics_cms(document)).await;
+        assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    }
+}

@@ -27,7 +27,9 @@ pub(crate) fn map(error: Error, context: Context) -> DeviceError {
 /// Maps a `CK_RV` of `function`.
 pub(crate) fn map_rv(rv: RvError, context: Context, function: &str) -> DeviceError {
     match rv {
-        RvError::PinIncorrect => DeviceError::WrongPin(crate::crypto::PinTries::Unknown),
+        RvError::PinIncorrect | RvError::PinLenRange | RvError::PinInvalid => {
+            DeviceError::WrongPin(crate::crypto::PinTries::Unknown)
+        }
         RvError::PinLocked => DeviceError::PinLocked,
         RvError::DeviceRemoved
         | RvError::TokenNotPresent
