@@ -26,11 +26,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon (the default).
     Run(RunArgs),
-    /// List the keys of a PKCS#12 file (asks the password on the terminal).
+    /// List the keys of a PKCS#12 file (asks the password on the terminal), or of the tokens
+    /// of a storage name (no PIN needed: certificates are public on the token).
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["file", "store"])))]
     Keys {
         /// The key store file.
         #[arg(long)]
-        file: PathBuf,
+        file: Option<PathBuf>,
+        /// A token storage name, e.g. AKKaztokenStore (modules from `[pkcs11.modules]`).
+        #[arg(long)]
+        store: Option<String>,
         /// Read the password from this environment variable instead of the terminal.
         #[arg(long, value_name = "VAR")]
         password_env: Option<String>,

@@ -2,7 +2,8 @@
 //! read into validated [`Settings`]. The only reader of config files. Every key is documented
 //! in `docs/configuration.md`; unknown keys are an error, so a typo never passes silently.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -35,6 +36,66 @@ pub struct Settings {
     pub ui: UiSettings,
     /// `[log]`
     pub log: LogSettings,
+    /// `[pkcs11]`
+    pub pkcs11: Pkcs11Settings,
+}
+
+/// `[pkcs11]`: hardware tokens.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pkcs11Settings {
+    /// `[pkcs11.modules]`: storage name -> PKCS#11 module paths, replacing the built-in
+    /// defaults for that name (an empty list switches the storage off).
+    pub modules: BTreeMap<String, Vec<PathBuf>>,
+}
+
+/// The IT policy file: only `[pkcs11]`, whose `modules` entries win over the user's config.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// `[pkcs11]`
+    pub pkcs11: Pkcs11Settings,
+}
+
+/// Where the IT policy file lives: `QOLTANBA_POLICY` if set, else a system-wide path.
+pub fn policy_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("QOLTANBA_POLICY") {
+        return PathBuf::from(path);
+    }
+    if cfg!(windows) {
+        let base = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
+        PathBuf::from(base).join("Qoltanba").join("policy.toml")
+    } else if cfg!(target_os = "macos") {
+        PathBuf::from("/Library/Application Support/Qoltanba/policy.toml")
+    } else {
+        PathBuf::from("/etc/qoltanba/policy.toml")
+    }
+}
+
+impl Policy {
+    /// Reads the policy file; a missing file is an empty policy.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(ConfigError::Read { path: shown, source }),
+        };
+        let policy: Self = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: shown.clone(), message: e.to_string() })?;
+        validate_modules(&policy.pkcs11)
+            .map_err(|message| ConfigError::Invalid { path: shown, message })?;
+        Ok(policy)
+    }
+}
+
+fn validate_modules(pkcs11: &Pkcs11Settings) -> Result<(), String> {
+    for name in pkcs11.modules.keys() {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!("pkcs11.modules: {name:?} is not a storage name"));
+        }
+    }
+    Ok(())
 }
 
 /// `[server]`: where and how the daemon listens.
@@ -123,7 +184,7 @@ impl Settings {
         if self.server.listen.is_empty() {
             return Err("server.listen must name at least one address".into());
         }
-        Ok(())
+        validate_modules(&self.pkcs11)
     }
 }
 
@@ -151,6 +212,21 @@ mod tests {
         assert!(Settings::parse("[server]\nlisen = []\n").is_err());
         assert!(Settings::parse("[ui]\nlocale = \"de\"\n").is_err());
         assert!(Settings::parse("[server]\nmax_connections = 0\n").is_err());
+    }
+
+    #[test]
+    fn pkcs11_modules_are_read() {
+        let text = "[pkcs11.modules]\nAKKaztokenStore = [\"/usr/lib/softhsm/libsofthsm2.so\"]\n";
+        let settings = Settings::parse(text).expect("valid config");
+        let paths = settings.pkcs11.modules.get("AKKaztokenStore").expect("entry");
+        assert_eq!(paths, &vec![PathBuf::from("/usr/lib/softhsm/libsofthsm2.so")]);
+        assert!(Settings::parse("[pkcs11]\nmodule = {}\n").is_err());
+        assert!(Settings::parse("[pkcs11.modules]\n\"a b\" = []\n").is_err());
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(Policy::load(&dir.path().join("none.toml")).ok(), Some(Policy::default()));
+        let path = dir.path().join("policy.toml");
+        std::fs::write(&path, "[server]\nlisten = []\n").expect("write");
+        assert!(Policy::load(&path).is_err(), "a policy holds only [pkcs11]");
     }
 
     #[test]

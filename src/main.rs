@@ -10,8 +10,9 @@ use clap::Parser as _;
 use secrecy::SecretString;
 
 use qoltanba::cli::{Cli, Command, Format, RunArgs, SignArgs};
-use qoltanba::config::Settings;
-use qoltanba::keystore::{KeyStore, Pkcs12Store};
+use qoltanba::config::{Policy, Settings};
+use qoltanba::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
+use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, TokenStores};
 use qoltanba::platform::paths::Paths;
 use qoltanba::protocol::Dispatcher;
 use qoltanba::service::{Service, ServiceSettings};
@@ -41,7 +42,11 @@ fn start(cli: Cli) -> Result<(), Failure> {
     .map_err(|e| e.to_string())?;
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&paths, &settings, args),
-        Command::Keys { file, password_env } => keys(&file, password_env.as_deref()),
+        Command::Keys { file: Some(file), password_env, .. } => {
+            keys(&file, password_env.as_deref())
+        }
+        Command::Keys { store: Some(store), .. } => token_keys(&settings, &store),
+        Command::Keys { .. } => Err("give --file or --store".into()),
         Command::Sign(args) => sign(&args),
         Command::Verify { format, input, content } => verify(format, &input, content.as_deref()),
     }
@@ -96,7 +101,9 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
         .map(|url| Listen::parse(url).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     let prompter = prompter(args.ui.as_deref().unwrap_or(&settings.ui.mode))?;
-    let service = Service::new(prompter, ServiceSettings { locale: settings.ui.locale.clone() });
+    let tokens: Arc<dyn TokenStores> = Arc::new(tokens(settings)?);
+    let service_settings = ServiceSettings { locale: settings.ui.locale.clone() };
+    let service = Service::with_tokens(prompter, service_settings, tokens);
     let dispatcher = Arc::new(Dispatcher::new(service));
     let limits = transport::Limits {
         max_message_size: settings.server.max_message_bytes,
@@ -182,9 +189,31 @@ fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Fa
     Pkcs12Store::open(&bytes, &secret).map_err(|e| e.to_string())
 }
 
+/// The token stores: built-in module defaults, then the config file, then the IT policy.
+fn tokens(settings: &Settings) -> Result<Pkcs11Tokens, Failure> {
+    let policy = Policy::load(&qoltanba::config::policy_path()).map_err(|e| e.to_string())?;
+    let registry = ModuleRegistry::with_overrides(&settings.pkcs11.modules, &policy.pkcs11.modules);
+    Ok(Pkcs11Tokens::new(&registry))
+}
+
+fn token_keys(settings: &Settings, store: &str) -> Result<(), Failure> {
+    let tokens = tokens(settings)?;
+    if !tokens.knows(store) {
+        return Err(format!("{store} has no PKCS#11 module configured ([pkcs11.modules])"));
+    }
+    let keys = tokens.list(store).map_err(|e| format!("{store}: {e}"))?;
+    print_keys(&keys);
+    Ok(())
+}
+
 fn keys(file: &Path, password_env: Option<&str>) -> Result<(), Failure> {
     let store = open_store(file, password_env)?;
-    for key in store.keys() {
+    print_keys(store.keys());
+    Ok(())
+}
+
+fn print_keys(keys: &[KeyEntry]) {
+    for key in keys {
         let c = &key.certificate;
         let roles = c.roles();
         let role = match (roles.signature, roles.authentication) {
@@ -205,7 +234,6 @@ fn keys(file: &Path, password_env: Option<&str>) -> Result<(), Failure> {
         println!("valid:    {} .. {}", day_time(c.not_before()), day_time(c.not_after()));
         println!();
     }
-    Ok(())
 }
 
 /// `2026-05-08 10:20:30 UTC`.

@@ -3,6 +3,7 @@
 
 pub mod algorithm;
 pub mod certificate;
+pub mod device;
 pub mod gost;
 pub mod rsa;
 pub mod signer;
@@ -10,6 +11,7 @@ pub mod verify;
 
 pub use algorithm::{HashAlgorithm, SignatureAlgorithm};
 pub use certificate::Certificate;
+pub use device::{DeviceError, DeviceErrorKind, PinTries};
 pub use signer::Signer;
 
 /// Errors of the cryptographic primitives.
@@ -34,4 +36,7 @@ pub enum CryptoError {
     /// The signing operation itself failed.
     #[error("signing failed: {0}")]
     Signing(String),
+    /// The key lives on a device, and the device failed.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
 }

@@ -3,12 +3,17 @@
 
 pub mod ber;
 pub mod filter;
+pub mod pkcs11;
 pub mod pkcs12;
 
 pub use filter::{KeyFilter, KeyType};
 pub use pkcs12::Pkcs12Store;
 
-use crate::crypto::{Certificate, Signer};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::crypto::{Certificate, DeviceError, Signer};
 
 /// One key of a store, as the key chooser shows it.
 #[derive(Debug, Clone)]
@@ -50,7 +55,62 @@ pub enum KeyStoreError {
     /// Reading the file failed.
     #[error("cannot read the key store file: {0}")]
     Io(#[from] std::io::Error),
+    /// The key lives on a token, and the token failed.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
     /// The key could not be turned into a signer.
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
+}
+
+/// Hardware tokens by storage name (`AKKaztokenStore`, …), as the service sees them: no
+/// PKCS#11 type crosses this trait. Every call looks at the tokens present now (hot-plug).
+pub trait TokenStores: Send + Sync {
+    /// Whether `storage` is a token storage name this daemon is configured for.
+    fn knows(&self, storage: &str) -> bool;
+
+    /// The storage names with at least one token present now.
+    fn present(&self) -> Vec<String>;
+
+    /// The keys of the tokens of `storage`, read without a PIN (certificates are public
+    /// objects). Used by `qoltanba keys --store`.
+    fn list(&self, storage: &str) -> Result<Vec<KeyEntry>, DeviceError>;
+
+    /// Opens the tokens of `storage` with `pin`: the PIN is checked by a login and a logout
+    /// right away (so a wrong PIN is reported before anything is signed) and kept only in the
+    /// returned store, whose signers log in afresh for each signature. An empty `pin` uses a
+    /// PIN remembered earlier, if any; `remember` keeps this PIN for that long (bounded).
+    fn open(
+        &self,
+        storage: &str,
+        pin: &SecretString,
+        remember: Option<Duration>,
+    ) -> Result<Box<dyn KeyStore>, DeviceError>;
+}
+
+/// No token support (tests of the service, builds without modules).
+#[derive(Debug, Default)]
+pub struct NoTokens;
+
+impl TokenStores for NoTokens {
+    fn knows(&self, _storage: &str) -> bool {
+        false
+    }
+
+    fn present(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn list(&self, _storage: &str) -> Result<Vec<KeyEntry>, DeviceError> {
+        Err(DeviceError::NotPresent)
+    }
+
+    fn open(
+        &self,
+        _storage: &str,
+        _pin: &SecretString,
+        _remember: Option<Duration>,
+    ) -> Result<Box<dyn KeyStore>, DeviceError> {
+        Err(DeviceError::NotPresent)
+    }
 }

@@ -27,6 +27,9 @@
 //! | `tsaProfile` given | `TSA_NOT_SUPPORTED` | `Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature` | — |
 //! | `ErrorKind::SigningFailed` | `SIGNING_FAILURE` | the reason | — |
 //! | `ErrorKind::Unsupported` | `NOT_SUPPORTED` | the reason | — |
+//! | `ErrorKind::PinLocked` (token PIN locked) | `TOKEN_PIN_LOCKED` | `The token's PIN is locked …` | — |
+//! | `ErrorKind::TokenRemoved` (token pulled out mid-operation) | `TOKEN_REMOVED` | `The token was removed …` | — |
+//! | `ErrorKind::MechanismUnsupported` | `TOKEN_MECHANISM_UNSUPPORTED` | `The token cannot sign with this key's algorithm …` | — |
 //! | `ErrorKind::Internal` | `INTERNAL_ERROR` | `Internal error; the Qoltanba log has the details.` | — |
 //! | `ErrorKind::Cancelled` | — | `{"body":{},"status":true}` | — |
 
@@ -185,6 +188,9 @@ fn service_failure(error: &ServiceError) -> Failure {
         | ErrorKind::Cancelled => "INVALID_SIGNING_PARAMS",
         ErrorKind::SigningFailed => "SIGNING_FAILURE",
         ErrorKind::Unsupported => "NOT_SUPPORTED",
+        ErrorKind::PinLocked | ErrorKind::TokenRemoved | ErrorKind::MechanismUnsupported => {
+            return token_failure(error);
+        }
         ErrorKind::Internal => {
             tracing::error!("basics sign failed: {error}");
             return Failure::new(
@@ -195,6 +201,25 @@ fn service_failure(error: &ServiceError) -> Failure {
         }
     };
     Failure::new(code, error.to_string(), None)
+}
+
+/// Token failures: a code of their own and a sentence the user can act on.
+fn token_failure(error: &ServiceError) -> Failure {
+    let (code, message) = match error.kind() {
+        ErrorKind::PinLocked => (
+            "TOKEN_PIN_LOCKED",
+            "The token's PIN is locked after too many wrong PINs. Unlock it with the token's PUK \
+             or administrator tools, then try again.",
+        ),
+        ErrorKind::TokenRemoved => {
+            ("TOKEN_REMOVED", "The token was removed before signing finished. Insert it and try again.")
+        }
+        _ => (
+            "TOKEN_MECHANISM_UNSUPPORTED",
+            "The token cannot sign with this key's algorithm (the PKCS#11 module lacks the mechanism).",
+        ),
+    };
+    Failure::new(code, message, None)
 }
 
 /// The result texts of a successful `sign`.

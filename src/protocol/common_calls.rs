@@ -19,13 +19,13 @@ pub async fn run(
     call: Call,
 ) -> Result<Option<Response>, Error500> {
     let response = match call {
-        Call::ActiveTokens => Response::Texts(service.active_tokens()),
+        Call::ActiveTokens => Response::Texts(service.active_tokens().await),
         Call::KeyInfo { storage } => key_info(service, caller, &storage).await?,
         Call::SignXml { storage, key_type, documents, tbs, parent, many } => {
             sign_xml(service, caller, (&storage, &key_type), documents, (tbs, parent), many).await?
         }
         Call::Cades { storage, key_type, data, attach } => {
-            service.check_storage(&storage).map_err(service_error)?;
+            service.check_storage(&storage).await.map_err(service_error)?;
             let data = decode_base64(&data).map_err(Error500::new)?;
             cades(service, caller, (&storage, &key_type), data, attach).await?
         }
@@ -33,7 +33,7 @@ pub async fn run(
             cades_hash(service, caller, (&storage, &key_type), &hash).await?
         }
         Call::CadesFile { storage, key_type, path, attach } => {
-            service.check_storage(&storage).map_err(service_error)?;
+            service.check_storage(&storage).await.map_err(service_error)?;
             let data = service.read_picked(Path::new(&path)).await.map_err(service_error)?;
             cades(service, caller, (&storage, &key_type), data, attach).await?
         }
@@ -56,8 +56,8 @@ async fn key_info(
     caller: &Caller,
     storage: &str,
 ) -> Result<Response, Error500> {
-    service.check_storage(storage).map_err(service_error)?;
-    let certificate = service.key_info(caller, None).await.map_err(service_error)?;
+    service.check_storage(storage).await.map_err(service_error)?;
+    let certificate = service.key_info(caller, storage, None).await.map_err(service_error)?;
     Ok(Response::KeyInfo(Box::new(KeyInfo::of(&certificate))))
 }
 
@@ -80,7 +80,7 @@ async fn sign_xml(
     (tbs, parent): (String, String),
     many: bool,
 ) -> Result<Response, Error500> {
-    service.check_storage(storage).map_err(service_error)?;
+    service.check_storage(storage).await.map_err(service_error)?;
     let element = (!tbs.is_empty() || !parent.is_empty()).then_some((tbs, parent));
     let documents = documents.into_iter().map(String::into_bytes).collect();
     let request = sign_request(storage, key_type, SignFormat::Xml { element }, documents);
@@ -110,7 +110,7 @@ async fn cades_hash(
     (storage, key_type): Key<'_>,
     hash: &str,
 ) -> Result<Response, Error500> {
-    service.check_storage(storage).map_err(service_error)?;
+    service.check_storage(storage).await.map_err(service_error)?;
     if hash.is_empty() {
         return Err(Error500(None));
     }
@@ -191,6 +191,9 @@ fn service_error(error: ServiceError) -> Error500 {
         | ErrorKind::StorageEmpty
         | ErrorKind::FileNotFound
         | ErrorKind::SigningFailed
+        | ErrorKind::PinLocked
+        | ErrorKind::TokenRemoved
+        | ErrorKind::MechanismUnsupported
         | ErrorKind::Unsupported => Error500::new(error.to_string()),
     }
 }

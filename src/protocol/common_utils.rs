@@ -18,7 +18,9 @@
 //! | cause | message |
 //! |---|---|
 //! | user cancel (`ErrorKind::Cancelled`) | `action.canceled` |
-//! | storage checks | `storageName.param.empty`, `storage.unknown`, `storage.empty` |
+//! | storage checks | `storageName.param.empty`, `storage.unknown`, `storage.empty` (no such token present now) |
+//! | token PIN locked / token removed mid-operation / mechanism missing on the token | `token.pin.locked` / `token.removed` / `token.mechanism.unsupported` (our texts, in NCALayer's i18n-key style) |
+//! | wrong token PIN | asked again in the prompt; no answer left ⇒ `action.canceled` |
 //! | file not picked in `showFileChooser` this run | `file.not_found` |
 //! | bad XML, bad base64, other bad input, signing failures | the error text |
 //! | time-stamping methods (`createCMSSignatureFromBase64`, `createCMSSignatureFromFile`, `applyCAdEST`) | `Time-stamping is not supported yet: <method> adds a time-stamp (CAdES-T) …` — never an unstamped signature |

@@ -1,6 +1,7 @@
 //! One error type for a request end to end; `kind()` tells the protocol layer which wire reply
 //! to send. Internal details are logged, not sent.
 
+use crate::crypto::{CryptoError, DeviceError, DeviceErrorKind};
 use crate::keystore::KeyStoreError;
 use crate::sign::SignError;
 
@@ -24,6 +25,12 @@ pub enum ErrorKind {
     SigningFailed,
     /// A feature this version does not implement yet was requested.
     Unsupported,
+    /// The token's PIN is locked.
+    PinLocked,
+    /// The token was removed during the operation.
+    TokenRemoved,
+    /// The token cannot sign with the key's algorithm.
+    MechanismUnsupported,
     /// Something broke inside the daemon.
     Internal,
 }
@@ -62,9 +69,37 @@ pub enum ServiceError {
     /// The user failed too many times in one prompt.
     #[error("too many failed attempts")]
     TooManyAttempts,
+    /// A token failed after the user chose a key (PIN locked, token removed, …). The text is
+    /// the commonUtils message (`docs/protocol.md`).
+    #[error("{}", token_message(.0))]
+    Token(DeviceError),
     /// Something broke inside the daemon.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The commonUtils message of a token failure: i18n-style keys like NCALayer's `storage.empty`.
+fn token_message(error: &DeviceError) -> &'static str {
+    match error {
+        DeviceError::NotPresent => "storage.empty",
+        DeviceError::Removed => "token.removed",
+        DeviceError::WrongPin(_) => "token.pin.wrong",
+        DeviceError::PinLocked => "token.pin.locked",
+        DeviceError::MechanismUnsupported(_) => "token.mechanism.unsupported",
+        _ => "token.failed",
+    }
+}
+
+impl ServiceError {
+    /// Lifts a token failure buried in a signing or store error to [`ServiceError::Token`].
+    pub fn lift_device(self) -> Self {
+        match self {
+            Self::Sign(crate::sign::SignError::Crypto(CryptoError::Device(d)))
+            | Self::Store(KeyStoreError::Device(d))
+            | Self::Store(KeyStoreError::Crypto(CryptoError::Device(d))) => Self::Token(d),
+            other => other,
+        }
+    }
 }
 
 impl ServiceError {
@@ -83,6 +118,13 @@ impl ServiceError {
             Self::Sign(SignError::DigestLength { .. }) => ErrorKind::BadRequest,
             Self::Sign(_) | Self::Store(_) | Self::TooManyAttempts => ErrorKind::SigningFailed,
             Self::Unsupported(_) => ErrorKind::Unsupported,
+            Self::Token(device) => match device.kind() {
+                DeviceErrorKind::NotPresent => ErrorKind::StorageEmpty,
+                DeviceErrorKind::Removed => ErrorKind::TokenRemoved,
+                DeviceErrorKind::PinLocked => ErrorKind::PinLocked,
+                DeviceErrorKind::MechanismUnsupported => ErrorKind::MechanismUnsupported,
+                DeviceErrorKind::WrongPin | DeviceErrorKind::Failed => ErrorKind::SigningFailed,
+            },
             Self::Internal(_) => ErrorKind::Internal,
         }
     }

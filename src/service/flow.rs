@@ -8,8 +8,11 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
+use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
-use crate::keystore::{KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, Pkcs12Store};
+use crate::keystore::{
+    KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, TokenStores,
+};
 use crate::sign;
 use crate::ui::{
     Cancel, Credentials, DocumentSummary, Operation, PromptAnswer, PromptOutcome, PromptRequest,
@@ -48,6 +51,7 @@ impl Default for ServiceSettings {
 /// The signing service shared by every connection.
 pub struct Service {
     prompter: Arc<dyn Prompter>,
+    tokens: Arc<dyn TokenStores>,
     prompt_queue: Arc<tokio::sync::Mutex<()>>,
     locale: Mutex<String>,
     picked_files: Mutex<Vec<PathBuf>>,
@@ -63,10 +67,20 @@ impl Drop for CancelOnDrop {
 }
 
 impl Service {
-    /// A service asking `prompter`.
+    /// A service asking `prompter`, without token support.
     pub fn new(prompter: Arc<dyn Prompter>, settings: ServiceSettings) -> Arc<Self> {
+        Self::with_tokens(prompter, settings, Arc::new(NoTokens))
+    }
+
+    /// A service asking `prompter` and reaching hardware tokens through `tokens`.
+    pub fn with_tokens(
+        prompter: Arc<dyn Prompter>,
+        settings: ServiceSettings,
+        tokens: Arc<dyn TokenStores>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             prompter,
+            tokens,
             prompt_queue: Arc::new(tokio::sync::Mutex::new(())),
             locale: Mutex::new(settings.locale),
             picked_files: Mutex::new(Vec::new()),
@@ -85,23 +99,28 @@ impl Service {
         }
     }
 
-    /// Storage names of hardware tokens connected now. Token support arrives with the PKCS#11
-    /// issue; until then no token is ever present.
-    pub fn active_tokens(&self) -> Vec<String> {
-        Vec::new()
+    /// Storage names of hardware tokens connected now (slots are re-read on every call, so
+    /// tokens inserted or removed are seen at once).
+    pub async fn active_tokens(self: &Arc<Self>) -> Vec<String> {
+        let tokens = Arc::clone(&self.tokens);
+        tokio::task::spawn_blocking(move || tokens.present()).await.unwrap_or_default()
     }
 
-    /// Checks a commonUtils storage name: `PKCS12` is served; token names report that no token
-    /// is present; anything else is unknown.
-    pub fn check_storage(&self, name: &str) -> Result<(), ServiceError> {
+    /// Checks a commonUtils storage name: `PKCS12` is served; a token name is served when such
+    /// a token is present now (else `storage.empty`); anything else is unknown.
+    pub async fn check_storage(self: &Arc<Self>, name: &str) -> Result<(), ServiceError> {
         if name.is_empty() {
-            Err(ServiceError::StorageParamEmpty)
-        } else if name == PKCS12 {
-            Ok(())
-        } else if TOKEN_STORAGES.contains(&name) {
-            Err(ServiceError::StorageEmpty)
-        } else {
-            Err(ServiceError::StorageUnknown)
+            return Err(ServiceError::StorageParamEmpty);
+        }
+        if name == PKCS12 {
+            return Ok(());
+        }
+        if !TOKEN_STORAGES.contains(&name) && !self.tokens.knows(name) {
+            return Err(ServiceError::StorageUnknown);
+        }
+        match self.active_tokens().await.iter().any(|t| t == name) {
+            true => Ok(()),
+            false => Err(ServiceError::StorageEmpty),
         }
     }
 
@@ -116,7 +135,7 @@ impl Service {
         let allow_expired = request.allow_expired;
         self.in_prompt(move |service, cancel| {
             let (signer, keys) = service.choose_signer(&prompt, allow_expired, &cancel)?;
-            let result = sign_all(signer.as_ref(), &request);
+            let result = sign_all(signer.as_ref(), &request).map_err(ServiceError::lift_device);
             let outcome = if result.is_ok() { "signed" } else { "failed" };
             service.prompter.finish(&prompt, &PromptOutcome { keys, result: outcome });
             result.map(|signatures| SignOutcome {
@@ -131,6 +150,7 @@ impl Service {
     pub async fn key_info(
         self: &Arc<Self>,
         caller: &Caller,
+        storage: &str,
         key_type: Option<KeyType>,
     ) -> Result<Certificate, ServiceError> {
         let prompt = PromptRequest {
@@ -138,7 +158,7 @@ impl Service {
             operation: Operation::KeyInfo,
             documents: Vec::new(),
             filter: KeyFilter { key_type, ..KeyFilter::default() },
-            storages: Some(vec![PKCS12.to_string()]),
+            storages: Some(vec![storage.to_string()]),
             locale: self.locale(),
         };
         self.in_prompt(move |service, cancel| {
@@ -241,6 +261,11 @@ impl Service {
                 Ok(signer) => return Ok(signer),
                 Err(Attempt::Retry(reason)) => retry = Some(reason),
                 Err(Attempt::Cancel(keys)) => return Err(self.cancelled(prompt, keys)),
+                Err(Attempt::Fail(error)) => {
+                    let outcome = PromptOutcome { keys: Vec::new(), result: "failed" };
+                    self.prompter.finish(prompt, &outcome);
+                    return Err(error);
+                }
             }
         }
         self.prompter.finish(prompt, &PromptOutcome { keys: Vec::new(), result: "failed" });
@@ -259,7 +284,7 @@ impl Service {
         allow_expired: bool,
         cancel: &Cancel,
     ) -> Result<(Box<dyn Signer>, Vec<String>), Attempt> {
-        let store = open_store(prompt, &credentials)?;
+        let store = self.open_store(prompt, &credentials)?;
         let now = crate::platform::clock::now();
         let offered: Vec<KeyEntry> = store
             .keys()
@@ -287,32 +312,64 @@ impl Service {
                 "The key {alias} is not one the site accepts."
             ))));
         }
-        let signer =
-            store.signer(&alias).map_err(|e| Attempt::Retry(Retry::Problem(e.to_string())))?;
+        let signer = store.signer(&alias).map_err(|e| match e {
+            KeyStoreError::Device(device) => device_attempt(&credentials.store, device),
+            other => Attempt::Retry(Retry::Problem(other.to_string())),
+        })?;
         Ok((signer, aliases(&offered)))
+    }
+
+    fn open_store(
+        &self,
+        prompt: &PromptRequest,
+        credentials: &Credentials,
+    ) -> Result<Box<dyn KeyStore>, Attempt> {
+        let allowed =
+            prompt.storages.as_ref().is_none_or(|s| s.iter().any(|n| n == &credentials.store));
+        if !allowed {
+            let text = format!("The site does not accept keys from {}.", credentials.store);
+            return Err(Attempt::Retry(Retry::Problem(text)));
+        }
+        if credentials.store == PKCS12 {
+            return open_file(credentials);
+        }
+        if !self.tokens.knows(&credentials.store) {
+            let text = format!("No {} token is connected.", credentials.store);
+            return Err(Attempt::Retry(Retry::Problem(text)));
+        }
+        self.tokens
+            .open(&credentials.store, &credentials.secret, credentials.remember)
+            .map_err(|e| device_attempt(&credentials.store, e))
     }
 }
 
 /// Result of one answer that did not produce a signer.
 enum Attempt {
+    /// Ask again, saying why.
     Retry(Retry),
+    /// The user cancelled (with the keys that were offered).
     Cancel(Vec<String>),
+    /// A failure asking again cannot fix (PIN locked, token removed, …).
+    Fail(ServiceError),
 }
 
-fn open_store(
-    prompt: &PromptRequest,
-    credentials: &Credentials,
-) -> Result<Box<dyn KeyStore>, Attempt> {
-    let allowed =
-        prompt.storages.as_ref().is_none_or(|s| s.iter().any(|n| n == &credentials.store));
-    if !allowed {
-        let text = format!("The site does not accept keys from {}.", credentials.store);
-        return Err(Attempt::Retry(Retry::Problem(text)));
+/// A token failure in the prompt: a wrong PIN or a missing token is asked again (as NCALayer's
+/// dialog does); a locked PIN, a removed token or a missing mechanism ends the request.
+fn device_attempt(store: &str, error: DeviceError) -> Attempt {
+    match error {
+        DeviceError::WrongPin(tries) => Attempt::Retry(Retry::WrongPin(tries)),
+        DeviceError::NotPresent => {
+            Attempt::Retry(Retry::Problem(format!("No {store} token is connected.")))
+        }
+        DeviceError::NoSuchKey => Attempt::Retry(Retry::NoMatchingKey),
+        other => {
+            tracing::warn!("token {store}: {other}");
+            Attempt::Fail(ServiceError::Token(other))
+        }
     }
-    if credentials.store != PKCS12 {
-        let text = format!("No {} token is connected.", credentials.store);
-        return Err(Attempt::Retry(Retry::Problem(text)));
-    }
+}
+
+fn open_file(credentials: &Credentials) -> Result<Box<dyn KeyStore>, Attempt> {
     let Some(path) = credentials.file.as_ref() else {
         return Err(Attempt::Retry(Retry::Problem("Choose a key store file.".into())));
     };

@@ -89,7 +89,7 @@ fn signer_info(
     let certificate = signer.certificate();
     let signed_attrs: SignedAttributes = cms_attrs::cades_bes(digest, signing_time, certificate)?;
     let to_be_signed = signed_attrs.to_der().map_err(encoding)?;
-    let signature = signer.sign_digest(&algorithm.hash().digest(&to_be_signed))?;
+    let signature = signer.sign_message(&to_be_signed)?;
     let tbs = &certificate.inner().tbs_certificate;
     Ok(SignerInfo {
         version: CmsVersion::V1,

@@ -148,7 +148,7 @@ fn finish(
         .find(|n| n.is_element() && n.range().start == offset)
         .ok_or_else(|| SignError::Encoding("SignedInfo not found in the signed document".into()))?;
     let canonical = canonicalize(&template.signed_info_c14n, signed_info, None);
-    let value = signer.sign_digest(&signer.algorithm().hash().digest(canonical.as_bytes()))?;
+    let value = signer.sign_message(canonical.as_bytes())?;
     Ok(format!("{before}{head}{}{tail}{after}", wrap_base64(&value)))
 }
 

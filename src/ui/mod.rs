@@ -118,6 +118,9 @@ pub struct Credentials {
     pub secret: SecretString,
     /// Key alias, when the user picked it up front.
     pub key: Option<String>,
+    /// Tokens: keep this PIN for so long ("remember for N minutes"; off by default, capped by
+    /// the token layer). An empty PIN later uses the remembered one.
+    pub remember: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -126,6 +129,7 @@ impl std::fmt::Debug for Credentials {
             .field("store", &self.store)
             .field("file", &self.file)
             .field("key", &self.key)
+            .field("remember", &self.remember)
             .finish_non_exhaustive()
     }
 }
@@ -144,6 +148,8 @@ pub enum PromptAnswer {
 pub enum Retry {
     /// The password did not open the store.
     WrongPassword,
+    /// The token refused the PIN; the token's flags say how many tries are left.
+    WrongPin(crate::crypto::PinTries),
     /// The store opened but holds no key that matches the request.
     NoMatchingKey,
     /// Anything else the user can fix (damaged file, storage not allowed, …).
@@ -154,6 +160,15 @@ impl std::fmt::Display for Retry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::WrongPassword => f.write_str("Wrong password. Try again."),
+            Self::WrongPin(crate::crypto::PinTries::Unknown) => {
+                f.write_str("Wrong PIN. Try again.")
+            }
+            Self::WrongPin(crate::crypto::PinTries::Few) => {
+                f.write_str("Wrong PIN. The token reports few tries left before it locks the PIN.")
+            }
+            Self::WrongPin(crate::crypto::PinTries::Last) => {
+                f.write_str("Wrong PIN. One try is left: another wrong PIN locks the token.")
+            }
             Self::NoMatchingKey => f.write_str("This key store has no key that the site accepts."),
             Self::Problem(text) => f.write_str(text),
         }

@@ -32,6 +32,13 @@ struct Answer {
     /// Test hook: the "user" thinks this long before answering (cancellable).
     #[serde(default)]
     delay_ms: Option<u64>,
+    /// Tokens: "remember the PIN for N minutes".
+    #[serde(default)]
+    remember_minutes: Option<u64>,
+    /// Test hook: the key chooser stays open this long; `<answers>.choosing` is written when
+    /// it opens (so a test can pull the token out between listing and signing).
+    #[serde(default)]
+    choose_delay_ms: Option<u64>,
 }
 
 /// Answers prompts from a JSONL file.
@@ -47,6 +54,8 @@ struct State {
     used: usize,
     /// Problems reported to the prompt now open (wrong password, …).
     retries: Vec<String>,
+    /// `choose_delay_ms` of the answer in use.
+    choose_delay_ms: Option<u64>,
 }
 
 impl ScriptPrompter {
@@ -113,12 +122,16 @@ impl Prompter for ScriptPrompter {
         let Some(answer) = self.next_answer(cancel).filter(|a| a.approve) else {
             return PromptAnswer::Cancel;
         };
+        if let Ok(mut state) = self.state.lock() {
+            state.choose_delay_ms = answer.choose_delay_ms;
+        }
         let secret = answer.password.or(answer.pin).unwrap_or_else(|| SecretString::from(""));
         PromptAnswer::Approve(Credentials {
             store: answer.store.unwrap_or_else(|| "PKCS12".into()),
             file: answer.file,
             secret,
             key: answer.key,
+            remember: answer.remember_minutes.map(|m| Duration::from_secs(m * 60)),
         })
     }
 
@@ -126,8 +139,19 @@ impl Prompter for ScriptPrompter {
         &self,
         _request: &PromptRequest,
         keys: &[KeyEntry],
-        _cancel: &Cancel,
+        cancel: &Cancel,
     ) -> Option<String> {
+        let delay = self.state.lock().ok().and_then(|s| s.choose_delay_ms);
+        if delay.is_some() {
+            let mut marker = self.answers.as_os_str().to_owned();
+            marker.push(".choosing");
+            if let Err(e) = std::fs::write(PathBuf::from(marker), b"") {
+                tracing::warn!("cannot write the choosing marker: {e}");
+            }
+            if !wait(delay, cancel) {
+                return None;
+            }
+        }
         keys.first().map(|k| k.alias.clone())
     }
 

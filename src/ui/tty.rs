@@ -59,23 +59,24 @@ impl Prompter for TtyPrompter {
             Some(reason) => say(&format!("! {reason}")),
             None => show_request(request),
         }
-        let Some(file) =
-            read_line("Key store file (.p12), empty to cancel: ").filter(|f| !f.is_empty())
-        else {
+        let Some(file) = read_line(
+            "Key store file (.p12) or token storage name (AKKaztokenStore, …), empty to cancel: ",
+        )
+        .filter(|f| !f.is_empty()) else {
             return PromptAnswer::Cancel;
         };
-        let Some(secret) = read_password("Password: ") else {
+        let token = is_storage_name(&file);
+        let Some(secret) = read_password(if token { "PIN: " } else { "Password: " }) else {
             return PromptAnswer::Cancel;
         };
         if cancel.is_cancelled() {
             return PromptAnswer::Cancel;
         }
-        PromptAnswer::Approve(Credentials {
-            store: "PKCS12".into(),
-            file: Some(PathBuf::from(file)),
-            secret,
-            key: None,
-        })
+        let (store, file) = match token {
+            true => (file, None),
+            false => ("PKCS12".to_string(), Some(PathBuf::from(file))),
+        };
+        PromptAnswer::Approve(Credentials { store, file, secret, key: None, remember: None })
     }
 
     fn choose_key(
@@ -115,4 +116,9 @@ impl Prompter for TtyPrompter {
     fn finish(&self, _request: &PromptRequest, outcome: &PromptOutcome) {
         say(&format!("Request {}.", outcome.result));
     }
+}
+
+/// A token storage name such as `AKKaztokenStore` (not a path).
+fn is_storage_name(text: &str) -> bool {
+    text.starts_with("AK") && text.chars().all(|c| c.is_ascii_alphanumeric())
 }

@@ -7,3 +7,5 @@ mod harness;
 mod prompts;
 mod protocol;
 mod signing;
+mod softhsm;
+mod tokens;

@@ -1,0 +1,169 @@
+//! Hardware tokens over PKCS#11 (OASIS PKCS#11 v2.40 base specification and current
+//! mechanisms): the module registry ([`registry`]), one worker thread per module
+//! ([`worker`]), the token operations ([`token`]), the store and signer the service uses
+//! ([`store`], [`signer`]) and the GOST mechanisms ([`gost_mech`], with the one raw call in
+//! `raw`). The service sees only [`crate::keystore::TokenStores`]; no cryptoki type leaves this
+//! module. See `docs/tokens.md`.
+
+mod errors;
+pub mod gost_mech;
+mod raw;
+pub mod registry;
+mod signer;
+mod store;
+mod token;
+mod worker;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+pub use registry::ModuleRegistry;
+pub(crate) use signer::rsa_plan;
+pub use signer::TokenSigner;
+pub use store::TokenStore;
+
+use super::{KeyEntry, KeyStore, TokenStores};
+use crate::crypto::DeviceError;
+use store::KeyRef;
+use worker::Worker;
+
+/// The longest a PIN may be remembered ("remember for N minutes" is capped to this).
+pub const MAX_REMEMBER: Duration = Duration::from_secs(30 * 60);
+
+/// The token stores of a [`ModuleRegistry`]: one worker per distinct module path.
+pub struct Pkcs11Tokens {
+    storages: Vec<(String, Vec<Arc<Worker>>)>,
+    pins: Mutex<HashMap<(PathBuf, String), (SecretString, Instant)>>,
+}
+
+impl std::fmt::Debug for Pkcs11Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.storages.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("Pkcs11Tokens").field("storages", &names).finish_non_exhaustive()
+    }
+}
+
+impl Pkcs11Tokens {
+    /// Starts one worker per module path of `registry` (modules load on first use).
+    pub fn new(registry: &ModuleRegistry) -> Self {
+        let mut workers: HashMap<PathBuf, Arc<Worker>> = HashMap::new();
+        let storages = registry
+            .entries()
+            .map(|(name, paths)| {
+                let list = paths
+                    .iter()
+                    .map(|p| {
+                        Arc::clone(
+                            workers.entry(p.clone()).or_insert_with(|| Arc::new(Worker::spawn(p))),
+                        )
+                    })
+                    .collect();
+                (name.to_string(), list)
+            })
+            .collect();
+        Self { storages, pins: Mutex::new(HashMap::new()) }
+    }
+
+    fn workers(&self, storage: &str) -> Result<&[Arc<Worker>], DeviceError> {
+        self.storages
+            .iter()
+            .find(|(name, _)| name == storage)
+            .map(|(_, workers)| &workers[..])
+            .ok_or(DeviceError::NotPresent)
+    }
+
+    /// The serial numbers of the tokens a module has now (none if it is absent or failed).
+    fn tokens(worker: &Worker) -> Vec<String> {
+        worker
+            .run(token::present)
+            .map(|tokens| tokens.into_iter().map(|(_, t)| t.serial).collect())
+            .unwrap_or_default()
+    }
+
+    /// The PIN to use: the one given, or a remembered one when the given one is empty.
+    fn pin_for(&self, worker: &Worker, serial: &str, given: &SecretString) -> SecretString {
+        if !given.expose_secret().is_empty() {
+            return given.clone();
+        }
+        let key = (worker.path().to_path_buf(), serial.to_string());
+        let Ok(mut pins) = self.pins.lock() else { return given.clone() };
+        pins.retain(|_, (_, until)| *until > Instant::now());
+        pins.get(&key).map(|(pin, _)| pin.clone()).unwrap_or_else(|| given.clone())
+    }
+
+    fn remember(&self, worker: &Worker, serial: &str, pin: &SecretString, how_long: Duration) {
+        let until = Instant::now() + how_long.min(MAX_REMEMBER);
+        if let Ok(mut pins) = self.pins.lock() {
+            pins.insert((worker.path().to_path_buf(), serial.to_string()), (pin.clone(), until));
+        }
+    }
+}
+
+impl Pkcs11Tokens {
+    /// Drops a remembered PIN (after any failed unlock, so a stale PIN is never tried again).
+    fn forget(&self, worker: &Worker, serial: &str) {
+        if let Ok(mut pins) = self.pins.lock() {
+            pins.remove(&(worker.path().to_path_buf(), serial.to_string()));
+        }
+    }
+}
+
+impl TokenStores for Pkcs11Tokens {
+    fn knows(&self, storage: &str) -> bool {
+        self.storages.iter().any(|(name, _)| name == storage)
+    }
+
+    fn present(&self) -> Vec<String> {
+        self.storages
+            .iter()
+            .filter(|(_, workers)| workers.iter().any(|w| !Self::tokens(w).is_empty()))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    fn list(&self, storage: &str) -> Result<Vec<KeyEntry>, DeviceError> {
+        let mut entries = Vec::new();
+        let mut any = false;
+        for worker in self.workers(storage)? {
+            for serial in Self::tokens(worker) {
+                any = true;
+                let objects = worker.run(move |m| token::public_certificates(m, &serial))?;
+                entries.extend(objects.iter().filter_map(store::entry));
+            }
+        }
+        any.then_some(entries).ok_or(DeviceError::NotPresent)
+    }
+
+    fn open(
+        &self,
+        storage: &str,
+        pin: &SecretString,
+        remember: Option<Duration>,
+    ) -> Result<Box<dyn KeyStore>, DeviceError> {
+        let mut store = TokenStore::new();
+        let mut any = false;
+        for worker in self.workers(storage)? {
+            for serial in Self::tokens(worker) {
+                any = true;
+                let pin = self.pin_for(worker, &serial, pin);
+                let (s, p) = (serial.clone(), pin.clone());
+                let objects = worker.run(move |m| token::unlock(m, &s, &p)).inspect_err(|_| {
+                    self.forget(worker, &serial);
+                })?;
+                if let Some(how_long) = remember.filter(|d| !d.is_zero()) {
+                    self.remember(worker, &serial, &pin, how_long);
+                }
+                let key = KeyRef { worker: Arc::clone(worker), serial, id: Vec::new(), pin };
+                store.add(objects, &key);
+            }
+        }
+        if !any {
+            return Err(DeviceError::NotPresent);
+        }
+        Ok(Box::new(store))
+    }
+}

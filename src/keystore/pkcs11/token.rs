@@ -1,0 +1,258 @@
+//! What the worker does on a module: find the tokens present (PKCS#11 v2.40 §5.5
+//! `C_GetSlotList`, `C_GetTokenInfo`), read certificates and key ids (§5.7 `C_FindObjects`,
+//! `C_GetAttributeValue`), check a PIN (§5.6 `C_Login`/`C_Logout`) and sign (§5.12). Every
+//! operation opens its own session, logs in afresh and logs out before returning.
+
+use cryptoki::mechanism::{Mechanism, MechanismType};
+use cryptoki::object::{Attribute, AttributeType, CertificateType, ObjectClass, ObjectHandle};
+use cryptoki::session::{Session, UserType};
+use cryptoki::slot::Slot;
+use secrecy::SecretString;
+
+use super::errors::{self, Context};
+use super::gost_mech::{self, GostMechanisms};
+use super::worker::Module;
+use crate::crypto::{DeviceError, PinTries, SignatureAlgorithm};
+
+/// A token found in a slot, named by its serial number (slot ids may change on re-scan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TokenId {
+    pub serial: String,
+    pub label: String,
+}
+
+/// A certificate object with its `CKA_ID`.
+#[derive(Debug, Clone)]
+pub(crate) struct CertObject {
+    pub id: Vec<u8>,
+    pub der: Vec<u8>,
+}
+
+/// What to sign.
+#[derive(Debug, Clone)]
+pub(crate) enum Payload {
+    /// The whole message (the token hashes: `CKM_SHA256_RSA_PKCS`).
+    Message(Vec<u8>),
+    /// A digest made with the algorithm's hash.
+    Digest(Vec<u8>),
+}
+
+/// The initialised tokens present now, after a re-scan.
+pub(crate) fn present(module: &Module) -> Result<Vec<(Slot, TokenId)>, DeviceError> {
+    module.rescan()?;
+    let slots = module.ctx.get_slots_with_token().map_err(|e| errors::map(e, Context::Listing))?;
+    Ok(slots
+        .into_iter()
+        .filter_map(|slot| {
+            let info = module.ctx.get_token_info(slot).ok()?;
+            info.token_initialized().then(|| {
+                let id = TokenId {
+                    serial: info.serial_number().trim().to_string(),
+                    label: info.label().trim().to_string(),
+                };
+                (slot, id)
+            })
+        })
+        .collect())
+}
+
+/// The slot of the token with `serial`, or [`DeviceError::Removed`].
+fn slot_of(module: &Module, serial: &str) -> Result<Slot, DeviceError> {
+    present(module)?
+        .into_iter()
+        .find(|(_, token)| token.serial == serial)
+        .map(|(slot, _)| slot)
+        .ok_or(DeviceError::Removed)
+}
+
+/// Certificates readable without a PIN.
+pub(crate) fn public_certificates(
+    module: &Module,
+    serial: &str,
+) -> Result<Vec<CertObject>, DeviceError> {
+    let slot = slot_of(module, serial)?;
+    let session = module.ctx.open_ro_session(slot).map_err(|e| errors::map(e, Context::Listing))?;
+    certificates(&session)
+}
+
+/// Logs in with `pin` (the PIN check), reads the certificates that have a private key with the
+/// same `CKA_ID`, and logs out.
+pub(crate) fn unlock(
+    module: &Module,
+    serial: &str,
+    pin: &SecretString,
+) -> Result<Vec<CertObject>, DeviceError> {
+    let slot = slot_of(module, serial)?;
+    let session = module.ctx.open_ro_session(slot).map_err(|e| errors::map(e, Context::Listing))?;
+    login(module, slot, &session, pin)?;
+    let result = certificates(&session).and_then(|certs| {
+        let keys = ids(&session, ObjectClass::PRIVATE_KEY)?;
+        Ok(certs.into_iter().filter(|c| keys.contains(&c.id)).collect())
+    });
+    let _ = session.logout();
+    result
+}
+
+/// Logs in, signs with the private key `id`, logs out.
+pub(crate) fn sign(
+    module: &Module,
+    serial: &str,
+    id: &[u8],
+    pin: &SecretString,
+    algorithm: SignatureAlgorithm,
+    payload: &Payload,
+) -> Result<Vec<u8>, DeviceError> {
+    let slot = slot_of(module, serial)?;
+    let session = module.ctx.open_ro_session(slot).map_err(|e| errors::map(e, Context::Signing))?;
+    login(module, slot, &session, pin)?;
+    let result = private_key(&session, id)
+        .and_then(|key| sign_with(module, slot, &session, key, algorithm, payload));
+    let _ = session.logout();
+    result
+}
+
+/// `C_Login` as the user. A wrong PIN re-reads the token flags for the tries left; a PIN the
+/// token already reports locked is not tried at all.
+fn login(
+    module: &Module,
+    slot: Slot,
+    session: &Session,
+    pin: &SecretString,
+) -> Result<(), DeviceError> {
+    if pin_state(module, slot)? == PinState::Locked {
+        return Err(DeviceError::PinLocked);
+    }
+    match session.login(UserType::User, Some(pin)) {
+        Ok(()) => Ok(()),
+        Err(cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::UserAlreadyLoggedIn, _)) => {
+            Ok(())
+        }
+        Err(e) => match errors::map(e, Context::Signing) {
+            DeviceError::WrongPin(_) => Err(match pin_state(module, slot)? {
+                PinState::Locked => DeviceError::PinLocked,
+                PinState::Open(tries) => DeviceError::WrongPin(tries),
+            }),
+            other => Err(other),
+        },
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum PinState {
+    Locked,
+    Open(PinTries),
+}
+
+/// The user-PIN flags of `CK_TOKEN_INFO` (PKCS#11 v2.40 §3.2, Table 10).
+fn pin_state(module: &Module, slot: Slot) -> Result<PinState, DeviceError> {
+    let info = module.ctx.get_token_info(slot).map_err(|e| errors::map(e, Context::Signing))?;
+    Ok(if info.user_pin_locked() {
+        PinState::Locked
+    } else if info.user_pin_final_try() {
+        PinState::Open(PinTries::Last)
+    } else if info.user_pin_count_low() {
+        PinState::Open(PinTries::Few)
+    } else {
+        PinState::Open(PinTries::Unknown)
+    })
+}
+
+fn certificates(session: &Session) -> Result<Vec<CertObject>, DeviceError> {
+    let template = [
+        Attribute::Class(ObjectClass::CERTIFICATE),
+        Attribute::CertificateType(CertificateType::X_509),
+    ];
+    let handles = session.find_objects(&template).map_err(|e| errors::map(e, Context::Listing))?;
+    let mut found = Vec::new();
+    for handle in handles {
+        let attributes = session
+            .get_attributes(handle, &[AttributeType::Id, AttributeType::Value])
+            .map_err(|e| errors::map(e, Context::Listing))?;
+        let mut cert = CertObject { id: Vec::new(), der: Vec::new() };
+        for attribute in attributes {
+            match attribute {
+                Attribute::Id(id) => cert.id = id,
+                Attribute::Value(der) => cert.der = der,
+                _ => {}
+            }
+        }
+        if !cert.der.is_empty() {
+            found.push(cert);
+        }
+    }
+    Ok(found)
+}
+
+fn ids(session: &Session, class: ObjectClass) -> Result<Vec<Vec<u8>>, DeviceError> {
+    let handles = session
+        .find_objects(&[Attribute::Class(class)])
+        .map_err(|e| errors::map(e, Context::Listing))?;
+    let mut ids = Vec::new();
+    for handle in handles {
+        let attributes = session
+            .get_attributes(handle, &[AttributeType::Id])
+            .map_err(|e| errors::map(e, Context::Listing))?;
+        ids.extend(attributes.into_iter().filter_map(|a| match a {
+            Attribute::Id(id) => Some(id),
+            _ => None,
+        }));
+    }
+    Ok(ids)
+}
+
+fn private_key(session: &Session, id: &[u8]) -> Result<ObjectHandle, DeviceError> {
+    let template = [Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Id(id.to_vec())];
+    let found = session.find_objects(&template).map_err(|e| errors::map(e, Context::Signing))?;
+    found.into_iter().next().ok_or(DeviceError::NoSuchKey)
+}
+
+fn sign_with(
+    module: &Module,
+    slot: Slot,
+    session: &Session,
+    key: ObjectHandle,
+    algorithm: SignatureAlgorithm,
+    payload: &Payload,
+) -> Result<Vec<u8>, DeviceError> {
+    if algorithm == SignatureAlgorithm::RsaSha256 {
+        let mechanisms =
+            module.ctx.get_mechanism_list(slot).map_err(|e| errors::map(e, Context::Signing))?;
+        let (mechanism, data) = super::rsa_plan(&mechanisms, payload)?;
+        return session.sign(&mechanism, key, &data).map_err(|e| errors::map(e, Context::Signing));
+    }
+    let digest = match payload {
+        Payload::Digest(digest) => digest.clone(),
+        Payload::Message(message) => algorithm.hash().digest(message),
+    };
+    let token = SessionGost { module, session, key };
+    gost_mech::sign(&token, algorithm, &digest)
+}
+
+/// The real [`GostMechanisms`]: vendor-defined numbers through cryptoki, `CKM_GOSTR3410`
+/// through the raw call.
+struct SessionGost<'a> {
+    module: &'a Module,
+    session: &'a Session,
+    key: ObjectHandle,
+}
+
+impl GostMechanisms for SessionGost<'_> {
+    fn sign(
+        &self,
+        mechanism: cryptoki_sys::CK_MECHANISM_TYPE,
+        data: &[u8],
+    ) -> Result<Vec<u8>, DeviceError> {
+        let unsupported = || DeviceError::MechanismUnsupported(format!("0x{mechanism:08X}"));
+        if let Ok(kind) = MechanismType::new_vendor_defined(mechanism) {
+            let vendor =
+                cryptoki::mechanism::vendor_defined::VendorDefinedMechanism::new::<()>(kind, None);
+            return self
+                .session
+                .sign(&Mechanism::VendorDefined(vendor), self.key, data)
+                .map_err(|e| errors::map(e, Context::Signing));
+        }
+        let raw = self.module.raw().ok_or_else(unsupported)?;
+        raw.sign(self.session.handle(), self.key.handle(), mechanism, data)
+            .map_err(|rv| errors::map_rv(rv, Context::Signing, &format!("0x{mechanism:08X}")))
+    }
+}

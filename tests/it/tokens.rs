@@ -1,0 +1,267 @@
+//! Hardware tokens end to end against SoftHSM2 (`docs/tokens.md`): a token configured as
+//! `AKKaztokenStore`, keys imported from the NCA RSA fixtures or generated on the token, signed
+//! through the WebSocket API and checked with openssl and xmlsec1; PIN errors, removal and
+//! insertion while the daemon runs, and two clients on one token.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::{
+    b64, openssl_verify_cms, run, unb64, xmlsec_verify, Daemon, LEGACY_NOW, RSA_SIGN,
+};
+use crate::softhsm::{self, SoftHsm, PIN, STORE};
+
+const ORIGIN: Option<&str> = Some("https://portal.test.kz");
+
+fn pin_answer(pin: &str) -> Value {
+    json!({"approve": true, "store": STORE, "pin": pin})
+}
+
+fn common(method: &str, args: Value) -> Value {
+    json!({"module":"kz.gov.pki.knca.commonUtils","method":method,"args":args})
+}
+
+fn basics_cms(data: &[u8]) -> Value {
+    json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "allowedStorages":[STORE],"format":"cms","data":b64(data),
+        "signingParams":{"decode":true,"encapsulate":true},"signerParams":{"extKeyUsageOids":[]},
+        "locale":"ru"}})
+}
+
+/// A daemon whose `AKKaztokenStore` is `module`, on the SoftHSM2 configuration `hsm`.
+fn daemon(hsm: &SoftHsm, module: &Path, answers: &[Value]) -> Daemon {
+    let (key, value) = hsm.env();
+    let env = [("QOLTANBA_TEST_NOW", LEGACY_NOW), (key, value.as_str())];
+    Daemon::start_with(answers, &env, Some(&softhsm::config(module)))
+}
+
+/// A token holding the NCA RSA signing key.
+fn fixture_token() -> Option<SoftHsm> {
+    if !softhsm::available() {
+        eprintln!("skipped: SoftHSM2 is not installed");
+        return None;
+    }
+    let hsm = SoftHsm::new();
+    hsm.init_token("nca");
+    hsm.import_p12("nca", RSA_SIGN, "01");
+    Some(hsm)
+}
+
+fn module() -> &'static Path {
+    Path::new(softhsm::MODULE)
+}
+
+fn retries(daemon: &Daemon) -> Vec<String> {
+    daemon
+        .seen()
+        .iter()
+        .flat_map(|s| s["retries"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn fixture_key_on_token_signs_cms_and_xml_that_verify() {
+    let Some(hsm) = fixture_token() else { return };
+    let daemon = daemon(&hsm, module(), &[pin_answer(PIN), pin_answer(PIN), pin_answer(PIN)]);
+    let mut client = daemon.tls_client(ORIGIN).await;
+    let tokens = client.call_json(&common("getActiveTokens", json!([]))).await;
+    assert_eq!(tokens["responseObject"], json!([STORE]), "{tokens}");
+
+    let document = "токендегі құжат".as_bytes();
+    let reply = client.call_json(&basics_cms(document)).await;
+    let pem = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), None);
+    assert!(ok, "openssl rejected the token's CMS: {out}");
+
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><root><data>токен</data></root>";
+    let reply =
+        client.call_json(&common("signXml", json!([STORE, "SIGNATURE", xml, "", ""]))).await;
+    let signed = reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let (ok, out) = xmlsec_verify(daemon.dir.path(), signed);
+    assert!(ok, "xmlsec1 rejected the token's XML: {out}");
+
+    let reply = client
+        .call_json(&common(
+            "createCAdESFromBase64",
+            json!([STORE, "SIGNATURE", b64(document), false]),
+        ))
+        .await;
+    let cms = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(document));
+    assert!(ok, "openssl rejected the detached CMS: {out}");
+    let seen = daemon.seen();
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen.iter().all(|s| s["keys"] == json!(["11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9"])),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn key_generated_on_token_signs_and_cli_lists_it() {
+    if !softhsm::available() {
+        return;
+    }
+    let hsm = SoftHsm::new();
+    hsm.init_token("gen");
+    let cert = hsm.generate_key("gen", "0a");
+    let daemon = daemon(&hsm, module(), &[pin_answer(PIN)]);
+    let mut client = daemon.client(ORIGIN).await;
+    let document = b"signed by a key that never left the token";
+    let reply = client
+        .call_json(&common("createCAdESFromBase64", json!([STORE, "", b64(document), true])))
+        .await;
+    let cms = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let dir = daemon.dir.path();
+    let (cms_path, ca_path) = (dir.join("gen.cms"), dir.join("gen-ca.der"));
+    std::fs::write(&cms_path, cms).expect("write");
+    std::fs::write(&ca_path, &cert).expect("write");
+    let ca_pem = dir.join("gen-ca.pem");
+    let s = |p: &Path| p.to_str().expect("path").to_string();
+    let (ok, out) =
+        run("openssl", &["x509", "-inform", "DER", "-in", &s(&ca_path), "-out", &s(&ca_pem)]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-in",
+            &s(&cms_path),
+            "-CAfile",
+            &s(&ca_pem),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok, "openssl rejected the CMS of the generated key: {out}");
+
+    let config = dir.join("cli.toml");
+    std::fs::write(&config, softhsm::config(module())).expect("config");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .arg("--config")
+        .arg(&config)
+        .args(["keys", "--store", STORE])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .output()
+        .expect("qoltanba keys");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(text.contains("CN=Token Test") && text.contains("alias:"), "{text}");
+}
+
+#[tokio::test]
+async fn wrong_pin_is_asked_again_with_the_tries_left() {
+    let Some(hsm) = fixture_token() else { return };
+    // SoftHSM2 itself raises CKF_USER_PIN_COUNT_LOW after a wrong PIN (it never locks).
+    let daemon = daemon(&hsm, module(), &[pin_answer("0000"), pin_answer(PIN), pin_answer("9999")]);
+    let mut client = daemon.client(ORIGIN).await;
+    let reply = client.call_json(&basics_cms(b"after one wrong PIN")).await;
+    assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    let first = retries(&daemon);
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert!(first[0].starts_with("Wrong PIN."), "{first:?}");
+    // A wrong PIN with no answer left ends as a cancel, as a wrong file password does.
+    let reply = client.call_json(&basics_cms(b"never signed")).await;
+    assert_eq!(reply, json!({"body":{},"status":true}));
+    let seen = daemon.seen();
+    assert_eq!(seen.last().map(|s| s["result"].clone()), Some(json!("cancelled")));
+    assert!(
+        retries(&daemon).iter().any(|r| r.contains("few tries left")),
+        "{:?}",
+        retries(&daemon)
+    );
+}
+
+#[tokio::test]
+async fn locked_pin_is_a_final_error_with_tries_counted_down() {
+    let Some(hsm) = fixture_token() else { return };
+    let double = softhsm::pin_limit_module(hsm.dir.path());
+    let answers = [pin_answer("1111"), pin_answer("2222"), pin_answer("3333"), pin_answer(PIN)];
+    let daemon = daemon(&hsm, &double, &answers);
+    let mut client = daemon.client(ORIGIN).await;
+    let document = b64(b"x");
+    let reply = client
+        .call_json(&common("createCAdESFromBase64", json!([STORE, "", document, false])))
+        .await;
+    assert_eq!(reply, json!({"code":"500","message":"token.pin.locked"}));
+    let said = retries(&daemon);
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[0].contains("few tries left"), "{said:?}");
+    assert!(said[1].contains("One try is left"), "{said:?}");
+    // The right PIN no longer helps, and the daemon does not try it on its own.
+    let reply = client.call_json(&basics_cms(b"x")).await;
+    assert_eq!(reply["code"], "TOKEN_PIN_LOCKED", "{reply}");
+    assert_eq!(reply["status"], false);
+}
+
+#[tokio::test]
+async fn token_removed_between_listing_and_signing_then_inserted_again() {
+    let Some(hsm) = fixture_token() else { return };
+    let mut answer = pin_answer(PIN);
+    answer["choose_delay_ms"] = json!(1500);
+    let daemon = daemon(&hsm, module(), &[answer]);
+    let mut client = daemon.client(ORIGIN).await;
+    let request = common("createCAdESFromBase64", json!([STORE, "", b64(b"x"), false]));
+    client.send(&request.to_string()).await;
+    let marker = daemon.answers.with_extension("jsonl.choosing");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !marker.exists() {
+        assert!(Instant::now() < deadline, "the key chooser never opened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    hsm.remove_tokens();
+    let reply: Value = serde_json::from_str(&client.recv().await.expect("reply")).expect("JSON");
+    assert_eq!(reply, json!({"code":"500","message":"token.removed"}));
+    let tokens = client.call_json(&common("getActiveTokens", json!([]))).await;
+    assert_eq!(tokens["responseObject"], json!([]), "removal seen without a restart");
+    let reply = client.call_json(&common("getKeyInfo", json!([STORE]))).await;
+    assert_eq!(reply, json!({"code":"500","message":"storage.empty"}));
+    hsm.init_token("again");
+    let tokens = client.call_json(&common("getActiveTokens", json!([]))).await;
+    assert_eq!(tokens["responseObject"], json!([STORE]), "insertion seen without a restart");
+}
+
+#[tokio::test]
+async fn two_clients_on_one_token_both_sign() {
+    let Some(hsm) = fixture_token() else { return };
+    let daemon = daemon(&hsm, module(), &[pin_answer(PIN), pin_answer(PIN)]);
+    let mut first = daemon.client(ORIGIN).await;
+    let mut second = daemon.client(Some("https://other.test.kz")).await;
+    let (one, two) = (basics_cms(b"first client"), basics_cms(b"second client"));
+    let (a, b) = tokio::join!(first.call_json(&one), second.call_json(&two));
+    for reply in [a, b] {
+        let pem = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+        let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), None);
+        assert!(ok, "{out}");
+    }
+    assert_eq!(daemon.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn remembered_pin_is_used_only_when_asked_for() {
+    let Some(hsm) = fixture_token() else { return };
+    let mut remember = pin_answer(PIN);
+    remember["remember_minutes"] = json!(5);
+    let answers = [pin_answer(PIN), pin_answer("")];
+    let daemon = daemon(&hsm, module(), &answers);
+    let mut client = daemon.client(ORIGIN).await;
+    let reply = client.call_json(&basics_cms(b"one")).await;
+    assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    // Not remembered by default: an empty PIN is a wrong PIN, and no answer is left to retry.
+    let reply = client.call_json(&basics_cms(b"two")).await;
+    assert_eq!(reply, json!({"body":{},"status":true}));
+    daemon.answer(&remember);
+    daemon.answer(&pin_answer(""));
+    for document in [&b"three"[..], b"four"] {
+        let reply = client.call_json(&basics_cms(document)).await;
+        assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    }
+}
