@@ -204,7 +204,9 @@ impl eframe::App for Dialog {
         self.receive(ctx);
         self.bring_to_front(ctx);
         self.keyboard(ctx);
-        egui::TopBottomPanel::bottom("buttons").show(ctx, |ui| self.buttons(ui, ctx));
+        egui::TopBottomPanel::bottom("buttons")
+            .resizable(false)
+            .show(ctx, |ui| self.buttons(ui, ctx));
         egui::CentralPanel::default().show(ctx, |ui| {
             egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
                 self.origin(ui);

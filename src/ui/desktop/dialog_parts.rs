@@ -127,7 +127,9 @@ impl Dialog {
         if let Some(problem) = &self.problem {
             ui.label(RichText::new(problem).color(ERROR).strong());
         }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+        let row = egui::vec2(ui.available_width(), 36.0);
+        let layout = egui::Layout::right_to_left(egui::Align::Center);
+        ui.allocate_ui_with_layout(row, layout, |ui| {
             let sign_text = match self.keys.is_empty() {
                 true => self.t(Msg::Sign),
                 false => self.t(Msg::UseKey),

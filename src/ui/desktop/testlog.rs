@@ -10,7 +10,7 @@ use eframe::egui;
 use super::dialog::Dialog;
 
 /// Frame after which the layout is taken as settled.
-const SETTLED: u64 = 5;
+const SETTLED: u64 = 15;
 
 /// Appends the record at the settled frame.
 pub(super) fn record(dialog: &Dialog, ctx: &egui::Context) {

@@ -55,7 +55,9 @@ pub fn run(context: TrayContext) {
     }
     let mut locale = context.locale;
     let items = Items::new(locale);
-    let tray = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(&items, locale))) {
+    let tray = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build(&items, locale)
+    })) {
         Ok(Ok(tray)) => Some(tray),
         Ok(Err(e)) => {
             tracing::warn!("no tray icon ({e}); the daemon runs on, dialogs still appear");
