@@ -70,7 +70,9 @@ impl GuiPrompter {
             _ => false,
         };
         if !reused {
-            slot.take().map(Session::close);
+            if let Some(session) = slot.take() {
+                session.close();
+            }
             match Session::start(&self.program, &first()) {
                 Ok(session) => *slot = Some(session),
                 Err(e) => {
@@ -147,7 +149,9 @@ impl Prompter for GuiPrompter {
         let first = || ToDialog::ChooseFile { origin, extension: extension.to_string(), locale };
         let answer = self.exchange(first, None, cancel);
         if let Ok(mut slot) = self.session.lock() {
-            slot.take().map(Session::close);
+            if let Some(session) = slot.take() {
+                session.close();
+            }
         }
         self.board.set_state(TrayState::Idle);
         match answer {
@@ -158,7 +162,9 @@ impl Prompter for GuiPrompter {
 
     fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome) {
         if let Ok(mut slot) = self.session.lock() {
-            slot.take().map(Session::close);
+            if let Some(session) = slot.take() {
+                session.close();
+            }
         }
         let file = self.file.lock().ok().and_then(|mut f| f.take());
         let state = if outcome.result == "failed" { TrayState::Error } else { TrayState::Idle };
