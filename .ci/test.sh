@@ -15,11 +15,27 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
 # The GOST engine for OpenSSL 3 (engines-3/gost.so): the oracle for GOST signatures.
 openssl engine -t gost >/dev/null 2>&1 || missing+=(libengine-gost-openssl)
+# The desktop (feature `desktop`, docs/desktop.md): GTK 3 headers for tray-icon and the file
+# chooser, the AppIndicator library, and for the GUI tests an X server, xdotool, a tray host,
+# ImageMagick for screenshots, Mesa's software OpenGL and the X libraries winit loads at run time.
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+pkg-config --exists gtk+-3.0 2>/dev/null || missing+=(libgtk-3-dev)
+ldconfig -p | grep -q libayatana-appindicator3.so.1 || missing+=(libayatana-appindicator3-1)
+command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
+command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
+command -v trayer >/dev/null 2>&1 || missing+=(trayer)
+command -v import >/dev/null 2>&1 || missing+=(imagemagick)
+ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || missing+=(libgl1-mesa-dri)
+for lib in libxkbcommon-x11.so.0 libXcursor.so.1 libXrandr.so.2 libXi.so.6 libEGL.so.1 libGL.so.1; do
+  ldconfig -p | grep -q "$lib" || missing+=(libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 libegl1 libgl1)
+done
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 if [ ! -d ../shared/fixtures/nca ]; then

@@ -42,6 +42,16 @@ pub enum Command {
     },
     /// Sign a file with a key from a PKCS#12 file, for scripts.
     Sign(SignArgs),
+    /// Serve a local test portal that calls every protocol method of a running daemon.
+    Demo {
+        /// Port of the demo page on 127.0.0.1.
+        #[arg(long, default_value_t = 13580)]
+        port: u16,
+    },
+    /// The consent dialog process the daemon starts for each request (`--ui gui`); reads its
+    /// request on stdin. Not for direct use.
+    #[command(hide = true)]
+    Prompt,
     /// Verify a CMS or XML signature with Qoltanba's own verifier.
     Verify {
         /// Signature format.
@@ -61,7 +71,8 @@ pub struct RunArgs {
     /// Listen URL, repeatable: wss://127.0.0.1:13579 (default), ws://127.0.0.1:PORT; port 0 picks one.
     #[arg(long, value_name = "URL")]
     pub listen: Vec<String>,
-    /// How to ask the user: tty, or script:ANSWERS.jsonl in test builds.
+    /// How to ask the user: gui (the desktop dialog and tray; the default when a display is
+    /// present), tty, or script:ANSWERS.jsonl in test builds.
     #[arg(long, value_name = "MODE")]
     pub ui: Option<String>,
 }

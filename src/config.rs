@@ -114,9 +114,10 @@ pub struct ServerSettings {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UiSettings {
-    /// `tty` (terminal) or, in test builds, `script:FILE`.
+    /// `auto` (the dialog when a display is present, else the terminal), `gui`, `tty` or, in
+    /// test builds, `script:FILE`.
     pub mode: String,
-    /// Default prompt language: `kk`, `ru` or `en`.
+    /// Default prompt language: `kk`, `ru` or `en` (default: the system's, else `ru`).
     pub locale: String,
 }
 
@@ -140,7 +141,8 @@ impl Default for ServerSettings {
 
 impl Default for UiSettings {
     fn default() -> Self {
-        Self { mode: "tty".into(), locale: "ru".into() }
+        let locale = crate::ui::i18n::Locale::from_system().code().into();
+        Self { mode: "auto".into(), locale }
     }
 }
 

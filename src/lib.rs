@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod keystore;
 pub mod pki;
 pub mod platform;

@@ -19,6 +19,8 @@ use qoltanba::service::{Service, ServiceSettings};
 use qoltanba::transport::{self, tls::LocalCa, Listen};
 use qoltanba::ui::Prompter;
 
+mod gui;
+
 /// A failure of a command, printed as one line on stderr.
 type Failure = String;
 
@@ -49,6 +51,8 @@ fn start(cli: Cli) -> Result<(), Failure> {
         Command::Keys { .. } => Err("give --file or --store".into()),
         Command::Sign(args) => sign(&args),
         Command::Verify { format, input, content } => verify(format, &input, content.as_deref()),
+        Command::Prompt => prompt(),
+        Command::Demo { port } => demo(port),
     }
 }
 
@@ -82,7 +86,46 @@ fn init_logging(paths: &Paths, level: &str) -> Result<(), Failure> {
         .map_err(|e| e.to_string())
 }
 
-fn prompter(mode: &str) -> Result<Arc<dyn Prompter>, Failure> {
+/// `qoltanba demo`: serves the test portal until Ctrl+C.
+fn demo(port: u16) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        eprintln!("demo portal on http://{address}/ (TEST ONLY; the daemon must be running)");
+        tokio::select! {
+            served = qoltanba::demo::serve(listener) => served.map_err(|e| e.to_string()),
+            () = wait_for_signal() => Ok(()),
+        }
+    })
+}
+
+/// `qoltanba prompt`: the dialog process.
+fn prompt() -> Result<(), Failure> {
+    #[cfg(feature = "desktop")]
+    return qoltanba::ui::desktop::prompt::main();
+    #[cfg(not(feature = "desktop"))]
+    Err("this build has no desktop dialog (feature `desktop`)".into())
+}
+
+/// `auto` means the dialog when the desktop is built in and a display is present.
+fn resolve_mode(mode: &str) -> &str {
+    let display = cfg!(windows)
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    match mode {
+        "auto" if cfg!(feature = "desktop") && display => "gui",
+        "auto" => "tty",
+        other => other,
+    }
+}
+
+fn prompter(mode: &str, desktop: &gui::Desktop) -> Result<Arc<dyn Prompter>, Failure> {
+    if let Some(prompter) = desktop.prompter(mode)? {
+        return Ok(prompter);
+    }
     if mode == "tty" {
         return Ok(Arc::new(qoltanba::ui::tty::TtyPrompter));
     }
@@ -90,7 +133,9 @@ fn prompter(mode: &str) -> Result<Arc<dyn Prompter>, Failure> {
     if let Some(file) = mode.strip_prefix("script:") {
         return Ok(Arc::new(qoltanba::ui::script::ScriptPrompter::new(Path::new(file))));
     }
-    Err(format!("unknown --ui mode {mode:?}: use tty (script:FILE needs a test-support build)"))
+    Err(format!(
+        "unknown --ui mode {mode:?}: use gui, tty or auto (script:FILE needs a test-support build)"
+    ))
 }
 
 fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure> {
@@ -100,26 +145,35 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
         .iter()
         .map(|url| Listen::parse(url).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    let prompter = prompter(args.ui.as_deref().unwrap_or(&settings.ui.mode))?;
+    let mode = resolve_mode(args.ui.as_deref().unwrap_or(&settings.ui.mode)).to_string();
+    let desktop = gui::Desktop::new(paths, &settings.ui.locale);
+    let prompter = prompter(&mode, &desktop)?;
     let tokens: Arc<dyn TokenStores> = Arc::new(tokens(settings)?);
     let service_settings = ServiceSettings { locale: settings.ui.locale.clone() };
     let service = Service::with_tokens(prompter, service_settings, tokens);
-    let dispatcher = Arc::new(Dispatcher::new(service));
+    let dispatcher = Arc::new(Dispatcher::new(service.clone()));
     let limits = transport::Limits {
         max_message_size: settings.server.max_message_bytes,
         max_connections: settings.server.max_connections,
         ..transport::Limits::default()
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(serve_all(paths, listens, dispatcher, limits))
+    let quit = Arc::new(tokio::sync::Notify::new());
+    let serve = serve_all(paths.clone(), listens, dispatcher, limits, quit.clone());
+    if mode == "gui" {
+        return desktop.run_with_tray(runtime, serve, service, quit);
+    }
+    runtime.block_on(serve)
 }
 
 async fn serve_all(
-    paths: &Paths,
+    paths: Paths,
     listens: Vec<Listen>,
     dispatcher: Arc<Dispatcher>,
     limits: transport::Limits,
+    quit: Arc<tokio::sync::Notify>,
 ) -> Result<(), Failure> {
+    let paths = &paths;
     let ca = match listens.iter().any(Listen::is_tls) {
         true => Some(LocalCa::load_or_create(&paths.tls_dir()).map_err(|e| e.to_string())?),
         false => None,
@@ -148,7 +202,10 @@ async fn serve_all(
         tasks.push(tokio::spawn(serve));
     }
     std::fs::write(paths.data_dir.join("listening"), announced).map_err(|e| e.to_string())?;
-    wait_for_signal().await;
+    tokio::select! {
+        () = wait_for_signal() => {}
+        () = quit.notified() => {}
+    }
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);
     for task in tasks {

@@ -1,7 +1,12 @@
 //! The user behind a trait. The service asks a [`Prompter`] for consent, key store, key and
-//! password; implementations are the terminal prompt, the scripted prompt for tests, and (in a
-//! later issue) the desktop dialog. Prompts are blocking calls run off the async runtime.
+//! password; implementations are the terminal prompt, the scripted prompt for tests, and the
+//! desktop dialog (feature `desktop`). Prompts are blocking calls run off the async runtime.
+//! User-facing text lives in [`i18n`]; notifications in [`notify`].
 
+#[cfg(feature = "desktop")]
+pub mod desktop;
+pub mod i18n;
+pub mod notify;
 #[cfg(feature = "test-support")]
 pub mod script;
 pub mod tty;

@@ -2,6 +2,7 @@
 //! fixtures, driven as a browser would; every signature is checked by openssl or xmlsec1.
 
 mod cli;
+mod desktop;
 mod gost;
 mod harness;
 mod prompts;

@@ -1,0 +1,246 @@
+//! [`GuiPrompter`]: the [`Prompter`] of `--ui gui`. Each prompt starts a `qoltanba prompt` child
+//! (the dialog) and talks to it over [`wire`](super::wire); retries go to the same child so the
+//! dialog stays open; a cancelled request kills it; a crashed or closed dialog is a cancel.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::memory::Memory;
+use super::session::Session;
+use super::wire::{DialogRequest, DocumentView, FromDialog, KeyView, RetryView, ToDialog};
+use super::{Board, TrayState};
+use crate::crypto::Certificate;
+use crate::keystore::{KeyEntry, KeyFilter, KeyType};
+use crate::pki::Validity;
+use crate::ui::i18n::{self, Locale, Msg};
+use crate::ui::notify::{ExpiryWatch, Notifications};
+use crate::ui::{Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry};
+
+/// Asks through the desktop dialog.
+pub struct GuiPrompter {
+    program: PathBuf,
+    memory: Memory,
+    expiry: ExpiryWatch,
+    notifications: Notifications,
+    board: Board,
+    session: Mutex<Option<Session>>,
+    file: Mutex<Option<PathBuf>>,
+}
+
+impl GuiPrompter {
+    /// A prompter starting `program prompt` (normally our own executable), remembering origins,
+    /// files and used certificates in `data_dir`.
+    pub fn new(program: PathBuf, data_dir: &Path, board: Board, notes: Notifications) -> Self {
+        Self {
+            program,
+            memory: Memory::load(data_dir),
+            expiry: ExpiryWatch::load(data_dir),
+            notifications: notes,
+            board,
+            session: Mutex::new(None),
+            file: Mutex::new(None),
+        }
+    }
+
+    fn dialog_request(&self, request: &PromptRequest) -> DialogRequest {
+        let locale = Locale::parse_or_default(&request.locale);
+        DialogRequest {
+            origin: request.origin.clone(),
+            standing: self.memory.standing(request.origin.as_deref()),
+            operation: i18n::operation(request.operation, request.documents.len(), locale),
+            documents: request.documents.iter().map(document_view).collect(),
+            wanted: wanted(&request.filter, locale),
+            storages: request.storages.clone(),
+            tokens: Vec::new(),
+            recent: self.memory.recent(),
+            locale,
+        }
+    }
+
+    /// Sends `first` to a new dialog (closing any other), or `next` to the open one.
+    fn exchange(
+        &self,
+        first: impl FnOnce() -> ToDialog,
+        next: Option<ToDialog>,
+        cancel: &Cancel,
+    ) -> Option<FromDialog> {
+        let mut slot = self.session.lock().ok()?;
+        let reused = match (next, slot.as_mut()) {
+            (Some(message), Some(session)) => session.send(&message).is_ok(),
+            _ => false,
+        };
+        if !reused {
+            if let Some(session) = slot.take() {
+                session.close();
+            }
+            match Session::start(&self.program, &first()) {
+                Ok(session) => *slot = Some(session),
+                Err(e) => {
+                    tracing::error!("cannot start the dialog ({}): {e}", self.program.display());
+                    self.board.set_state(TrayState::Error);
+                    return None;
+                }
+            }
+        }
+        let answer = slot.as_mut()?.answer(cancel);
+        if answer.is_none() || matches!(answer, Some(FromDialog::Cancel)) {
+            slot.take();
+        }
+        answer
+    }
+
+    fn remember_use(&self, key: &KeyEntry) {
+        let now = crate::platform::clock::now();
+        self.expiry.record_use(&key.certificate, now);
+        for note in self.expiry.due(now) {
+            self.notifications.send(&note);
+        }
+    }
+}
+
+impl Prompter for GuiPrompter {
+    fn ask(&self, request: &PromptRequest, retry: Option<&Retry>, cancel: &Cancel) -> PromptAnswer {
+        self.board.set_state(TrayState::Waiting);
+        let first = || ToDialog::Ask(Box::new(self.dialog_request(request)));
+        let next = retry.map(|r| ToDialog::Retry { retry: retry_view(r) });
+        match self.exchange(first, next, cancel) {
+            Some(FromDialog::Approve { store, file, secret }) => {
+                if let Ok(mut last) = self.file.lock() {
+                    last.clone_from(&file);
+                }
+                PromptAnswer::Approve(Credentials {
+                    store,
+                    file,
+                    secret,
+                    key: None,
+                    remember: None,
+                })
+            }
+            _ => PromptAnswer::Cancel,
+        }
+    }
+
+    fn choose_key(
+        &self,
+        _request: &PromptRequest,
+        keys: &[KeyEntry],
+        cancel: &Cancel,
+    ) -> Option<String> {
+        let chosen = match keys {
+            [only] => only.alias.clone(),
+            _ => {
+                let views = keys.iter().map(key_view).collect();
+                let message = ToDialog::Keys { keys: views };
+                match self.exchange(|| ToDialog::Done, Some(message), cancel)? {
+                    FromDialog::Key { alias } => alias,
+                    _ => return None,
+                }
+            }
+        };
+        if let Some(key) = keys.iter().find(|k| k.alias == chosen) {
+            self.remember_use(key);
+        }
+        Some(chosen)
+    }
+
+    fn choose_file(
+        &self,
+        origin: Option<&str>,
+        extension: &str,
+        cancel: &Cancel,
+    ) -> Option<PathBuf> {
+        self.board.set_state(TrayState::Waiting);
+        let locale = Locale::from_system();
+        let origin = origin.map(str::to_string);
+        let first = || ToDialog::ChooseFile { origin, extension: extension.to_string(), locale };
+        let answer = self.exchange(first, None, cancel);
+        if let Ok(mut slot) = self.session.lock() {
+            if let Some(session) = slot.take() {
+                session.close();
+            }
+        }
+        self.board.set_state(TrayState::Idle);
+        match answer {
+            Some(FromDialog::File { path }) => Some(path),
+            _ => None,
+        }
+    }
+
+    fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome) {
+        if let Ok(mut slot) = self.session.lock() {
+            if let Some(session) = slot.take() {
+                session.close();
+            }
+        }
+        let file = self.file.lock().ok().and_then(|mut f| f.take());
+        let state = if outcome.result == "failed" { TrayState::Error } else { TrayState::Idle };
+        self.board.set_state(state);
+        if matches!(outcome.result, "signed" | "selected") {
+            self.memory.remember(request.origin.as_deref(), file.as_deref());
+        }
+    }
+}
+
+fn document_view(document: &crate::ui::DocumentSummary) -> DocumentView {
+    DocumentView {
+        size: document.size,
+        sha256: document.sha256.clone(),
+        preview: document.preview.clone(),
+        digest_only: document.digest_only,
+    }
+}
+
+fn retry_view(retry: &Retry) -> RetryView {
+    match retry {
+        Retry::WrongPassword => RetryView::WrongPassword { left: None },
+        Retry::NoMatchingKey => RetryView::NoMatchingKey,
+        other => RetryView::Problem { text: other.to_string() },
+    }
+}
+
+/// What the site accepts, in words (empty: any key).
+fn wanted(filter: &KeyFilter, locale: Locale) -> String {
+    let mut parts = Vec::new();
+    match filter.key_type {
+        Some(KeyType::Signature) => parts.push(i18n::text(Msg::RoleSignature, locale).to_string()),
+        Some(KeyType::Authentication) => {
+            parts.push(i18n::text(Msg::RoleAuthentication, locale).to_string());
+        }
+        None => {}
+    }
+    let iin_bin = i18n::text(Msg::IinBin, locale);
+    for value in [&filter.iin, &filter.bin].into_iter().flatten().filter(|v| !v.is_empty()) {
+        parts.push(format!("{iin_bin} {value}"));
+    }
+    if parts.is_empty() {
+        return String::new();
+    }
+    i18n::fill(i18n::text(Msg::KeysWanted, locale), &[("what", &parts.join(", "))])
+}
+
+/// How the dialog lists a key.
+pub fn key_view(key: &KeyEntry) -> KeyView {
+    let c: &Certificate = &key.certificate;
+    let roles = c.roles();
+    let role = match (roles.signature, roles.authentication) {
+        (true, true) => "signature+authentication",
+        (true, false) => "signature",
+        (false, true) => "authentication",
+        (false, false) => "-",
+    };
+    let status = match crate::pki::validity(c, crate::platform::clock::now()) {
+        Validity::Valid => "valid",
+        Validity::Expired => "expired",
+        Validity::NotYetValid => "not-yet-valid",
+    };
+    let ids: Vec<String> = [c.iin(), c.bin()].into_iter().flatten().collect();
+    KeyView {
+        alias: key.alias.clone(),
+        owner: c.subject_cn().unwrap_or_default(),
+        iin_bin: ids.join(" / "),
+        role: role.to_string(),
+        issuer: c.issuer_cn().unwrap_or_default(),
+        validity: format!("{} – {}", c.not_before().date(), c.not_after().date()),
+        status: status.to_string(),
+    }
+}

@@ -1,0 +1,45 @@
+//! Test hook (feature `test-support`): with `QOLTANBA_TEST_DIALOG_LOG=FILE` the dialog appends
+//! one JSON line once its layout settled: the window title, the origin and operation exactly as
+//! drawn, the standing, and the centres of Sign, Cancel and the password field (window
+//! coordinates, for `xdotool mousemove --window`). Documented in `docs/testing.md`.
+
+use std::io::Write as _;
+
+use eframe::egui;
+
+use super::dialog::Dialog;
+
+/// Frame after which the layout is taken as settled.
+const SETTLED: u64 = 15;
+
+/// Appends the record at the settled frame.
+pub(super) fn record(dialog: &Dialog, ctx: &egui::Context) {
+    if dialog.frames() != SETTLED {
+        return;
+    }
+    let Some(file) = std::env::var_os("QOLTANBA_TEST_DIALOG_LOG") else { return };
+    let spots = dialog.spots;
+    let scale = ctx.pixels_per_point();
+    let at = |p: [f32; 2]| [(p[0] * scale).round(), (p[1] * scale).round()];
+    let line = serde_json::json!({
+        "title": super::dialog::title(dialog_locale(dialog)),
+        "origin": dialog.shown_origin(),
+        "standing": dialog.standing(),
+        "operation": dialog.operation(),
+        "sign": at(spots.sign),
+        "cancel": at(spots.cancel),
+        "password": at(spots.password),
+    });
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        eprintln!("qoltanba prompt: cannot write the test log: {e}");
+    }
+}
+
+fn dialog_locale(dialog: &Dialog) -> crate::ui::i18n::Locale {
+    dialog.locale()
+}

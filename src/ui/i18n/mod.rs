@@ -1,0 +1,210 @@
+//! User-facing text in Kazakh, Russian and English: a [`Locale`], a [`Msg`] key per sentence
+//! and one table per language (`kk.rs`, `ru.rs`, `en.rs`). The dialog, the tray and the
+//! notifications take every word from here; the terminal prompter keeps English. Templates name
+//! their blanks `{name}`, filled by [`fill`]. Nothing here does I/O except reading the
+//! environment in [`Locale::from_system`].
+
+mod en;
+mod kk;
+mod ru;
+
+use serde::{Deserialize, Serialize};
+
+use super::Operation;
+
+/// A language of the user interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    /// Қазақша.
+    Kk,
+    /// Русский.
+    #[default]
+    Ru,
+    /// English.
+    En,
+}
+
+impl Locale {
+    /// Every locale, in menu order.
+    pub const ALL: [Locale; 3] = [Locale::Kk, Locale::Ru, Locale::En];
+
+    /// Reads a locale code as portals send it (`kk`, `kz`, `ru`, `en`, `ru_RU`, `kk-KZ`…).
+    pub fn parse(code: &str) -> Option<Self> {
+        let lower = code.trim().to_ascii_lowercase();
+        let language = lower.split(['_', '-', '.', '@']).next().unwrap_or_default();
+        match language {
+            "kk" | "kz" | "kaz" => Some(Self::Kk),
+            "ru" | "rus" => Some(Self::Ru),
+            "en" | "eng" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    /// [`Locale::parse`], falling back to Russian (NCALayer's most common language).
+    pub fn parse_or_default(code: &str) -> Self {
+        Self::parse(code).unwrap_or_default()
+    }
+
+    /// The language of the system (`LC_ALL`, `LC_MESSAGES`, `LANG`), Russian when unknown.
+    pub fn from_system() -> Self {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|var| std::env::var(var).ok())
+            .find(|value| !value.is_empty())
+            .and_then(|value| Self::parse(&value))
+            .unwrap_or_default()
+    }
+
+    /// The code used on the wire and in config files.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Kk => "kk",
+            Self::Ru => "ru",
+            Self::En => "en",
+        }
+    }
+
+    /// The language's own name, for the language menu.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Self::Kk => "қазақша",
+            Self::Ru => "русский",
+            Self::En => "English",
+        }
+    }
+}
+
+/// One sentence or label of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Msg {
+    /// Window title of the signing dialog (after "Qoltanba — ").
+    DialogTitle,
+    /// Label before the origin.
+    RequestedBy,
+    /// Shown instead of an origin for a client without one.
+    LocalProgram,
+    /// Warning: the site is seen for the first time.
+    FirstSeen,
+    /// Warning: the site is not on the trusted list.
+    NotTrusted,
+    /// The site is on the trusted list.
+    Trusted,
+    /// `Document {n}: {size} bytes`.
+    DocumentSize,
+    /// A digest cannot be shown.
+    DigestOnly,
+    /// Binary content has no preview.
+    BinaryData,
+    /// Heading of the key store choice.
+    KeyStore,
+    /// A key store file.
+    StoreFile,
+    /// Button opening the file chooser.
+    ChooseFile,
+    /// Heading of the recently used files.
+    RecentFiles,
+    /// No token is connected.
+    NoTokens,
+    /// Password label.
+    Password,
+    /// PIN label.
+    Pin,
+    /// Sign button.
+    Sign,
+    /// Cancel button.
+    Cancel,
+    /// Button confirming a key choice.
+    UseKey,
+    /// Wrong password.
+    WrongPassword,
+    /// `{left}` tries left (tokens).
+    TriesLeft,
+    /// The store holds no key the site accepts.
+    NoMatchingKey,
+    /// Heading of the key list.
+    Keys,
+    /// Key owner label.
+    Owner,
+    /// IIN/BIN label.
+    IinBin,
+    /// Role label.
+    Role,
+    /// Issuer label.
+    Issuer,
+    /// Validity label.
+    Validity,
+    /// Certificate expired.
+    Expired,
+    /// Certificate not yet valid.
+    NotYetValid,
+    /// Signature role.
+    RoleSignature,
+    /// Authentication role.
+    RoleAuthentication,
+    /// The site asks the user to pick a file of `{extension}`.
+    AsksForFile,
+    /// The site wants only keys of this kind: `{what}`.
+    KeysWanted,
+    /// Choose a key store first.
+    ChooseStoreFirst,
+    /// Tray tooltip / status: waiting for portals.
+    StateIdle,
+    /// Tray status: a request is waiting for the user.
+    StateWaiting,
+    /// Tray status: something went wrong.
+    StateError,
+    /// Tray: `Listening on {address}`.
+    Listening,
+    /// Tray: key stores seen.
+    StoresSeen,
+    /// Tray: open the signing history.
+    OpenHistory,
+    /// Tray: trust the local certificate in browsers.
+    TrustCertificate,
+    /// Tray: language submenu.
+    Language,
+    /// Tray: settings.
+    Settings,
+    /// Tray: quit.
+    Quit,
+    /// Notification title: a certificate expires soon.
+    ExpiringTitle,
+    /// `The certificate of {owner} expires in {days} days ({date}).`
+    ExpiringBody,
+    /// Notification title: a request was refused.
+    RefusedTitle,
+    /// `{origin} was refused: {reason}`.
+    RefusedBody,
+}
+
+/// The text of `msg` in `locale`.
+pub fn text(msg: Msg, locale: Locale) -> &'static str {
+    match locale {
+        Locale::Kk => kk::text(msg),
+        Locale::Ru => ru::text(msg),
+        Locale::En => en::text(msg),
+    }
+}
+
+/// Replaces each `{name}` in `template` with its value.
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    values
+        .iter()
+        .fold(template.to_string(), |out, (name, value)| out.replace(&format!("{{{name}}}"), value))
+}
+
+/// The operation in words, e.g. "Sign 3 XML documents".
+pub fn operation(op: Operation, count: usize, locale: Locale) -> String {
+    let n = count.to_string();
+    let template = match locale {
+        Locale::Kk => kk::operation(op),
+        Locale::Ru => ru::operation(op, count),
+        Locale::En => en::operation(op, count),
+    };
+    fill(template, &[("n", &n)])
+}
+
+#[cfg(test)]
+mod tests;

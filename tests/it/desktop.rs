@@ -1,0 +1,290 @@
+//! The desktop under Xvfb (started here; `.ci/test.sh` installs Xvfb, xdotool, ImageMagick and
+//! trayer): the daemon with `--ui gui` opens the real dialog, xdotool types the password and
+//! presses the buttons, the client gets a signature that xmlsec1 verifies, or the cancel reply.
+//! Screenshots go to `target/gui-screenshots/`. The dialog reports what it drew through the
+//! test hook `QOLTANBA_TEST_DIALOG_LOG` (docs/testing.md).
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::harness::{fixture, xmlsec_verify, Client, LEGACY_NOW, PASSWORD, RSA_SIGN};
+
+const XML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<invoice>\n  <number>ЭСФ-2020/0001</number>\n  <seller bin=\"123456789012\">ТОО «Пример»</seller>\n  <total currency=\"KZT\">150000.00</total>\n</invoice>";
+
+/// A private X server on a display it picked itself.
+pub struct Xvfb {
+    child: Child,
+    /// `:N`.
+    pub display: String,
+}
+
+impl Xvfb {
+    /// Starts Xvfb and waits until it reports its display.
+    pub fn start() -> Self {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (installed by .ci/test.sh)");
+        let stdout = child.stdout.take().expect("Xvfb stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("Xvfb display number");
+        let display = format!(":{}", line.trim());
+        assert!(display.len() > 1, "Xvfb reported no display");
+        Self { child, display }
+    }
+
+    /// Runs a program on this display; returns (success, stdout).
+    pub fn run(&self, program: &str, args: &[&str]) -> (bool, String) {
+        let output = Command::new(program)
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).trim().to_string())
+    }
+
+    /// Starts a background program on this display.
+    pub fn spawn(&self, program: &str, args: &[&str]) -> Child {
+        Command::new(program)
+            .args(args)
+            .env("DISPLAY", &self.display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program}: {e}"))
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The daemon with `--ui gui` on an Xvfb display.
+pub struct GuiDaemon {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub ws: String,
+}
+
+impl Drop for GuiDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl GuiDaemon {
+    /// Starts it with the fixture key remembered as the last used file.
+    pub fn start(x: &Xvfb) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        let memory = json!({"origins": [], "recent": [fixture(RSA_SIGN)]});
+        std::fs::write(data.join("desktop.json"), memory.to_string()).expect("desktop.json");
+        let child = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .args(["run", "--listen", "ws://127.0.0.1:0", "--ui", "gui", "--data-dir"])
+            .arg(&data)
+            .env("DISPLAY", &x.display)
+            .env("QOLTANBA_TEST_NOW", LEGACY_NOW)
+            .env("QOLTANBA_TEST_DIALOG_LOG", dir.path().join("dialog.jsonl"))
+            .env("QOLTANBA_NOTIFY_LOG", dir.path().join("notify.jsonl"))
+            .env("LANG", "en_US.UTF-8")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start qoltanba");
+        let ws = wait_for(Duration::from_secs(30), "the listening file", || {
+            let text = std::fs::read_to_string(data.join("listening")).ok()?;
+            text.lines().find_map(|l| l.strip_prefix("listening on ")).map(str::to_string)
+        });
+        Self { child, dir, ws }
+    }
+
+    /// The `n`-th dialog's record (0-based), waiting for it.
+    pub fn dialog(&self, n: usize) -> Value {
+        let path = self.dir.path().join("dialog.jsonl");
+        wait_for(Duration::from_secs(60), "the dialog", || {
+            let text = std::fs::read_to_string(&path).ok()?;
+            text.lines().nth(n).and_then(|l| serde_json::from_str(l).ok())
+        })
+    }
+
+    /// Whether the daemon is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+/// Polls `probe` every 100 ms until it gives a value; panics after `limit`.
+pub fn wait_for<T>(limit: Duration, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The dialog window's id, found by its title as a person's tools would.
+fn window(x: &Xvfb) -> String {
+    wait_for(Duration::from_secs(30), "a window named Qoltanba", || {
+        let (ok, out) = x.run("xdotool", &["search", "--onlyvisible", "--name", "Qoltanba"]);
+        ok.then(|| out.lines().last().map(str::to_string)).flatten()
+    })
+}
+
+fn click(x: &Xvfb, id: &str, spot: &Value) {
+    let (px, py) = (spot[0].as_f64().expect("x"), spot[1].as_f64().expect("y"));
+    let (px, py) = (format!("{px}"), format!("{py}"));
+    let (ok, _) = x.run("xdotool", &["mousemove", "--window", id, &px, &py, "click", "1"]);
+    assert!(ok, "xdotool click");
+}
+
+fn type_text(x: &Xvfb, id: &str, text: &str) {
+    let _ = x.run("xdotool", &["windowfocus", "--sync", id]);
+    let (ok, _) = x.run("xdotool", &["type", "--delay", "30", text]);
+    assert!(ok, "xdotool type");
+}
+
+fn key(x: &Xvfb, id: &str, name: &str) {
+    let _ = x.run("xdotool", &["windowfocus", "--sync", id]);
+    let (ok, _) = x.run("xdotool", &["key", name]);
+    assert!(ok, "xdotool key {name}");
+}
+
+/// Saves a screenshot of window `id` and checks it is a real, non-empty PNG.
+fn screenshot(x: &Xvfb, id: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/gui-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let path = dir.join(name);
+    std::thread::sleep(Duration::from_millis(400));
+    let (ok, _) = x.run("import", &["-window", id, path.to_str().expect("path")]);
+    assert!(ok, "ImageMagick import");
+    let bytes = std::fs::read(&path).expect("screenshot written");
+    assert!(bytes.len() > 2000 && bytes.starts_with(b"\x89PNG"), "{name} is a non-empty PNG");
+    path
+}
+
+fn sign_xml() -> Value {
+    json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "format":"xml","data":XML,"signingParams":{},"signerParams":{"extKeyUsageOids":[]},
+        "locale":"en"}})
+}
+
+/// Sends `request` from a client with `origin` on a runtime thread; the reply arrives later.
+fn call(ws: &str, origin: &str, request: Value) -> std::thread::JoinHandle<Value> {
+    let (ws, origin) = (ws.to_string(), origin.to_string());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let mut client = Client::connect(&ws, Some(&origin), None).await;
+            client.call_json(&request).await
+        })
+    })
+}
+
+#[test]
+fn gui_wrong_password_then_sign_gives_a_valid_signature() {
+    let x = Xvfb::start();
+    let daemon = GuiDaemon::start(&x);
+    let reply = call(&daemon.ws, "https://esf.gov.kz", sign_xml());
+    let shown = daemon.dialog(0);
+    let id = window(&x);
+    assert!(shown["title"].as_str().is_some_and(|t| t.starts_with("Qoltanba")), "{shown}");
+    assert_eq!(shown["origin"], "https://esf.gov.kz");
+    assert_eq!(shown["standing"], "trusted");
+    assert_eq!(shown["operation"], "Sign 1 XML document");
+    screenshot(&x, &id, "dialog-xml.png");
+    click(&x, &id, &shown["password"]);
+    type_text(&x, &id, "wrong-password");
+    key(&x, &id, "Return");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(window(&x), id, "a wrong password keeps the same dialog open");
+    screenshot(&x, &id, "dialog-wrong-password.png");
+    click(&x, &id, &shown["password"]);
+    type_text(&x, &id, PASSWORD);
+    click(&x, &id, &shown["sign"]);
+    let reply = reply.join().expect("client thread");
+    assert_eq!(reply["status"], true, "{reply}");
+    let signed = reply["body"]["result"][0].as_str().expect("signed XML");
+    let dir = tempfile::tempdir().expect("dir");
+    let (ok, out) = xmlsec_verify(dir.path(), signed);
+    assert!(ok, "xmlsec1 verifies the dialog-approved signature: {out}");
+}
+
+#[test]
+fn gui_cancel_button_gives_the_cancel_reply_and_untrusted_origin_is_flagged() {
+    let x = Xvfb::start();
+    let daemon = GuiDaemon::start(&x);
+    let reply = call(&daemon.ws, "https://egov-kz.phish.example", sign_xml());
+    let shown = daemon.dialog(0);
+    let id = window(&x);
+    assert_eq!(shown["origin"], "https://egov-kz.phish.example");
+    assert_eq!(shown["standing"], "first-seen", "an unknown site gets the warning colour");
+    screenshot(&x, &id, "dialog-untrusted.png");
+    click(&x, &id, &shown["cancel"]);
+    let reply = reply.join().expect("client thread");
+    assert_eq!(reply, json!({"body":{},"status":true}), "basics' cancel reply");
+}
+
+#[test]
+fn gui_shows_the_handshake_origin_not_the_claimed_one_and_escape_cancels() {
+    let x = Xvfb::start();
+    let daemon = GuiDaemon::start(&x);
+    let mut request = sign_xml();
+    request["origin"] = json!("https://egov.kz");
+    request["args"]["origin"] = json!("https://egov.kz");
+    let reply = call(&daemon.ws, "https://real.portal.kz", request);
+    let shown = daemon.dialog(0);
+    let id = window(&x);
+    assert_eq!(shown["origin"], "https://real.portal.kz", "the handshake origin is shown");
+    assert_ne!(shown["standing"], "trusted", "the claimed egov.kz lends no trust");
+    key(&x, &id, "Escape");
+    let reply = reply.join().expect("client thread");
+    assert_eq!(reply, json!({"body":{},"status":true}), "basics' cancel reply");
+}
+
+fn tray_survives(with_host: bool) {
+    let x = Xvfb::start();
+    let host = with_host
+        .then(|| x.spawn("trayer", &["--edge", "top", "--widthtype", "pixel", "--width", "200"]));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut daemon = GuiDaemon::start(&x);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(daemon.alive(), "the daemon runs with the tray (host: {with_host})");
+    let reply = call(
+        &daemon.ws,
+        "https://x.kz",
+        json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens"}),
+    );
+    let reply = reply.join().expect("client thread");
+    assert_eq!(reply["code"], "200", "{reply}");
+    assert!(daemon.alive());
+    if let Some(mut host) = host {
+        let _ = host.kill();
+        let _ = host.wait();
+    }
+}
+
+#[test]
+fn tray_starts_under_xvfb_with_a_tray_host() {
+    tray_survives(true);
+}
+
+#[test]
+fn tray_starts_under_xvfb_without_a_tray_host() {
+    tray_survives(false);
+}
