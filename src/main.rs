@@ -19,6 +19,8 @@ use qoltanba::service::{Service, ServiceSettings};
 use qoltanba::transport::{self, tls::LocalCa, Listen};
 use qoltanba::ui::Prompter;
 
+mod commands;
+
 /// A failure of a command, printed as one line on stderr.
 type Failure = String;
 
@@ -49,6 +51,8 @@ fn start(cli: Cli) -> Result<(), Failure> {
         Command::Keys { .. } => Err("give --file or --store".into()),
         Command::Sign(args) => sign(&args),
         Command::Verify { format, input, content } => verify(format, &input, content.as_deref()),
+        Command::History { last } => commands::history(&paths, last),
+        Command::Cert { action } => commands::cert(&paths, action),
     }
 }
 
@@ -103,7 +107,8 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let prompter = prompter(args.ui.as_deref().unwrap_or(&settings.ui.mode))?;
     let tokens: Arc<dyn TokenStores> = Arc::new(tokens(settings)?);
     let service_settings = ServiceSettings { locale: settings.ui.locale.clone() };
-    let service = Service::with_tokens(prompter, service_settings, tokens);
+    let security = commands::security(paths, settings)?;
+    let service = Service::with_security(prompter, service_settings, tokens, security);
     let dispatcher = Arc::new(Dispatcher::new(service));
     let limits = transport::Limits {
         max_message_size: settings.server.max_message_bytes,

@@ -1,11 +1,17 @@
 //! One request end to end: choose key -> consent + password -> open -> sign -> respond.
 //! Depends on traits only (`Prompter`, `KeyStore`, `Signer`); `main` picks implementations.
 
+pub mod audit;
 pub mod error;
 pub mod flow;
+pub mod limits;
+mod origin;
+pub mod policy;
+pub mod security;
 
 pub use error::{ErrorKind, ServiceError};
 pub use flow::{Service, ServiceSettings};
+pub use security::Security;
 
 use crate::keystore::KeyFilter;
 

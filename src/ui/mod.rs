@@ -91,11 +91,26 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// How far the caller's origin is trusted, as the prompt shows it (`docs/security.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Listed: the built-in portals, `allowed_origins`, or remembered by the user.
+    Trusted,
+    /// A site not seen before: the dialog says so and offers to remember it.
+    #[default]
+    New,
+    /// No `Origin` header: "a program on this computer".
+    Local,
+}
+
 /// Everything one prompt shows.
 #[derive(Debug, Clone)]
 pub struct PromptRequest {
     /// The origin from the WebSocket handshake (`None`: a program on this computer).
     pub origin: Option<String>,
+    /// How far the origin is trusted.
+    pub trust: Trust,
     /// The operation.
     pub operation: Operation,
     /// What is signed.
@@ -121,6 +136,8 @@ pub struct Credentials {
     /// Tokens: keep this PIN for so long ("remember for N minutes"; off by default, capped by
     /// the token layer). An empty PIN later uses the remembered one.
     pub remember: Option<std::time::Duration>,
+    /// "Trust this site from now on" (prompt mode, a new origin; ignored otherwise).
+    pub remember_origin: bool,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -130,6 +147,7 @@ impl std::fmt::Debug for Credentials {
             .field("file", &self.file)
             .field("key", &self.key)
             .field("remember", &self.remember)
+            .field("remember_origin", &self.remember_origin)
             .finish_non_exhaustive()
     }
 }

@@ -32,6 +32,9 @@ struct Answer {
     /// Test hook: the "user" thinks this long before answering (cancellable).
     #[serde(default)]
     delay_ms: Option<u64>,
+    /// Prompt mode: "trust this site from now on".
+    #[serde(default)]
+    remember_origin: bool,
     /// Tokens: "remember the PIN for N minutes".
     #[serde(default)]
     remember_minutes: Option<u64>,
@@ -132,6 +135,7 @@ impl Prompter for ScriptPrompter {
             secret,
             key: answer.key,
             remember: answer.remember_minutes.map(|m| Duration::from_secs(m * 60)),
+            remember_origin: answer.remember_origin,
         })
     }
 
@@ -179,6 +183,7 @@ impl Prompter for ScriptPrompter {
         let hashes: Vec<&str> = request.documents.iter().map(|d| d.sha256.as_str()).collect();
         self.append_seen(json!({
             "origin": request.origin,
+            "origin_trust": request.trust,
             "operation": request.operation,
             "description": request.operation.describe(request.documents.len()),
             "documents": {"count": request.documents.len(), "sha256": hashes, "sizes": request.documents.iter().map(|d| d.size).collect::<Vec<_>>()},
