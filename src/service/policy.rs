@@ -38,7 +38,7 @@ pub const BUILTIN_PORTALS: &[&str] = &[
 ];
 
 /// Bounds of the limit keys: a config may choose within them, never outside.
-pub const PROMPTS_PER_MINUTE: (u32, u32) = (1, 30);
+pub const PROMPTS_PER_MINUTE: (u32, u32) = (1, 60);
 /// Bounds of `rejections_per_minute`.
 pub const REJECTIONS_PER_MINUTE: (u32, u32) = (1, 10);
 /// Bounds of `cooldown_seconds`.
@@ -154,6 +154,21 @@ impl Default for OriginPolicy {
     }
 }
 
+/// The stricter of two settings (the larger when `larger_is_stricter`), either one when only
+/// one is set, else the default.
+fn stricter<T: Ord + Copy>(
+    user: Option<T>,
+    it: Option<T>,
+    default: T,
+    larger_is_stricter: bool,
+) -> T {
+    match (user, it) {
+        (Some(u), Some(i)) if larger_is_stricter => u.max(i),
+        (Some(u), Some(i)) => u.min(i),
+        (u, i) => u.or(i).unwrap_or(default),
+    }
+}
+
 fn patterns(list: &[String]) -> Vec<OriginPattern> {
     list.iter().filter_map(|text| OriginPattern::parse(text)).collect()
 }
@@ -170,18 +185,32 @@ impl OriginPolicy {
         if !it_locked {
             allowed.extend(patterns(user.allowed_origins.as_deref().unwrap_or_default()));
         }
-        let defaults = RateLimits::default();
-        let min = |a: Option<u32>, b: Option<u32>, d: u32| a.unwrap_or(d).min(b.unwrap_or(d));
+        let d = RateLimits::default();
         let limits = RateLimits {
-            prompts_per_minute: min(user.prompts_per_minute, it.prompts_per_minute, 5),
-            rejections_per_minute: min(user.rejections_per_minute, it.rejections_per_minute, 3),
-            cooldown: std::time::Duration::from_secs(
-                user.cooldown_seconds.unwrap_or(300).max(it.cooldown_seconds.unwrap_or(300)),
+            prompts_per_minute: stricter(
+                user.prompts_per_minute,
+                it.prompts_per_minute,
+                d.prompts_per_minute,
+                false,
             ),
-            max_queued: user
-                .max_queued_requests
-                .unwrap_or(defaults.max_queued)
-                .min(it.max_queued_requests.unwrap_or(defaults.max_queued)),
+            rejections_per_minute: stricter(
+                user.rejections_per_minute,
+                it.rejections_per_minute,
+                d.rejections_per_minute,
+                false,
+            ),
+            cooldown: std::time::Duration::from_secs(stricter(
+                user.cooldown_seconds,
+                it.cooldown_seconds,
+                d.cooldown.as_secs(),
+                true,
+            )),
+            max_queued: stricter(
+                user.max_queued_requests,
+                it.max_queued_requests,
+                d.max_queued,
+                false,
+            ),
         };
         Self {
             mode,

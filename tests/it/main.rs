@@ -6,6 +6,7 @@ mod gost;
 mod harness;
 mod prompts;
 mod protocol;
+mod security;
 mod signing;
 mod softhsm;
 mod tokens;
