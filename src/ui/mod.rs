@@ -57,8 +57,9 @@ impl Operation {
     }
 }
 
-/// What the prompt shows of one document.
-#[derive(Debug, Clone, Serialize)]
+/// What the prompt shows of one document. `Debug` leaves the preview out: document content
+/// must never reach a log.
+#[derive(Clone, Serialize)]
 pub struct DocumentSummary {
     /// Size in bytes of what is signed.
     pub size: usize,
@@ -83,6 +84,16 @@ impl DocumentSummary {
                 text.lines().take(12).collect::<Vec<_>>().join("\n").chars().take(800).collect()
             });
         Self { size: data.len(), sha256: hex(&sha2::Sha256::digest(data)), preview, digest_only }
+    }
+}
+
+impl std::fmt::Debug for DocumentSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentSummary")
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .field("digest_only", &self.digest_only)
+            .finish_non_exhaustive()
     }
 }
 

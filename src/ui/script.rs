@@ -71,12 +71,14 @@ impl ScriptPrompter {
 
     /// Takes the next unused answer line, if any. The position advances only when a line is used.
     fn next_answer(&self, cancel: &Cancel) -> Option<Answer> {
+        // The file holds passwords: both copies are wiped when dropped.
         let line = {
             let mut state = self.state.lock().ok()?;
-            let text = std::fs::read_to_string(&self.answers).unwrap_or_default();
+            let text =
+                zeroize::Zeroizing::new(std::fs::read_to_string(&self.answers).unwrap_or_default());
             let line = text.lines().filter(|l| !l.trim().is_empty()).nth(state.used)?.to_string();
             state.used += 1;
-            line
+            zeroize::Zeroizing::new(line)
         };
         let answer: Answer = match serde_json::from_str(&line) {
             Ok(answer) => answer,
