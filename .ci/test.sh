@@ -13,6 +13,8 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 # SoftHSM2 and OpenSC's pkcs11-tool: the PKCS#11 token of the token tests (docs/tokens.md).
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
 command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
+# NSS certutil: the trust stores of `qoltanba cert install|uninstall` (docs/security.md).
+command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
 # The GOST engine for OpenSSL 3 (engines-3/gost.so): the oracle for GOST signatures.
 openssl engine -t gost >/dev/null 2>&1 || missing+=(libengine-gost-openssl)
 # The desktop (feature `desktop`, docs/desktop.md): GTK 3 headers for tray-icon and the file

@@ -63,6 +63,28 @@ pub enum Command {
         #[arg(long)]
         content: Option<PathBuf>,
     },
+    /// Show the journal of signatures (data directory `journal.jsonl`) as a table.
+    History {
+        /// Show only the last N entries.
+        #[arg(long, value_name = "N")]
+        last: Option<usize>,
+    },
+    /// Manage the local CA in the browsers' trust stores.
+    Cert {
+        /// What to do.
+        #[command(subcommand)]
+        action: CertAction,
+    },
+}
+
+/// `qoltanba cert …`.
+#[derive(Debug, Subcommand)]
+pub enum CertAction {
+    /// Add the local CA to the NSS databases (~/.pki/nssdb, Firefox profiles) or, on Windows,
+    /// the user's Root store; every store is recorded in the data directory.
+    Install,
+    /// Remove the local CA from every store `install` added it to.
+    Uninstall,
 }
 
 /// `qoltanba run`.

@@ -38,6 +38,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// `[pkcs11]`
     pub pkcs11: Pkcs11Settings,
+    /// `[policy]`: origin policy and prompt limits (`docs/security.md`).
+    pub policy: crate::service::policy::PolicySettings,
 }
 
 /// `[pkcs11]`: hardware tokens.
@@ -49,12 +51,15 @@ pub struct Pkcs11Settings {
     pub modules: BTreeMap<String, Vec<PathBuf>>,
 }
 
-/// The IT policy file: only `[pkcs11]`, whose `modules` entries win over the user's config.
+/// The IT policy file: `[pkcs11]`, whose `modules` entries win over the user's config, and
+/// `[policy]`, which the user's config can only tighten.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// `[pkcs11]`
     pub pkcs11: Pkcs11Settings,
+    /// `[policy]`
+    pub policy: crate::service::policy::PolicySettings,
 }
 
 /// Where the IT policy file lives: `QOLTANBA_POLICY` if set, else a system-wide path.
@@ -84,6 +89,7 @@ impl Policy {
         let policy: Self = toml::from_str(&text)
             .map_err(|e| ConfigError::Invalid { path: shown.clone(), message: e.to_string() })?;
         validate_modules(&policy.pkcs11)
+            .and_then(|()| policy.policy.validate())
             .map_err(|message| ConfigError::Invalid { path: shown, message })?;
         Ok(policy)
     }
@@ -186,7 +192,8 @@ impl Settings {
         if self.server.listen.is_empty() {
             return Err("server.listen must name at least one address".into());
         }
-        validate_modules(&self.pkcs11)
+        validate_modules(&self.pkcs11)?;
+        self.policy.validate()
     }
 }
 
@@ -228,7 +235,26 @@ mod tests {
         assert_eq!(Policy::load(&dir.path().join("none.toml")).ok(), Some(Policy::default()));
         let path = dir.path().join("policy.toml");
         std::fs::write(&path, "[server]\nlisten = []\n").expect("write");
-        assert!(Policy::load(&path).is_err(), "a policy holds only [pkcs11]");
+        assert!(Policy::load(&path).is_err(), "a policy holds only [pkcs11] and [policy]");
+        std::fs::write(
+            &path,
+            "[policy]\nmode = \"allowlist\"\nallowed_origins = [\"https://portal.test.kz\"]\n",
+        )
+        .expect("write");
+        let policy = Policy::load(&path).expect("valid policy");
+        assert_eq!(policy.policy.mode, Some(crate::service::policy::Mode::Allowlist));
+    }
+
+    #[test]
+    fn policy_table_is_read_and_checked() {
+        let text =
+            "[policy]\nmode = \"allowlist\"\nallowed_origins = [\"https://portal.test.kz\"]\n";
+        let settings = Settings::parse(text).expect("valid config");
+        assert_eq!(settings.policy.mode, Some(crate::service::policy::Mode::Allowlist));
+        assert!(Settings::parse("[policy]\nmode = \"open\"\n").is_err());
+        assert!(Settings::parse("[policy]\nallowed_origins = [\"portal.kz\"]\n").is_err());
+        assert!(Settings::parse("[policy]\nprompts_per_minute = 1000\n").is_err());
+        assert!(Settings::parse("[policy]\nallow_everything = true\n").is_err());
     }
 
     #[test]

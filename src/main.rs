@@ -19,6 +19,7 @@ use qoltanba::service::{Service, ServiceSettings};
 use qoltanba::transport::{self, tls::LocalCa, Listen};
 use qoltanba::ui::Prompter;
 
+mod commands;
 mod gui;
 
 /// A failure of a command, printed as one line on stderr.
@@ -53,6 +54,8 @@ fn start(cli: Cli) -> Result<(), Failure> {
         Command::Verify { format, input, content } => verify(format, &input, content.as_deref()),
         Command::Prompt => prompt(),
         Command::Demo { port } => demo(port),
+        Command::History { last } => commands::history(&paths, last),
+        Command::Cert { action } => commands::cert(&paths, action),
     }
 }
 
@@ -150,7 +153,8 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let prompter = prompter(&mode, &desktop)?;
     let tokens: Arc<dyn TokenStores> = Arc::new(tokens(settings)?);
     let service_settings = ServiceSettings { locale: settings.ui.locale.clone() };
-    let service = Service::with_tokens(prompter, service_settings, tokens);
+    let security = commands::security(paths, settings)?;
+    let service = Service::with_security(prompter, service_settings, tokens, security);
     let dispatcher = Arc::new(Dispatcher::new(service.clone()));
     let limits = transport::Limits {
         max_message_size: settings.server.max_message_bytes,

@@ -30,6 +30,8 @@
 //! | `ErrorKind::PinLocked` (token PIN locked) | `TOKEN_PIN_LOCKED` | `The token's PIN is locked …` | — |
 //! | `ErrorKind::TokenRemoved` (token pulled out mid-operation) | `TOKEN_REMOVED` | `The token was removed …` | — |
 //! | `ErrorKind::MechanismUnsupported` | `TOKEN_MECHANISM_UNSUPPORTED` | `The token cannot sign with this key's algorithm …` | — |
+//! | `ErrorKind::OriginRefused` (origin policy, no prompt shown) | `ORIGIN_REFUSED` | `Qoltanba does not accept requests from this site …` | — |
+//! | `ErrorKind::TooManyRequests` (prompt rate limit, cool-down, full queue; no prompt shown) | `TOO_MANY_REQUESTS` | what limit and when to retry | — |
 //! | `ErrorKind::Internal` | `INTERNAL_ERROR` | `Internal error; the Qoltanba log has the details.` | — |
 //! | `ErrorKind::Cancelled` | — | `{"body":{},"status":true}` | — |
 
@@ -191,6 +193,10 @@ fn service_failure(error: &ServiceError) -> Failure {
         ErrorKind::PinLocked | ErrorKind::TokenRemoved | ErrorKind::MechanismUnsupported => {
             return token_failure(error);
         }
+        ErrorKind::OriginRefused => return Failure::new("ORIGIN_REFUSED", ORIGIN_REFUSED, None),
+        ErrorKind::TooManyRequests => {
+            return Failure::new("TOO_MANY_REQUESTS", too_many_text(error), None)
+        }
         ErrorKind::Internal => {
             tracing::error!("basics sign failed: {error}");
             return Failure::new(
@@ -202,6 +208,30 @@ fn service_failure(error: &ServiceError) -> Failure {
     };
     Failure::new(code, error.to_string(), None)
 }
+
+/// The `ORIGIN_REFUSED` message.
+pub const ORIGIN_REFUSED: &str = "Qoltanba does not accept requests from this site: it is not \
+     on the list of allowed sites (policy.allowed_origins).";
+
+/// The `TOO_MANY_REQUESTS` message of a prompt limit.
+fn too_many_text(error: &ServiceError) -> &'static str {
+    use crate::service::limits::Limited;
+    match error {
+        ServiceError::TooManyRequests(Limited::CoolingDown) => {
+            "Too many signature requests from this site were cancelled: it is refused for a \
+             while (policy.cooldown_seconds). Try again later."
+        }
+        ServiceError::TooManyRequests(Limited::TooManyPrompts) => {
+            "Too many signature requests from this site in the last minute \
+             (policy.prompts_per_minute). Try again in a minute."
+        }
+        _ => TOO_MANY_REQUESTS,
+    }
+}
+
+/// The `TOO_MANY_REQUESTS` message when requests wait in too long a queue.
+pub const TOO_MANY_REQUESTS: &str =
+    "Too many requests are waiting for the signing dialog. Try again later.";
 
 /// Token failures: a code of their own and a sentence the user can act on.
 fn token_failure(error: &ServiceError) -> Failure {

@@ -18,6 +18,7 @@ pub async fn run(
     caller: &Caller,
     call: Call,
 ) -> Result<Option<Response>, Error500> {
+    service.admit(caller).map_err(service_error)?;
     let response = match call {
         Call::ActiveTokens => Response::Texts(service.active_tokens().await),
         Call::KeyInfo { storage } => key_info(service, caller, &storage).await?,
@@ -194,6 +195,8 @@ fn service_error(error: ServiceError) -> Error500 {
         | ErrorKind::PinLocked
         | ErrorKind::TokenRemoved
         | ErrorKind::MechanismUnsupported
+        | ErrorKind::OriginRefused
+        | ErrorKind::TooManyRequests
         | ErrorKind::Unsupported => Error500::new(error.to_string()),
     }
 }

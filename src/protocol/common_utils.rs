@@ -24,6 +24,8 @@
 //! | file not picked in `showFileChooser` this run | `file.not_found` |
 //! | bad XML, bad base64, other bad input, signing failures | the error text |
 //! | time-stamping methods (`createCMSSignatureFromBase64`, `createCMSSignatureFromFile`, `applyCAdEST`) | `Time-stamping is not supported yet: <method> adds a time-stamp (CAdES-T) …` — never an unstamped signature |
+//! | origin refused by the origin policy (any method; no prompt shown) | `origin.refused` |
+//! | prompt rate limit, cool-down, full prompt queue, too many requests queued on one connection | `requests.too_many` |
 //! | internal errors | `internal error` (details go to the log) |
 
 use std::sync::Arc;

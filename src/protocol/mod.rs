@@ -90,6 +90,18 @@ pub fn too_large(head: &str, len: usize, limit: usize) -> String {
     }
 }
 
+/// The reply to a request refused because too many requests wait on its connection
+/// (`TOO_MANY_REQUESTS` / `requests.too_many`), in the envelope of the module it names.
+pub fn too_busy(head: &str) -> String {
+    match module_in(head) {
+        Some(basics::MODULE) => basics::error_text("TOO_MANY_REQUESTS", basics::TOO_MANY_REQUESTS),
+        Some(common_utils::MODULE) => common_utils::error_text("requests.too_many"),
+        Some(applet::MODULE) => applet::error_text(basics::TOO_MANY_REQUESTS),
+        None if head.contains("\"method\"") => applet::error_text(basics::TOO_MANY_REQUESTS),
+        _ => envelope::top_level_error("TOO_MANY_REQUESTS", Some(basics::TOO_MANY_REQUESTS)),
+    }
+}
+
 /// The value of the first `"module":"…"` member in the head of a request, if any.
 fn module_in(head: &str) -> Option<&str> {
     let after_key = &head[head.find("\"module\"")? + "\"module\"".len()..];

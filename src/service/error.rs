@@ -31,6 +31,10 @@ pub enum ErrorKind {
     TokenRemoved,
     /// The token cannot sign with the key's algorithm.
     MechanismUnsupported,
+    /// The caller's origin may not use Qoltanba (origin policy); no prompt was shown.
+    OriginRefused,
+    /// The caller asked too often (prompt rate limit, cool-down, full queue); no prompt shown.
+    TooManyRequests,
     /// Something broke inside the daemon.
     Internal,
 }
@@ -73,6 +77,15 @@ pub enum ServiceError {
     /// the commonUtils message (`docs/protocol.md`).
     #[error("{}", token_message(.0))]
     Token(DeviceError),
+    /// The origin policy refuses the caller (the origin as sent, shortened).
+    #[error("origin.refused")]
+    OriginRefused(String),
+    /// A prompt limit refuses the caller.
+    #[error("requests.too_many")]
+    TooManyRequests(super::limits::Limited),
+    /// The journal could not be written: no signature leaves unrecorded.
+    #[error("internal error: {0}")]
+    Journal(#[from] super::audit::JournalError),
     /// Something broke inside the daemon.
     #[error("internal error: {0}")]
     Internal(String),
@@ -125,7 +138,9 @@ impl ServiceError {
                 DeviceErrorKind::MechanismUnsupported => ErrorKind::MechanismUnsupported,
                 DeviceErrorKind::WrongPin | DeviceErrorKind::Failed => ErrorKind::SigningFailed,
             },
-            Self::Internal(_) => ErrorKind::Internal,
+            Self::OriginRefused(_) => ErrorKind::OriginRefused,
+            Self::TooManyRequests(_) => ErrorKind::TooManyRequests,
+            Self::Internal(_) | Self::Journal(_) => ErrorKind::Internal,
         }
     }
 }

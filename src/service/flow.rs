@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
+use super::security::Security;
 use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
@@ -16,7 +17,7 @@ use crate::keystore::{
 use crate::sign;
 use crate::ui::{
     Cancel, Credentials, DocumentSummary, Operation, PromptAnswer, PromptOutcome, PromptRequest,
-    Prompter, Retry,
+    Prompter, Retry, Trust,
 };
 
 /// Storage names of hardware stores NCALayer knows (`ncalayer-protocol.md` §6).
@@ -55,6 +56,7 @@ pub struct Service {
     prompt_queue: Arc<tokio::sync::Mutex<()>>,
     locale: Mutex<String>,
     picked_files: Mutex<Vec<PathBuf>>,
+    security: Security,
 }
 
 /// Sets the cancel flag when the request future is dropped (the client went away).
@@ -78,13 +80,29 @@ impl Service {
         settings: ServiceSettings,
         tokens: Arc<dyn TokenStores>,
     ) -> Arc<Self> {
+        Self::with_security(prompter, settings, tokens, Security::default())
+    }
+
+    /// A service with its origin policy, prompt limits and journal (`service::security`).
+    pub fn with_security(
+        prompter: Arc<dyn Prompter>,
+        settings: ServiceSettings,
+        tokens: Arc<dyn TokenStores>,
+        security: Security,
+    ) -> Arc<Self> {
         Arc::new(Self {
             prompter,
             tokens,
             prompt_queue: Arc::new(tokio::sync::Mutex::new(())),
             locale: Mutex::new(settings.locale),
             picked_files: Mutex::new(Vec::new()),
+            security,
         })
+    }
+
+    /// Whether the origin policy lets `caller` use the daemon, and how far it is trusted.
+    pub fn admit(&self, caller: &Caller) -> Result<Trust, ServiceError> {
+        self.security.admit(caller)
     }
 
     /// The current prompt language.
@@ -130,12 +148,16 @@ impl Service {
         caller: &Caller,
         request: SignRequest,
     ) -> Result<SignOutcome, ServiceError> {
+        let trust = self.security.admit(caller)?;
         validate_documents(&request)?;
-        let prompt = self.prompt_request(caller, &request);
+        let prompt = PromptRequest { trust, ..self.prompt_request(caller, &request) };
         let allow_expired = request.allow_expired;
-        self.in_prompt(move |service, cancel| {
-            let (signer, keys) = service.choose_signer(&prompt, allow_expired, &cancel)?;
+        self.in_prompt(caller, move |service, cancel| {
+            let (signer, keys, alias) = service.choose_signer(&prompt, allow_expired, &cancel)?;
             let result = sign_all(signer.as_ref(), &request).map_err(ServiceError::lift_device);
+            let recorded =
+                service.security.record(&prompt, &alias, signer.certificate(), result.is_ok());
+            let result = recorded.and(result);
             let outcome = if result.is_ok() { "signed" } else { "failed" };
             service.prompter.finish(&prompt, &PromptOutcome { keys, result: outcome });
             result.map(|signatures| SignOutcome {
@@ -153,16 +175,18 @@ impl Service {
         storage: &str,
         key_type: Option<KeyType>,
     ) -> Result<Certificate, ServiceError> {
+        let trust = self.security.admit(caller)?;
         let prompt = PromptRequest {
             origin: caller.origin.clone(),
+            trust,
             operation: Operation::KeyInfo,
             documents: Vec::new(),
             filter: KeyFilter { key_type, ..KeyFilter::default() },
             storages: Some(vec![storage.to_string()]),
             locale: self.locale(),
         };
-        self.in_prompt(move |service, cancel| {
-            let (signer, keys) = service.choose_signer(&prompt, true, &cancel)?;
+        self.in_prompt(caller, move |service, cancel| {
+            let (signer, keys, _) = service.choose_signer(&prompt, true, &cancel)?;
             service.prompter.finish(&prompt, &PromptOutcome { keys, result: "selected" });
             Ok(signer.certificate().clone())
         })
@@ -175,8 +199,9 @@ impl Service {
         caller: &Caller,
         extension: String,
     ) -> Result<PathBuf, ServiceError> {
+        self.security.admit(caller)?;
         let origin = caller.origin.clone();
-        self.in_prompt(move |service, cancel| {
+        self.in_prompt(caller, move |service, cancel| {
             let path = service
                 .prompter
                 .choose_file(origin.as_deref(), &extension, &cancel)
@@ -203,23 +228,29 @@ impl Service {
         tokio::fs::read(path).await.map_err(|_| ServiceError::FileNotFound)
     }
 
-    /// Runs `work` as the only open prompt, on a blocking thread. Dropping the returned future
-    /// cancels the prompt; the queue slot is released when the prompt has really ended.
-    async fn in_prompt<T, F>(self: &Arc<Self>, work: F) -> Result<T, ServiceError>
+    /// Runs `work` as the only open prompt, on a blocking thread, within the prompt limits of
+    /// `caller`. Dropping the returned future cancels the prompt; the queue slot is released
+    /// when the prompt has really ended.
+    async fn in_prompt<T, F>(self: &Arc<Self>, caller: &Caller, work: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
         F: FnOnce(&Service, Cancel) -> Result<T, ServiceError> + Send + 'static,
     {
+        let place = self.security.queue(caller)?;
         let cancel = Cancel::default();
         let _on_drop = CancelOnDrop(cancel.clone());
         let slot = self.prompt_queue.clone().lock_owned().await;
         let service = Arc::clone(self);
+        let caller = caller.clone();
         tokio::task::spawn_blocking(move || {
-            let _slot = slot;
+            let (_slot, _place) = (slot, place);
             if cancel.is_cancelled() {
                 return Err(ServiceError::Cancelled);
             }
-            work(&service, cancel)
+            service.security.open(&caller)?;
+            let result = work(&service, cancel);
+            service.security.closed(&caller, &result);
+            result
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("prompt task failed: {e}")))?
@@ -229,6 +260,7 @@ impl Service {
         let digest_only = matches!(request.format, SignFormat::Cms { digested: true, .. });
         PromptRequest {
             origin: caller.origin.clone(),
+            trust: Trust::default(),
             operation: operation_of(&request.format),
             documents: request
                 .documents
@@ -247,7 +279,7 @@ impl Service {
         prompt: &PromptRequest,
         allow_expired: bool,
         cancel: &Cancel,
-    ) -> Result<(Box<dyn Signer>, Vec<String>), ServiceError> {
+    ) -> Result<Chosen, ServiceError> {
         let mut retry = None;
         for _ in 0..MAX_ATTEMPTS {
             let credentials = match self.prompter.ask(prompt, retry.as_ref(), cancel) {
@@ -257,8 +289,14 @@ impl Service {
             if cancel.is_cancelled() {
                 return Err(self.cancelled(prompt, Vec::new()));
             }
+            let remember_origin = credentials.remember_origin;
             match self.try_credentials(prompt, credentials, allow_expired, cancel) {
-                Ok(signer) => return Ok(signer),
+                Ok(chosen) => {
+                    if remember_origin {
+                        self.security.remember(prompt);
+                    }
+                    return Ok(chosen);
+                }
                 Err(Attempt::Retry(reason)) => retry = Some(reason),
                 Err(Attempt::Cancel(keys)) => return Err(self.cancelled(prompt, keys)),
                 Err(Attempt::Fail(error)) => {
@@ -283,7 +321,7 @@ impl Service {
         credentials: Credentials,
         allow_expired: bool,
         cancel: &Cancel,
-    ) -> Result<(Box<dyn Signer>, Vec<String>), Attempt> {
+    ) -> Result<Chosen, Attempt> {
         let store = self.open_store(prompt, &credentials)?;
         let now = crate::platform::clock::now();
         let offered: Vec<KeyEntry> = store
@@ -316,7 +354,7 @@ impl Service {
             KeyStoreError::Device(device) => device_attempt(&credentials.store, device),
             other => Attempt::Retry(Retry::Problem(other.to_string())),
         })?;
-        Ok((signer, aliases(&offered)))
+        Ok((signer, aliases(&offered), alias))
     }
 
     fn open_store(
@@ -342,6 +380,9 @@ impl Service {
             .map_err(|e| device_attempt(&credentials.store, e))
     }
 }
+
+/// The signer the user chose, the aliases offered, and the alias chosen.
+type Chosen = (Box<dyn Signer>, Vec<String>, String);
 
 /// Result of one answer that did not produce a signer.
 enum Attempt {

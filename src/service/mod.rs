@@ -1,11 +1,17 @@
 //! One request end to end: choose key -> consent + password -> open -> sign -> respond.
 //! Depends on traits only (`Prompter`, `KeyStore`, `Signer`); `main` picks implementations.
 
+pub mod audit;
 pub mod error;
 pub mod flow;
+pub mod limits;
+mod origin;
+pub mod policy;
+pub mod security;
 
 pub use error::{ErrorKind, ServiceError};
 pub use flow::{Service, ServiceSettings};
+pub use security::Security;
 
 use crate::keystore::KeyFilter;
 
@@ -27,8 +33,8 @@ pub enum SignFormat {
     Raw,
 }
 
-/// A validated sign request.
-#[derive(Debug, Clone)]
+/// A validated sign request. `Debug` shows the documents' sizes only, never their content.
+#[derive(Clone)]
 pub struct SignRequest {
     /// The format.
     pub format: SignFormat,
@@ -44,6 +50,20 @@ pub struct SignRequest {
     pub locale: Option<String>,
 }
 
+impl std::fmt::Debug for SignRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sizes: Vec<usize> = self.documents.iter().map(Vec::len).collect();
+        f.debug_struct("SignRequest")
+            .field("format", &self.format)
+            .field("document_sizes", &sizes)
+            .field("filter", &self.filter)
+            .field("storages", &self.storages)
+            .field("allow_expired", &self.allow_expired)
+            .field("locale", &self.locale)
+            .finish()
+    }
+}
+
 /// The signatures of one request, in document order, with the certificate that made them.
 #[derive(Debug, Clone)]
 pub struct SignOutcome {
@@ -51,4 +71,23 @@ pub struct SignOutcome {
     pub signatures: Vec<Vec<u8>>,
     /// The signer's certificate.
     pub certificate: crate::crypto::Certificate,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_holds_no_document_content() {
+        let request = super::SignRequest {
+            format: super::SignFormat::Raw,
+            documents: vec![b"TOP-SECRET-CONTENT".to_vec()],
+            filter: crate::keystore::KeyFilter::default(),
+            storages: None,
+            allow_expired: false,
+            locale: None,
+        };
+        let summary = crate::ui::DocumentSummary::new(b"TOP-SECRET-CONTENT", false);
+        for text in [format!("{request:?}"), format!("{summary:?}")] {
+            assert!(!text.contains("TOP-SECRET") && !text.contains("84, 79, 80"), "{text}");
+        }
+    }
 }

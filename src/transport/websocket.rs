@@ -44,6 +44,10 @@ pub const HEARTBEAT: &str = "--heartbeat--";
 
 /// How long open connections get to finish after shutdown before they are aborted.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Refused requests (beyond `max_pending_requests`) a connection may have unanswered before it
+/// is closed with code 1008.
+pub const REFUSED_BACKLOG: usize = 256;
+
 /// How long a plain HTTP answer or a close handshake may take.
 const LINGER: Duration = Duration::from_secs(2);
 
@@ -64,6 +68,13 @@ pub trait Handler: Send + Sync + 'static {
              {len} bytes; the limit is {limit} bytes.\"}}"
         )
     }
+
+    /// The reply to a request refused because too many wait on its connection; `head` is a
+    /// sample of its first and last bytes.
+    fn too_busy(&self, head: &str) -> String {
+        let _ = head;
+        "{\"success\":false,\"errorCode\":\"TOO_MANY_REQUESTS\"}".to_string()
+    }
 }
 
 impl Handler for Dispatcher {
@@ -77,6 +88,10 @@ impl Handler for Dispatcher {
 
     fn too_large(&self, head: &str, len: usize, limit: usize) -> String {
         crate::protocol::too_large(head, len, limit)
+    }
+
+    fn too_busy(&self, head: &str) -> String {
+        crate::protocol::too_busy(head)
     }
 }
 
@@ -93,7 +108,9 @@ pub struct Limits {
     pub max_header_size: usize,
     /// Time allowed for TLS, the request head and the WebSocket handshake. Default 10 s.
     pub handshake_timeout: Duration,
-    /// Requests queued behind the running one; a client sending more is disconnected. Default 16.
+    /// Requests queued behind the running one; more are answered with a `TOO_MANY_REQUESTS`
+    /// error in their module's envelope, in order, without being run; a client that keeps
+    /// sending ([`REFUSED_BACKLOG`] more unanswered) is disconnected (code 1008). Default 16.
     pub max_pending_requests: usize,
 }
 
@@ -412,8 +429,10 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
     if ws.send(Message::text(crate::protocol::greeting())).await.is_err() {
         return;
     }
-    let (queue, requests) = mpsc::channel(shared.limits.max_pending_requests.max(1));
+    let (queue, requests) = mpsc::unbounded_channel();
     let (reply_tx, mut replies) = mpsc::unbounded_channel();
+    let mut backlog =
+        Backlog::new(shared.limits.max_pending_requests, shared.limits.max_message_size);
     let handler = Arc::clone(&shared.handler);
     let worker = AbortOnDrop(tokio::spawn(work(handler, caller, requests, reply_tx)));
     let mut count = 0u64;
@@ -427,7 +446,7 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
                 }
                 Step::Request(text) => {
                     count += 1;
-                    if let Err(end) = enqueue(&queue, Job::new(text, shared.limits.max_message_size)) {
+                    if let Err(end) = backlog.enqueue(&queue, text) {
                         break end;
                     }
                 }
@@ -437,6 +456,7 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
             },
             reply = replies.recv() => match reply {
                 Some(text) => {
+                    backlog.answered();
                     if ws.send(Message::text(text)).await.is_err() {
                         break End::Gone;
                     }
@@ -451,17 +471,41 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
     tracing::info!(requests = count, "connection closed");
 }
 
-/// Queues a request for the worker; a client far ahead of its replies is disconnected.
-fn enqueue(queue: &mpsc::Sender<Job>, job: Job) -> Result<(), End> {
-    match queue.try_send(job) {
-        Ok(()) => Ok(()),
-        Err(mpsc::error::TrySendError::Full(_)) => {
-            tracing::warn!("too many requests waiting for replies; closing");
-            Err(End::Close(CloseCode::Policy, "too many pending requests"))
-        }
-        Err(mpsc::error::TrySendError::Closed(_)) => {
-            Err(End::Close(CloseCode::Error, "internal error"))
-        }
+/// The requests of one connection not answered yet: up to `max_pending` (plus the running
+/// one) are run; more are queued as refusals, so replies stay in order; a client far ahead of
+/// even those is disconnected.
+struct Backlog {
+    unanswered: usize,
+    max_pending: usize,
+    max_message_size: usize,
+}
+
+impl Backlog {
+    fn new(max_pending: usize, max_message_size: usize) -> Self {
+        Self { unanswered: 0, max_pending: max_pending.max(1), max_message_size }
+    }
+
+    fn enqueue(&mut self, queue: &mpsc::UnboundedSender<Job>, text: String) -> Result<(), End> {
+        let job = match self.unanswered {
+            n if n <= self.max_pending => Job::new(text, self.max_message_size),
+            n if n <= self.max_pending + REFUSED_BACKLOG => {
+                if n == self.max_pending + 1 {
+                    tracing::warn!("too many requests waiting for replies; refusing more");
+                }
+                Job::Busy { head: sample(&text) }
+            }
+            _ => {
+                tracing::warn!("a client keeps sending without reading replies; closing");
+                return Err(End::Close(CloseCode::Policy, "too many pending requests"));
+            }
+        };
+        queue.send(job).map_err(|_| End::Close(CloseCode::Error, "internal error"))?;
+        self.unanswered += 1;
+        Ok(())
+    }
+
+    fn answered(&mut self) {
+        self.unanswered = self.unanswered.saturating_sub(1);
     }
 }
 
@@ -504,6 +548,8 @@ enum Job {
     Request(String),
     /// A request over the limit: only its first and last 4 KiB are kept, to name the module.
     TooLarge { head: String, len: usize, limit: usize },
+    /// A request refused because too many wait (first and last 4 KiB kept).
+    Busy { head: String },
 }
 
 impl Job {
@@ -511,12 +557,16 @@ impl Job {
         if text.len() <= limit {
             return Self::Request(text);
         }
-        // Keep both ends: JSON.stringify puts "module" first, other serialisers may not.
-        let head = boundary_before(&text, 4096);
-        let tail = boundary_after(&text, text.len().saturating_sub(4096).max(head));
-        let sample = format!("{}\n{}", &text[..head], &text[tail..]);
-        Self::TooLarge { head: sample, len: text.len(), limit }
+        Self::TooLarge { head: sample(&text), len: text.len(), limit }
     }
+}
+
+/// The first and last 4 KiB of a request: JSON.stringify puts "module" first, other
+/// serialisers may not.
+fn sample(text: &str) -> String {
+    let head = boundary_before(text, 4096);
+    let tail = boundary_after(text, text.len().saturating_sub(4096).max(head));
+    format!("{}\n{}", &text[..head], &text[tail..])
 }
 
 fn boundary_before(text: &str, mut index: usize) -> usize {
@@ -538,13 +588,14 @@ fn boundary_after(text: &str, mut index: usize) -> usize {
 async fn work(
     handler: Arc<dyn Handler>,
     caller: Caller,
-    mut requests: mpsc::Receiver<Job>,
+    mut requests: mpsc::UnboundedReceiver<Job>,
     replies: mpsc::UnboundedSender<String>,
 ) {
     while let Some(job) = requests.recv().await {
         let reply = match job {
             Job::Request(text) => handler.handle(&caller, &text).await,
             Job::TooLarge { head, len, limit } => handler.too_large(&head, len, limit),
+            Job::Busy { head } => handler.too_busy(&head),
         };
         if replies.send(reply).is_err() {
             return;

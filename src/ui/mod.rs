@@ -62,8 +62,9 @@ impl Operation {
     }
 }
 
-/// What the prompt shows of one document.
-#[derive(Debug, Clone, Serialize)]
+/// What the prompt shows of one document. `Debug` leaves the preview out: document content
+/// must never reach a log.
+#[derive(Clone, Serialize)]
 pub struct DocumentSummary {
     /// Size in bytes of what is signed.
     pub size: usize,
@@ -91,9 +92,32 @@ impl DocumentSummary {
     }
 }
 
+impl std::fmt::Debug for DocumentSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentSummary")
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .field("digest_only", &self.digest_only)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How far the caller's origin is trusted, as the prompt shows it (`docs/security.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Listed: the built-in portals, `allowed_origins`, or remembered by the user.
+    Trusted,
+    /// A site not seen before: the dialog says so and offers to remember it.
+    #[default]
+    New,
+    /// No `Origin` header: "a program on this computer".
+    Local,
 }
 
 /// Everything one prompt shows.
@@ -101,6 +125,8 @@ pub fn hex(bytes: &[u8]) -> String {
 pub struct PromptRequest {
     /// The origin from the WebSocket handshake (`None`: a program on this computer).
     pub origin: Option<String>,
+    /// How far the origin is trusted.
+    pub trust: Trust,
     /// The operation.
     pub operation: Operation,
     /// What is signed.
@@ -126,6 +152,8 @@ pub struct Credentials {
     /// Tokens: keep this PIN for so long ("remember for N minutes"; off by default, capped by
     /// the token layer). An empty PIN later uses the remembered one.
     pub remember: Option<std::time::Duration>,
+    /// "Trust this site from now on" (prompt mode, a new origin; ignored otherwise).
+    pub remember_origin: bool,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -135,6 +163,7 @@ impl std::fmt::Debug for Credentials {
             .field("file", &self.file)
             .field("key", &self.key)
             .field("remember", &self.remember)
+            .field("remember_origin", &self.remember_origin)
             .finish_non_exhaustive()
     }
 }

@@ -32,6 +32,9 @@ struct Answer {
     /// Test hook: the "user" thinks this long before answering (cancellable).
     #[serde(default)]
     delay_ms: Option<u64>,
+    /// Prompt mode: "trust this site from now on".
+    #[serde(default)]
+    remember_origin: bool,
     /// Tokens: "remember the PIN for N minutes".
     #[serde(default)]
     remember_minutes: Option<u64>,
@@ -68,12 +71,14 @@ impl ScriptPrompter {
 
     /// Takes the next unused answer line, if any. The position advances only when a line is used.
     fn next_answer(&self, cancel: &Cancel) -> Option<Answer> {
+        // The file holds passwords: both copies are wiped when dropped.
         let line = {
             let mut state = self.state.lock().ok()?;
-            let text = std::fs::read_to_string(&self.answers).unwrap_or_default();
+            let text =
+                zeroize::Zeroizing::new(std::fs::read_to_string(&self.answers).unwrap_or_default());
             let line = text.lines().filter(|l| !l.trim().is_empty()).nth(state.used)?.to_string();
             state.used += 1;
-            line
+            zeroize::Zeroizing::new(line)
         };
         let answer: Answer = match serde_json::from_str(&line) {
             Ok(answer) => answer,
@@ -132,6 +137,7 @@ impl Prompter for ScriptPrompter {
             secret,
             key: answer.key,
             remember: answer.remember_minutes.map(|m| Duration::from_secs(m * 60)),
+            remember_origin: answer.remember_origin,
         })
     }
 
@@ -179,6 +185,7 @@ impl Prompter for ScriptPrompter {
         let hashes: Vec<&str> = request.documents.iter().map(|d| d.sha256.as_str()).collect();
         self.append_seen(json!({
             "origin": request.origin,
+            "origin_trust": request.trust,
             "operation": request.operation,
             "description": request.operation.describe(request.documents.len()),
             "documents": {"count": request.documents.len(), "sha256": hashes, "sizes": request.documents.iter().map(|d| d.size).collect::<Vec<_>>()},

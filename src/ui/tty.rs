@@ -41,7 +41,12 @@ fn show_request(request: &PromptRequest) {
     say("");
     say("==================== Qoltanba: signature request ====================");
     let origin = request.origin.as_deref().unwrap_or("a program on this computer (no Origin)");
-    say(&format!("Requested by: {origin}"));
+    let mark = match request.trust {
+        super::Trust::Trusted => "",
+        super::Trust::New => "  [NEW SITE: never trusted before; check the address]",
+        super::Trust::Local => "",
+    };
+    say(&format!("Requested by: {origin}{mark}"));
     say(&format!("Operation:    {}", request.operation.describe(request.documents.len())));
     for (n, doc) in request.documents.iter().enumerate() {
         say(&format!("Document {}: {} bytes, SHA-256 {}", n + 1, doc.size, doc.sha256));
@@ -76,7 +81,17 @@ impl Prompter for TtyPrompter {
             true => (file, None),
             false => ("PKCS12".to_string(), Some(PathBuf::from(file))),
         };
-        PromptAnswer::Approve(Credentials { store, file, secret, key: None, remember: None })
+        let remember_origin = request.trust == super::Trust::New
+            && read_line("Trust this site from now on? [y/N] ")
+                .is_some_and(|a| a.eq_ignore_ascii_case("y"));
+        PromptAnswer::Approve(Credentials {
+            store,
+            file,
+            secret,
+            key: None,
+            remember: None,
+            remember_origin,
+        })
     }
 
     fn choose_key(

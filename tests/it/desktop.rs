@@ -200,11 +200,11 @@ fn call(ws: &str, origin: &str, request: Value) -> std::thread::JoinHandle<Value
 fn gui_wrong_password_then_sign_gives_a_valid_signature() {
     let x = Xvfb::start();
     let daemon = GuiDaemon::start(&x);
-    let reply = call(&daemon.ws, "https://esf.gov.kz", sign_xml());
+    let reply = call(&daemon.ws, "https://egov.kz", sign_xml());
     let shown = daemon.dialog(0);
     let id = window(&x);
     assert!(shown["title"].as_str().is_some_and(|t| t.starts_with("Qoltanba")), "{shown}");
-    assert_eq!(shown["origin"], "https://esf.gov.kz");
+    assert_eq!(shown["origin"], "https://egov.kz");
     assert_eq!(shown["standing"], "trusted");
     assert_eq!(shown["operation"], "Sign 1 XML document");
     screenshot(&x, &id, "dialog-xml.png");

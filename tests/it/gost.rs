@@ -56,7 +56,9 @@ fn basics(format: &str, data: &str, signing: Value) -> Value {
 async fn every_gost_fixture_key_signs_through_the_api_and_verifies() {
     let answers: Vec<Value> =
         KEYS.iter().flat_map(|(p12, pw)| std::iter::repeat_n(answer(p12, pw), 3)).collect();
-    let daemon = Daemon::start_with(&answers, &[], None);
+    // 36 prompts from one origin: above the default prompt rate limit (5 a minute).
+    let config = "[policy]\nprompts_per_minute = 60\n";
+    let daemon = Daemon::start_with(&answers, &[], Some(config));
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
     let xml = "<root><name>Қолтаңба</name></root>";
     for (p12, _) in KEYS {

@@ -42,10 +42,49 @@ pub struct Daemon {
 }
 
 impl Drop for Daemon {
+    /// Stops the daemon, then checks that no password or PIN it was given (every `password`
+    /// and `pin` of the answers file, and [`PASSWORD`]) is in any file of its data directory
+    /// (log, journal, …): so every integration test also tests that secrets do not leak.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !std::thread::panicking() {
+            let leaks = secret_leaks(&self.data(), &self.secrets());
+            assert!(leaks.is_empty(), "secrets in the data directory: {leaks:?}");
+        }
     }
+}
+
+/// `(file, secret)` for every file under `dir` that contains one of `secrets`. A secret shorter
+/// than 8 characters (a PIN like `1234`) is searched for in quotes, as `Debug`, JSON or a
+/// `SecretString` leak would show it, so port numbers and times do not match.
+pub fn secret_leaks(dir: &Path, secrets: &[String]) -> Vec<(PathBuf, String)> {
+    let mut leaks = Vec::new();
+    for file in files_under(dir) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()).into_owned();
+        for secret in secrets {
+            let needle =
+                if secret.chars().count() >= 8 { secret.clone() } else { format!("\"{secret}\"") };
+            if text.contains(&needle) {
+                leaks.push((file.clone(), secret.clone()));
+            }
+        }
+    }
+    leaks
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// An answer line that approves with a fixture key.
@@ -90,6 +129,30 @@ impl Daemon {
     /// The data directory.
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// Every password and PIN of the answers file, and [`PASSWORD`].
+    pub fn secrets(&self) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.answers).unwrap_or_default();
+        let mut secrets = vec![PASSWORD.to_string()];
+        for line in text.lines() {
+            let answer: Value = serde_json::from_str(line).unwrap_or_default();
+            for key in ["password", "pin"] {
+                if let Some(secret) = answer[key].as_str().filter(|s| !s.is_empty()) {
+                    secrets.push(secret.to_string());
+                }
+            }
+        }
+        secrets
+    }
+
+    /// The journal lines written so far.
+    pub fn journal(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.data().join("journal.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+            .collect()
     }
 
     /// Appends an answer line while the daemon runs.

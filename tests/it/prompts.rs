@@ -145,10 +145,19 @@ async fn logs_hold_no_password_and_no_document() {
     client.close().await;
     let log = std::fs::read_to_string(daemon.data().join("qoltanba.log")).expect("log file");
     assert!(log.contains("connection opened"), "the log is written: {log}");
+    let journal = std::fs::read_to_string(daemon.data().join("journal.jsonl")).expect("journal");
+    assert_eq!(journal.lines().count(), 1, "one signature, one journal line: {journal}");
     for secret in
         ["Qwerty12", "Secret-Пароль-77", "TOP-SECRET-CONTENT-42", &b64(document.as_bytes())]
     {
-        let leaks: Vec<&str> = log.lines().filter(|l| l.contains(secret)).collect();
-        assert!(leaks.is_empty(), "the log contains {secret}: {leaks:?}");
+        for (name, text) in [("log", &log), ("journal", &journal)] {
+            let leaks: Vec<&str> = text.lines().filter(|l| l.contains(secret)).collect();
+            assert!(leaks.is_empty(), "the {name} contains {secret}: {leaks:?}");
+        }
     }
+    let leaks = crate::harness::secret_leaks(
+        &daemon.data(),
+        &["TOP-SECRET-CONTENT-42".to_string(), "Secret-Пароль-77".to_string()],
+    );
+    assert!(leaks.is_empty(), "no file of the data directory holds them: {leaks:?}");
 }

@@ -46,7 +46,11 @@ impl GuiPrompter {
         let locale = Locale::parse_or_default(&request.locale);
         DialogRequest {
             origin: request.origin.clone(),
-            standing: self.memory.standing(request.origin.as_deref()),
+            standing: match (request.trust, self.memory.standing(request.origin.as_deref())) {
+                (crate::ui::Trust::Trusted, _) => super::wire::Standing::Trusted,
+                (_, super::wire::Standing::Known) => super::wire::Standing::Known,
+                _ => super::wire::Standing::FirstSeen,
+            },
             operation: i18n::operation(request.operation, request.documents.len(), locale),
             documents: request.documents.iter().map(document_view).collect(),
             wanted: wanted(&request.filter, locale),
@@ -114,6 +118,7 @@ impl Prompter for GuiPrompter {
                     secret,
                     key: None,
                     remember: None,
+                    remember_origin: false,
                 })
             }
             _ => PromptAnswer::Cancel,
