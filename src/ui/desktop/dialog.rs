@@ -74,6 +74,8 @@ pub struct Dialog {
     keys: Vec<KeyView>,
     chosen: usize,
     waiting: bool,
+    /// "Trust this site from now on" ticked (issue 6: the user may remember the decision).
+    remember_origin: bool,
     frames: u64,
     /// Screen positions of the controls, for the test log.
     pub(super) spots: Spots,
@@ -100,6 +102,7 @@ impl Dialog {
             keys: Vec::new(),
             chosen: 0,
             waiting: false,
+            remember_origin: false,
             frames: 0,
             spots: Spots::default(),
         }
@@ -165,7 +168,8 @@ impl Dialog {
             Store::Token(name) => name.clone(),
         };
         let secret = SecretString::from(std::mem::take(&mut *self.password).as_str());
-        self.waiting = send(&wire::approve_line(&store, file.as_deref(), &secret));
+        let line = wire::approve_line(&store, file.as_deref(), &secret, self.remember_origin);
+        self.waiting = send(&line);
         self.problem = None;
     }
 
@@ -226,7 +230,7 @@ impl eframe::App for Dialog {
 }
 
 impl Dialog {
-    fn origin(&self, ui: &mut egui::Ui) {
+    fn origin(&mut self, ui: &mut egui::Ui) {
         let standing = self.request.standing;
         let fill_colour = match standing {
             Standing::Trusted => TRUSTED,
@@ -246,6 +250,10 @@ impl Dialog {
                 }
             };
             ui.label(RichText::new(note).strong().color(Color32::BLACK));
+            if standing != Standing::Trusted && self.request.origin.is_some() {
+                let remember = RichText::new(self.t(Msg::RememberSite)).color(Color32::BLACK);
+                ui.checkbox(&mut self.remember_origin, remember);
+            }
         });
         ui.add_space(6.0);
         ui.label(RichText::new(&self.request.operation).size(18.0).strong());

@@ -108,7 +108,7 @@ impl Prompter for GuiPrompter {
         let first = || ToDialog::Ask(Box::new(self.dialog_request(request)));
         let next = retry.map(|r| ToDialog::Retry { retry: retry_view(r) });
         match self.exchange(first, next, cancel) {
-            Some(FromDialog::Approve { store, file, secret }) => {
+            Some(FromDialog::Approve { store, file, secret, remember_origin }) => {
                 if let Ok(mut last) = self.file.lock() {
                     last.clone_from(&file);
                 }
@@ -118,7 +118,7 @@ impl Prompter for GuiPrompter {
                     secret,
                     key: None,
                     remember: None,
-                    remember_origin: false,
+                    remember_origin,
                 })
             }
             _ => PromptAnswer::Cancel,

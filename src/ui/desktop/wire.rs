@@ -120,7 +120,14 @@ pub enum ToDialog {
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum FromDialog {
     /// Sign with the store, file and secret.
-    Approve { store: String, file: Option<PathBuf>, secret: SecretString },
+    Approve {
+        store: String,
+        file: Option<PathBuf>,
+        secret: SecretString,
+        /// Trust this site from now on.
+        #[serde(default)]
+        remember_origin: bool,
+    },
     /// This key.
     Key { alias: String },
     /// This file (file chooser).
@@ -148,6 +155,7 @@ struct ApproveLine<'a> {
     store: &'a str,
     file: Option<&'a std::path::Path>,
     secret: &'a str,
+    remember_origin: bool,
 }
 
 /// The `approve` line, newline-terminated, in a buffer wiped on drop.
@@ -155,8 +163,9 @@ pub fn approve_line(
     store: &str,
     file: Option<&std::path::Path>,
     secret: &SecretString,
+    remember_origin: bool,
 ) -> Zeroizing<String> {
-    let line = ApproveLine { store, file, secret: secret.expose_secret() };
+    let line = ApproveLine { store, file, secret: secret.expose_secret(), remember_origin };
     let mut text = Zeroizing::new(serde_json::to_string(&line).unwrap_or_default());
     text.push('\n');
     text
@@ -174,12 +183,13 @@ mod tests {
     #[test]
     fn approve_round_trips_without_showing_the_secret_in_debug() {
         let secret = SecretString::from("Qwerty12");
-        let line = approve_line("PKCS12", Some(std::path::Path::new("/k.p12")), &secret);
+        let line = approve_line("PKCS12", Some(std::path::Path::new("/k.p12")), &secret, true);
         let parsed: FromDialog = serde_json::from_str(line.trim_end()).expect("approve line");
         let shown = format!("{parsed:?}");
         assert!(!shown.contains("Qwerty12"), "{shown}");
         match parsed {
-            FromDialog::Approve { store, file, secret } => {
+            FromDialog::Approve { store, file, secret, remember_origin } => {
+                assert!(remember_origin);
                 assert_eq!(store, "PKCS12");
                 assert_eq!(file.as_deref(), Some(std::path::Path::new("/k.p12")));
                 assert_eq!(secret.expose_secret(), "Qwerty12");

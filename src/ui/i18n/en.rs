@@ -11,6 +11,7 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::LocalProgram => "a program on this computer (no web origin)",
         Msg::FirstSeen => "First request from this site. Check the address carefully.",
         Msg::NotTrusted => "This site is not on the trusted list.",
+        Msg::RememberSite => "Trust this site from now on",
         Msg::Trusted => "Trusted site",
         Msg::DocumentSize => "Document {n}: {size} bytes",
         Msg::DigestOnly => "The site sent only a digest of this document: its content cannot be shown.",

@@ -91,6 +91,8 @@ pub enum Msg {
     NotTrusted,
     /// The site is on the trusted list.
     Trusted,
+    /// Checkbox: trust this site from now on.
+    RememberSite,
     /// `Document {n}: {size} bytes`.
     DocumentSize,
     /// A digest cannot be shown.

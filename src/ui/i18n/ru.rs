@@ -11,6 +11,7 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::LocalProgram => "программа на этом компьютере (без веб-источника)",
         Msg::FirstSeen => "Первый запрос от этого сайта. Внимательно проверьте адрес.",
         Msg::NotTrusted => "Этого сайта нет в списке доверенных.",
+        Msg::RememberSite => "Доверять этому сайту в дальнейшем",
         Msg::Trusted => "Доверенный сайт",
         Msg::DocumentSize => "Документ {n}: {size} байт",
         Msg::DigestOnly => {
