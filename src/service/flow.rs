@@ -124,6 +124,12 @@ impl Service {
         tokio::task::spawn_blocking(move || tokens.present()).await.unwrap_or_default()
     }
 
+    /// The connected tokens among `storages` (`None`: any), for the dialog's store choice.
+    async fn allowed_tokens(self: &Arc<Self>, storages: Option<&[String]>) -> Vec<String> {
+        let present = self.active_tokens().await;
+        present.into_iter().filter(|t| storages.is_none_or(|s| s.contains(t))).collect()
+    }
+
     /// Checks a commonUtils storage name: `PKCS12` is served; a token name is served when such
     /// a token is present now (else `storage.empty`); anything else is unknown.
     pub async fn check_storage(self: &Arc<Self>, name: &str) -> Result<(), ServiceError> {
@@ -150,7 +156,8 @@ impl Service {
     ) -> Result<SignOutcome, ServiceError> {
         let trust = self.security.admit(caller)?;
         validate_documents(&request)?;
-        let prompt = PromptRequest { trust, ..self.prompt_request(caller, &request) };
+        let tokens = self.allowed_tokens(request.storages.as_deref()).await;
+        let prompt = PromptRequest { trust, tokens, ..self.prompt_request(caller, &request) };
         let allow_expired = request.allow_expired;
         self.in_prompt(caller, move |service, cancel| {
             let (signer, keys, alias) = service.choose_signer(&prompt, allow_expired, &cancel)?;
@@ -184,6 +191,7 @@ impl Service {
             filter: KeyFilter { key_type, ..KeyFilter::default() },
             storages: Some(vec![storage.to_string()]),
             locale: self.locale(),
+            tokens: self.allowed_tokens(Some(&[storage.to_string()])).await,
         };
         self.in_prompt(caller, move |service, cancel| {
             let (signer, keys, _) = service.choose_signer(&prompt, true, &cancel)?;
@@ -270,6 +278,7 @@ impl Service {
             filter: request.filter.clone(),
             storages: request.storages.clone(),
             locale: request.locale.clone().unwrap_or_else(|| self.locale()),
+            tokens: Vec::new(),
         }
     }
 

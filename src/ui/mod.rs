@@ -137,6 +137,8 @@ pub struct PromptRequest {
     pub storages: Option<Vec<String>>,
     /// Language of the prompt (`kk`, `ru`, `en`).
     pub locale: String,
+    /// Storage names of the tokens connected now that the request allows, for the store choice.
+    pub tokens: Vec<String>,
 }
 
 /// The user's choice of store, key and secret.

@@ -85,6 +85,11 @@ impl Drop for GuiDaemon {
 impl GuiDaemon {
     /// Starts it with the fixture key remembered as the last used file.
     pub fn start(x: &Xvfb) -> Self {
+        Self::start_with(x, &[], None)
+    }
+
+    /// Starts it with extra environment and a config file.
+    pub fn start_with(x: &Xvfb, env: &[(&str, &str)], config: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
@@ -99,6 +104,16 @@ impl GuiDaemon {
             .env("QOLTANBA_NOTIFY_LOG", dir.path().join("notify.jsonl"))
             .env("LANG", "en_US.UTF-8")
             .env_remove("WAYLAND_DISPLAY")
+            .envs(env.iter().copied())
+            .args(
+                config
+                    .map(|text| {
+                        let path = dir.path().join("config.toml");
+                        std::fs::write(&path, text).expect("config");
+                        vec!["--config".to_string(), path.display().to_string()]
+                    })
+                    .unwrap_or_default(),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -287,4 +302,32 @@ fn tray_starts_under_xvfb_with_a_tray_host() {
 #[test]
 fn tray_starts_under_xvfb_without_a_tray_host() {
     tray_survives(false);
+}
+
+#[test]
+fn gui_signs_on_a_token_with_its_pin() {
+    use crate::softhsm::{self, SoftHsm};
+    if !softhsm::available() {
+        panic!("SoftHSM2 is required (the test script installs softhsm2)");
+    }
+    let hsm = SoftHsm::new();
+    hsm.init_token("nca");
+    hsm.import_p12("nca", RSA_SIGN, "01");
+    let (key, value) = hsm.env();
+    let config = softhsm::config(std::path::Path::new(softhsm::MODULE));
+    let x = Xvfb::start();
+    let daemon = GuiDaemon::start_with(&x, &[(key, value.as_str())], Some(&config));
+    let mut request = sign_xml();
+    request["args"]["allowedStorages"] = json!([softhsm::STORE]);
+    let reply = call(&daemon.ws, "https://egov.kz", request);
+    let shown = daemon.dialog(0);
+    let id = window(&x);
+    click(&x, &id, &shown["password"]);
+    type_text(&x, &id, softhsm::PIN);
+    click(&x, &id, &shown["sign"]);
+    let reply = reply.join().expect("client thread");
+    let signed = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let dir = tempfile::tempdir().expect("dir");
+    let (ok, out) = xmlsec_verify(dir.path(), signed);
+    assert!(ok, "xmlsec1 verifies the token signature approved in the dialog: {out}");
 }

@@ -92,10 +92,16 @@ pub(super) struct Spots {
 impl Dialog {
     fn new(request: DialogRequest, incoming: Receiver<ToDialog>) -> Self {
         let file = request.recent.first().map(|f| f.display().to_string()).unwrap_or_default();
+        let files_allowed =
+            request.storages.as_ref().is_none_or(|s| s.iter().any(|n| n == FILE_STORE));
+        let store = match request.tokens.first() {
+            Some(token) if !files_allowed => Store::Token(token.clone()),
+            _ => Store::File,
+        };
         Self {
             request,
             incoming,
-            store: Store::File,
+            store,
             file,
             password: Zeroizing::new(String::new()),
             problem: None,

@@ -55,7 +55,7 @@ impl GuiPrompter {
             documents: request.documents.iter().map(document_view).collect(),
             wanted: wanted(&request.filter, locale),
             storages: request.storages.clone(),
-            tokens: Vec::new(),
+            tokens: request.tokens.clone(),
             recent: self.memory.recent(),
             locale,
         }
