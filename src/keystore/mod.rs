@@ -24,6 +24,20 @@ pub struct KeyEntry {
     pub certificate: Certificate,
 }
 
+/// The entry with `alias` (hex, compared case-insensitively) and the private part kept at the
+/// same index by the store.
+pub(crate) fn find_key<'a, T>(
+    keys: &'a [KeyEntry],
+    private: &'a [T],
+    alias: &str,
+) -> Result<(&'a KeyEntry, &'a T), KeyStoreError> {
+    let index = keys.iter().position(|k| k.alias.eq_ignore_ascii_case(alias));
+    match index.and_then(|i| Some((keys.get(i)?, private.get(i)?))) {
+        Some(found) => Ok(found),
+        None => Err(KeyStoreError::NoSuchKey(alias.to_owned())),
+    }
+}
+
 /// A key store that has been unlocked and lists its keys.
 pub trait KeyStore: Send + Sync {
     /// The keys of this store.

@@ -73,14 +73,7 @@ impl KeyStore for TokenStore {
     }
 
     fn signer(&self, alias: &str) -> Result<Box<dyn Signer>, KeyStoreError> {
-        let index = self
-            .keys
-            .iter()
-            .position(|k| k.alias.eq_ignore_ascii_case(alias))
-            .ok_or_else(|| KeyStoreError::NoSuchKey(alias.to_owned()))?;
-        let (Some(entry), Some(key)) = (self.keys.get(index), self.refs.get(index)) else {
-            return Err(KeyStoreError::NoSuchKey(alias.to_owned()));
-        };
+        let (entry, key) = crate::keystore::find_key(&self.keys, &self.refs, alias)?;
         let spki = &entry.certificate.inner().tbs_certificate.subject_public_key_info;
         let algorithm = SignatureAlgorithm::for_public_key(spki).ok_or_else(|| {
             KeyStoreError::Unsupported(format!("key algorithm {}", spki.algorithm.oid))

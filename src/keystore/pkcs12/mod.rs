@@ -106,14 +106,7 @@ impl KeyStore for Pkcs12Store {
 
     /// Aliases compare case-insensitively (they are hex).
     fn signer(&self, alias: &str) -> Result<Box<dyn Signer>, KeyStoreError> {
-        let index = self
-            .keys
-            .iter()
-            .position(|k| k.alias.eq_ignore_ascii_case(alias))
-            .ok_or_else(|| KeyStoreError::NoSuchKey(alias.to_owned()))?;
-        let (Some(entry), Some(key)) = (self.keys.get(index), self.private_keys.get(index)) else {
-            return Err(KeyStoreError::NoSuchKey(alias.to_owned()));
-        };
+        let (entry, key) = super::find_key(&self.keys, &self.private_keys, alias)?;
         signer(key, entry.certificate.clone())
     }
 }
