@@ -157,6 +157,7 @@ fn sign_request(
         storages: Some(vec![storage.to_string()]),
         allow_expired: false,
         locale: None,
+        logo: None,
     }
 }
 

@@ -17,7 +17,7 @@
 //! | `.chain` | anything; accepted and ignored until chain building arrives | |
 //! | `allowedStorages` | absent, `null`, array of strings, comma-separated string; empty = any | other types: `INVALID_SIGNING_PARAMS` |
 //! | `locale` | a non-empty string; anything else = the daemon's locale | |
-//! | `logo` | ignored (not shown, whatever its size) | |
+//! | `logo` | base64 image (PNG) shown in the dialog; over 50,000 characters or not base64 = ignored | |
 
 use serde_json::{Map, Value};
 
@@ -79,6 +79,7 @@ pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
             .and_then(Value::as_str)
             .filter(|l| !l.is_empty())
             .map(str::to_string),
+        logo: logo(args),
     };
     Ok(SignArgs { request, format, output_cert: opt_bool(signing, "outputCert", false) })
 }
@@ -221,6 +222,16 @@ fn storages_invalid() -> ArgsError {
     )
 }
 
+/// The portal's logo: base64, at most 50,000 characters (as NCALayer documents); anything else
+/// is ignored, never an error.
+fn logo(args: &Map<String, Value>) -> Option<Vec<u8>> {
+    let text = args.get("logo")?.as_str()?;
+    if text.len() > 50_000 {
+        return None;
+    }
+    decode_base64(text).ok().filter(|b| !b.is_empty() && b.len() <= crate::service::MAX_LOGO_BYTES)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,5 +335,18 @@ mod tests {
             err(r#""format":"xml","data":"x","signingParams":{"tsaProfile":{}},"signerParams":{}"#),
             Some(ArgsError::TsaRequested)
         );
+    }
+
+    #[test]
+    fn logo_is_decoded_or_ignored() {
+        let args = |logo: serde_json::Value| {
+            let mut object = serde_json::Map::new();
+            object.insert("logo".into(), logo);
+            object
+        };
+        assert_eq!(super::logo(&args(serde_json::json!("iVBO"))), Some(vec![0x89, 0x50, 0x4e]));
+        assert_eq!(super::logo(&args(serde_json::json!("not base64!"))), None);
+        assert_eq!(super::logo(&args(serde_json::json!("A".repeat(50_004)))), None);
+        assert_eq!(super::logo(&args(serde_json::json!(5))), None);
     }
 }

@@ -192,6 +192,7 @@ impl Service {
             storages: Some(vec![storage.to_string()]),
             locale: self.locale(),
             tokens: self.allowed_tokens(Some(&[storage.to_string()])).await,
+            logo: None,
         };
         self.in_prompt(caller, move |service, cancel| {
             let (signer, keys, _) = service.choose_signer(&prompt, true, &cancel)?;
@@ -279,6 +280,7 @@ impl Service {
             storages: request.storages.clone(),
             locale: request.locale.clone().unwrap_or_else(|| self.locale()),
             tokens: Vec::new(),
+            logo: request.logo.clone(),
         }
     }
 

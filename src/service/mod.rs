@@ -48,7 +48,12 @@ pub struct SignRequest {
     pub allow_expired: bool,
     /// Prompt language, when the request names one.
     pub locale: Option<String>,
+    /// The portal's logo (basics `logo`, decoded, at most [`MAX_LOGO_BYTES`]), for the dialog.
+    pub logo: Option<Vec<u8>>,
 }
+
+/// Largest logo shown (basics `logo` is documented as at most 50,000 base64 characters).
+pub const MAX_LOGO_BYTES: usize = 37_500;
 
 impl std::fmt::Debug for SignRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,6 +89,7 @@ mod tests {
             storages: None,
             allow_expired: false,
             locale: None,
+            logo: None,
         };
         let summary = crate::ui::DocumentSummary::new(b"TOP-SECRET-CONTENT", false);
         for text in [format!("{request:?}"), format!("{summary:?}")] {

@@ -139,6 +139,8 @@ pub struct PromptRequest {
     pub locale: String,
     /// Storage names of the tokens connected now that the request allows, for the store choice.
     pub tokens: Vec<String>,
+    /// The portal's logo (PNG bytes), when the request sent one.
+    pub logo: Option<Vec<u8>>,
 }
 
 /// The user's choice of store, key and secret.

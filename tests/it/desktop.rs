@@ -256,6 +256,23 @@ fn gui_cancel_button_gives_the_cancel_reply_and_untrusted_origin_is_flagged() {
 }
 
 #[test]
+fn gui_shows_the_portal_logo() {
+    // A 2x1 PNG (red, green).
+    let logo = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAAD0lEQVR4nGP4z8DA8J8BAAf/Af8Bf4mnAAAAAElFTkSuQmCC";
+    let x = Xvfb::start();
+    let daemon = GuiDaemon::start(&x);
+    let mut request = sign_xml();
+    request["args"]["logo"] = json!(logo);
+    let reply = call(&daemon.ws, "https://egov.kz", request);
+    let shown = daemon.dialog(0);
+    assert_eq!(shown["logo"], json!([2, 1]), "{shown}");
+    let id = window(&x);
+    key(&x, &id, "Escape");
+    let reply = reply.join().expect("client thread");
+    assert_eq!(reply, json!({"body":{},"status":true}));
+}
+
+#[test]
 fn gui_shows_the_handshake_origin_not_the_claimed_one_and_escape_cancels() {
     let x = Xvfb::start();
     let daemon = GuiDaemon::start(&x);

@@ -76,6 +76,8 @@ pub struct Dialog {
     waiting: bool,
     /// "Trust this site from now on" ticked (issue 6: the user may remember the decision).
     remember_origin: bool,
+    /// The portal's logo, uploaded on the first frame (`None` inside: nothing to show).
+    logo: Option<Option<egui::TextureHandle>>,
     frames: u64,
     /// Screen positions of the controls, for the test log.
     pub(super) spots: Spots,
@@ -109,6 +111,7 @@ impl Dialog {
             chosen: 0,
             waiting: false,
             remember_origin: false,
+            logo: None,
             frames: 0,
             spots: Spots::default(),
         }
@@ -246,6 +249,7 @@ impl Dialog {
         let origin = self.shown_origin();
         egui::Frame::new().fill(fill_colour).inner_margin(12.0).corner_radius(6.0).show(ui, |ui| {
             ui.set_width(ui.available_width());
+            self.show_logo(ui);
             ui.label(RichText::new(self.t(Msg::RequestedBy)).color(Color32::BLACK));
             ui.label(RichText::new(origin).size(26.0).strong().color(Color32::BLACK));
             let note = match standing {
@@ -266,6 +270,23 @@ impl Dialog {
         if !self.request.wanted.is_empty() {
             ui.label(&self.request.wanted);
         }
+    }
+
+    /// The portal's logo, at most 48 px high, when the request sent one that decodes.
+    fn show_logo(&mut self, ui: &mut egui::Ui) {
+        let request = &self.request;
+        let logo = self.logo.get_or_insert_with(|| {
+            let image = request.logo.as_deref().and_then(super::logo::decode)?;
+            Some(ui.ctx().load_texture("portal-logo", image, egui::TextureOptions::default()))
+        });
+        if let Some(texture) = logo {
+            ui.add(egui::Image::new(&*texture).max_height(48.0));
+        }
+    }
+
+    /// The size of the logo shown, in pixels (for the test log).
+    pub(super) fn logo_size(&self) -> Option<[usize; 2]> {
+        self.logo.as_ref()?.as_ref().map(egui::TextureHandle::size)
     }
 
     /// The origin exactly as shown: the handshake origin the daemon sent.

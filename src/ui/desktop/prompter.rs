@@ -56,6 +56,10 @@ impl GuiPrompter {
             wanted: wanted(&request.filter, locale),
             storages: request.storages.clone(),
             tokens: request.tokens.clone(),
+            logo: request.logo.as_deref().map(|png| {
+                use base64::Engine as _;
+                base64::engine::general_purpose::STANDARD.encode(png)
+            }),
             recent: self.memory.recent(),
             locale,
         }

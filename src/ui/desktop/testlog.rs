@@ -26,6 +26,7 @@ pub(super) fn record(dialog: &Dialog, ctx: &egui::Context) {
         "origin": dialog.shown_origin(),
         "standing": dialog.standing(),
         "operation": dialog.operation(),
+        "logo": dialog.logo_size(),
         "sign": at(spots.sign),
         "cancel": at(spots.cancel),
         "password": at(spots.password),

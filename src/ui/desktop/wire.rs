@@ -62,6 +62,9 @@ pub struct DialogRequest {
     pub storages: Option<Vec<String>>,
     /// Connected token storage names.
     pub tokens: Vec<String>,
+    /// The portal's logo, base64 PNG (size-limited by the protocol layer).
+    #[serde(default)]
+    pub logo: Option<String>,
     /// Key files used recently, newest first.
     pub recent: Vec<PathBuf>,
     /// Dialog language.
