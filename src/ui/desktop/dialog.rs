@@ -284,6 +284,7 @@ impl Dialog {
         }
     }
 
+    #[cfg(feature = "test-support")]
     /// The size of the logo shown, in pixels (for the test log).
     pub(super) fn logo_size(&self) -> Option<[usize; 2]> {
         self.logo.as_ref()?.as_ref().map(egui::TextureHandle::size)
@@ -294,16 +295,19 @@ impl Dialog {
         self.request.origin.clone().unwrap_or_else(|| self.t(Msg::LocalProgram).to_string())
     }
 
+    #[cfg(feature = "test-support")]
     /// The standing shown.
     pub(super) fn standing(&self) -> Standing {
         self.request.standing
     }
 
+    #[cfg(feature = "test-support")]
     /// The operation shown.
     pub(super) fn operation(&self) -> &str {
         &self.request.operation
     }
 
+    #[cfg(feature = "test-support")]
     /// How many frames were drawn.
     pub(super) fn frames(&self) -> u64 {
         self.frames
@@ -348,6 +352,7 @@ fn preview_box(ui: &mut egui::Ui, n: usize, preview: &str) {
 mod parts;
 
 impl Dialog {
+    #[cfg(feature = "test-support")]
     /// The dialog language.
     pub(super) fn locale(&self) -> Locale {
         self.request.locale

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use eframe::egui_winit::winit;
 use winit::application::ApplicationHandler;
 use winit::event_loop::{ActiveEventLoop, EventLoop};
 use winit::platform::pump_events::EventLoopExtPumpEvents as _;
