@@ -59,3 +59,16 @@ fi
 
 # Bounded fuzzing (issue 6): every target for FUZZ_SECONDS (default 45 s).
 ./.ci/fuzz.sh
+
+# The desktop must build for Windows (issue 5): type-check the binary for x86_64-pc-windows-gnu
+# when the target can be installed (ring's build script needs the MinGW C compiler).
+if rustup target list --installed 2>/dev/null | grep -q x86_64-pc-windows-gnu \
+  || rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1; then
+  command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || {
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends gcc-mingw-w64-x86-64
+  }
+  cargo check --target x86_64-pc-windows-gnu --bins
+else
+  echo "!!! the x86_64-pc-windows-gnu target cannot be installed here: Windows build not checked !!!"
+fi
