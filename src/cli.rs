@@ -47,6 +47,15 @@ pub enum Command {
         /// Port of the demo page on 127.0.0.1.
         #[arg(long, default_value_t = 13580)]
         port: u16,
+        /// Instead of serving the page, write a self-made TEST key (.p12) to try it with.
+        #[arg(long)]
+        make_test_key: bool,
+        /// Where to write the test key (default: demo/qoltanba-test-key.p12 in the data directory).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Password of the test key.
+        #[arg(long, default_value = "Test1234")]
+        password: String,
     },
     /// The consent dialog process the daemon starts for each request (`--ui gui`); reads its
     /// request on stdin. Not for direct use.

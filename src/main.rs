@@ -53,7 +53,10 @@ fn start(cli: Cli) -> Result<(), Failure> {
         Command::Sign(args) => sign(&args),
         Command::Verify { format, input, content } => verify(format, &input, content.as_deref()),
         Command::Prompt => prompt(),
-        Command::Demo { port } => demo(port),
+        Command::Demo { make_test_key: true, out, password, .. } => {
+            make_test_key(&paths, out, &password)
+        }
+        Command::Demo { port, .. } => demo(port),
         Command::History { last } => commands::history(&paths, last),
         Command::Cert { action } => commands::cert(&paths, action),
     }
@@ -90,6 +93,27 @@ fn init_logging(paths: &Paths, level: &str) -> Result<(), Failure> {
 }
 
 /// `qoltanba demo`: serves the test portal until Ctrl+C.
+/// `qoltanba demo --make-test-key`: writes the TEST key and says how to use it.
+fn make_test_key(
+    paths: &Paths,
+    out: Option<std::path::PathBuf>,
+    password: &str,
+) -> Result<(), Failure> {
+    let out = out.unwrap_or_else(|| paths.data_dir.join("demo").join("qoltanba-test-key.p12"));
+    let (alias, p12) = qoltanba::demo::test_key::make(password)?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&out, p12).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("TEST key written to {} (key {alias}), password: {password}", out.display());
+    println!(
+        "{}: choose this file in the dialog to try `qoltanba demo`.",
+        qoltanba::demo::test_key::TEST_MARK
+    );
+    Ok(())
+}
+
 fn demo(port: u16) -> Result<(), Failure> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {

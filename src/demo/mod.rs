@@ -4,6 +4,8 @@
 //! minutes. The page is static; this module answers `GET /` and 404 for anything else. A tool
 //! beside the daemon, not part of it: it never talks to the daemon itself.
 
+pub mod test_key;
+
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 /// The demo page.

@@ -98,3 +98,45 @@ fn kalkan_rsa_and_gost_signatures_verify_with_ours() {
     }
     assert!(checked >= 14, "only {checked} Kalkan signatures found");
 }
+
+#[test]
+fn demo_makes_a_test_key_that_signs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("test.p12");
+    let key_path = key.to_str().expect("path");
+    let (ok, out) =
+        qoltanba(&["demo", "--make-test-key", "--out", key_path, "--password", "Qwerty12"]);
+    assert!(ok && out.contains("TEST key written"), "{out}");
+    let (ok, out) = qoltanba(&["keys", "--file", key_path, "--password-env", "P12_PASSWORD"]);
+    assert!(ok && out.contains("QOLTANBA TEST") && out.contains("role:     SIGNATURE"), "{out}");
+    let input = dir.path().join("doc.txt");
+    std::fs::write(&input, "test").expect("write");
+    let output = dir.path().join("doc.cms");
+    let (ok, out) = qoltanba(&[
+        "sign",
+        "--file",
+        key_path,
+        "--password-env",
+        "P12_PASSWORD",
+        "--format",
+        "cms",
+        input.to_str().expect("path"),
+        output.to_str().expect("path"),
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = crate::harness::run(
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-noverify",
+            "-in",
+            output.to_str().expect("path"),
+            "-out",
+            "/dev/null",
+        ],
+    );
+    assert!(ok, "openssl verifies a signature of the test key: {out}");
+}

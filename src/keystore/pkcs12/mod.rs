@@ -9,6 +9,7 @@
 mod bags;
 mod kdf;
 mod pbe;
+pub mod writer;
 
 use const_oid::ObjectIdentifier;
 use secrecy::{ExposeSecret, SecretString};
