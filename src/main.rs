@@ -165,6 +165,24 @@ fn prompter(mode: &str, desktop: &gui::Desktop) -> Result<Arc<dyn Prompter>, Fai
     ))
 }
 
+/// Notifies the user of a request the origin policy refused, at most once a minute per site.
+fn refusal_notices(settings: &Settings) -> qoltanba::service::security::RefusalHook {
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+    let locale = qoltanba::ui::i18n::Locale::parse_or_default(&settings.ui.locale);
+    let notifications = qoltanba::ui::notify::Notifications::for_desktop(locale);
+    let last: std::sync::Mutex<HashMap<String, Instant>> = std::sync::Mutex::default();
+    qoltanba::service::security::RefusalHook(Arc::new(move |origin, reason| {
+        let key = origin.unwrap_or("").to_string();
+        let Ok(mut last) = last.lock() else { return };
+        if last.get(&key).is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+            return;
+        }
+        last.insert(key, Instant::now());
+        notifications.policy_refused(origin, reason);
+    }))
+}
+
 fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure> {
     init_logging(paths, &settings.log.level)?;
     let urls = if args.listen.is_empty() { settings.server.listen.clone() } else { args.listen };
@@ -177,7 +195,8 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let prompter = prompter(&mode, &desktop)?;
     let tokens: Arc<dyn TokenStores> = Arc::new(tokens(settings)?);
     let service_settings = ServiceSettings { locale: settings.ui.locale.clone() };
-    let security = commands::security(paths, settings)?;
+    let security =
+        commands::security(paths, settings)?.with_refusal_hook(refusal_notices(settings));
     let service = Service::with_security(prompter, service_settings, tokens, security);
     let dispatcher = Arc::new(Dispatcher::new(service.clone()));
     let limits = transport::Limits {

@@ -20,6 +20,20 @@ pub struct Security {
     policy: OriginPolicy,
     limiter: Arc<PromptLimiter>,
     journal: Option<Journal>,
+    on_refusal: Option<RefusalHook>,
+}
+
+/// Called when the origin policy refuses a request: (origin, reason in words), e.g. to notify.
+#[derive(Clone)]
+pub struct RefusalHook(pub Arc<RefusalFn>);
+
+/// The function of a [`RefusalHook`].
+pub type RefusalFn = dyn Fn(Option<&str>, &str) + Send + Sync;
+
+impl std::fmt::Debug for RefusalHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RefusalHook")
+    }
 }
 
 impl Default for Security {
@@ -37,7 +51,13 @@ impl Security {
     /// Checks with `policy`, journals into `journal` (`None`: no journal, unit tests only).
     pub fn new(policy: OriginPolicy, journal: Option<Journal>) -> Self {
         let limiter = Arc::new(PromptLimiter::new(policy.limits()));
-        Self { policy, limiter, journal }
+        Self { policy, limiter, journal, on_refusal: None }
+    }
+
+    /// Calls `hook` for every request the origin policy refuses.
+    pub fn with_refusal_hook(mut self, hook: RefusalHook) -> Self {
+        self.on_refusal = Some(hook);
+        self
     }
 
     /// How far the caller is trusted, or the refusal (logged; no prompt is shown).
@@ -48,6 +68,9 @@ impl Security {
                 Refusal::LocalPrograms => "(local program)".to_string(),
             };
             tracing::warn!(origin, "refused by the origin policy");
+            if let Some(RefusalHook(hook)) = &self.on_refusal {
+                hook(caller.origin.as_deref(), "not allowed by the origin policy");
+            }
             ServiceError::OriginRefused(origin)
         })
     }

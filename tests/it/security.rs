@@ -211,3 +211,26 @@ async fn every_signature_is_journaled_before_the_reply_and_history_shows_it() {
     assert!(out.contains("1 damaged line(s) skipped"), "{out}");
     assert!(!out.contains("https://torn"), "{out}");
 }
+
+#[tokio::test]
+async fn a_refused_site_is_named_in_a_notification_once_a_minute() {
+    let dir = tempfile::tempdir().expect("dir");
+    let log = dir.path().join("notify.jsonl");
+    let log_text = log.to_str().expect("path").to_string();
+    let config = "[policy]\nmode = \"allowlist\"\nallowed_origins = [\"https://portal.test.kz\"]\n";
+    let env = [
+        ("QOLTANBA_NOTIFY_LOG", log_text.as_str()),
+        ("QOLTANBA_TEST_NOW", crate::harness::LEGACY_NOW),
+    ];
+    let daemon = crate::harness::Daemon::start_with(&[], &env, Some(config));
+    let mut client = daemon.client(Some("https://phish.example")).await;
+    let request =
+        serde_json::json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens"});
+    for _ in 0..3 {
+        let reply = client.call_json(&request).await;
+        assert_eq!(reply["message"], "origin.refused", "{reply}");
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(text.lines().count(), 1, "one notification, not one per request: {text}");
+    assert!(text.contains("https://phish.example"), "{text}");
+}
