@@ -228,7 +228,10 @@ enum Action {
 impl Action {
     fn run(&self, context: &TrayContext, listening: &[String]) {
         match self {
-            Self::History => super::open::open(&context.data_dir),
+            Self::History => {
+                let journal = context.data_dir.join(crate::service::audit::JOURNAL_FILE);
+                super::open::open(if journal.exists() { journal } else { context.data_dir.clone() })
+            }
             Self::Trust => super::open::trust_local_ca(&context.data_dir, listening),
             Self::Settings => super::open::edit_config(&context.config_file),
             Self::Language(_) | Self::Quit => {}
