@@ -74,6 +74,8 @@ impl Desktop {
         F: Future<Output = Result<(), Failure>> + Send + 'static,
     {
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        #[cfg(feature = "desktop")]
+        self.watch_expiry(done.clone());
         let finished = done.clone();
         let server = std::thread::spawn(move || {
             let result = runtime.block_on(serve);
@@ -82,6 +84,27 @@ impl Desktop {
         });
         self.tray(service, quit, done);
         server.join().map_err(|_| "the server thread panicked".to_string())?
+    }
+
+    /// Checks the recently used keys for certificates expiring within 30 days at start and then
+    /// every hour, so the once-a-day warning comes even on days without a signature.
+    #[cfg(feature = "desktop")]
+    fn watch_expiry(&self, done: Arc<std::sync::atomic::AtomicBool>) {
+        let (data_dir, notifications) = (self.data_dir.clone(), self.notifications.clone());
+        std::thread::spawn(move || {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let watch = qoltanba::ui::notify::ExpiryWatch::load(&data_dir);
+                for note in watch.due(qoltanba::platform::clock::now()) {
+                    notifications.send(&note);
+                }
+                for _ in 0..3600 {
+                    if done.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        });
     }
 
     #[cfg(feature = "desktop")]

@@ -90,9 +90,22 @@ impl GuiDaemon {
 
     /// Starts it with extra environment and a config file.
     pub fn start_with(x: &Xvfb, env: &[(&str, &str)], config: Option<&str>) -> Self {
+        Self::start_seeded(x, env, config, &[])
+    }
+
+    /// Starts it with extra files written into the data directory first.
+    pub fn start_seeded(
+        x: &Xvfb,
+        env: &[(&str, &str)],
+        config: Option<&str>,
+        files: &[(&str, String)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
+        for (name, text) in files {
+            std::fs::write(data.join(name), text).expect("seed file");
+        }
         let memory = json!({"origins": [], "recent": [fixture(RSA_SIGN)]});
         std::fs::write(data.join("desktop.json"), memory.to_string()).expect("desktop.json");
         let child = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
@@ -347,4 +360,18 @@ fn gui_signs_on_a_token_with_its_pin() {
     let dir = tempfile::tempdir().expect("dir");
     let (ok, out) = xmlsec_verify(dir.path(), signed);
     assert!(ok, "xmlsec1 verifies the token signature approved in the dialog: {out}");
+}
+
+#[test]
+fn expiring_certificate_of_a_recent_key_is_announced_without_a_signature() {
+    // QOLTANBA_TEST_NOW is 2020-06-01: used yesterday, expires in 10 days.
+    let expiry = json!({"0a1b": {"owner": "ТЕСТОВ ТЕСТ", "not_after": 1_591_833_600i64,
+        "last_used": 1_590_883_200i64, "notified_on": null}});
+    let x = Xvfb::start();
+    let daemon = GuiDaemon::start_seeded(&x, &[], None, &[("expiry.json", expiry.to_string())]);
+    let log = daemon.dir.path().join("notify.jsonl");
+    let text = wait_for(Duration::from_secs(20), "the expiry notification", || {
+        std::fs::read_to_string(&log).ok().filter(|t| t.contains("ТЕСТОВ ТЕСТ"))
+    });
+    assert_eq!(text.lines().count(), 1, "once a day: {text}");
 }
