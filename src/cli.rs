@@ -78,6 +78,9 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         last: Option<usize>,
     },
+    /// Show the origin policy and token modules in force, and where they were set: the IT
+    /// policy file, the IT registry key (Windows), the user's config.
+    Policy,
     /// Manage the local CA in the browsers' trust stores.
     Cert {
         /// What to do.

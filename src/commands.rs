@@ -1,13 +1,17 @@
 //! The security side of the composition root: the origin policy, prompt limits and journal of
-//! `run` (`[policy]` of the config merged with the IT policy file), `qoltanba history` and
-//! `qoltanba cert install|uninstall`.
+//! `run` (`[policy]` of the config merged with the IT policy file and registry key),
+//! `qoltanba policy`, `qoltanba history` and `qoltanba cert install|uninstall`.
 
 use qoltanba::cli::CertAction;
-use qoltanba::config::{Policy, Settings};
+use std::path::Path;
+
+use qoltanba::config::{policy_path, Policy, PolicySources, Settings};
+use qoltanba::keystore::pkcs11::ModuleRegistry;
 use qoltanba::platform::paths::Paths;
+use qoltanba::platform::registry::POLICY_KEY_SHOWN;
 use qoltanba::platform::trust;
 use qoltanba::service::audit::{self, Journal};
-use qoltanba::service::policy::OriginPolicy;
+use qoltanba::service::policy::{Mode, OriginPolicy};
 use qoltanba::service::Security;
 use qoltanba::transport::tls::LocalCa;
 
@@ -19,12 +23,66 @@ const REMEMBERED_FILE: &str = "trusted-origins.txt";
 /// The daemon's security: the user's `[policy]` under the IT policy file's, remembered
 /// origins and the journal in the data directory.
 pub fn security(paths: &Paths, settings: &Settings) -> Result<Security, Failure> {
-    let it = Policy::load(&qoltanba::config::policy_path()).map_err(|e| e.to_string())?;
-    let policy = OriginPolicy::merge(&settings.policy, &it.policy)
-        .with_remembered(paths.data_dir.join(REMEMBERED_FILE));
+    let policy = origin_policy(paths, settings, &it_policy()?);
     tracing::info!(mode = ?policy.mode(), limits = ?policy.limits(), "origin policy");
     let journal = Journal::new(paths.data_dir.join(audit::JOURNAL_FILE));
     Ok(Security::new(policy, Some(journal)))
+}
+
+/// The IT policy of this computer (file and registry), with where it came from.
+pub fn it_policy() -> Result<(Policy, PolicySources), Failure> {
+    Policy::load_system().map_err(|e| e.to_string())
+}
+
+fn origin_policy(paths: &Paths, settings: &Settings, it: &(Policy, PolicySources)) -> OriginPolicy {
+    OriginPolicy::merge(&settings.policy, &it.0.policy)
+        .with_remembered(paths.data_dir.join(REMEMBERED_FILE))
+}
+
+/// `qoltanba policy`: the policy in force and where each part came from, for IT and support.
+pub fn policy(paths: &Paths, settings: &Settings, config: &Path) -> Result<(), Failure> {
+    let it = it_policy()?;
+    let policy = origin_policy(paths, settings, &it);
+    let (file, registry) = (&it.1.file, &it.1.registry);
+    let shown = |p: &Option<String>, fallback: String| match p {
+        Some(p) => format!("{p} (read)"),
+        None => format!("{fallback} (not present)"),
+    };
+    let file_shown = file.as_ref().map(|p| p.display().to_string());
+    println!("{:<20}{}", "IT policy file", shown(&file_shown, policy_path().display().to_string()));
+    if cfg!(windows) || registry.is_some() {
+        println!("{:<20}{}", "IT registry key", shown(registry, POLICY_KEY_SHOWN.to_string()));
+    }
+    let present = if config.exists() { "read" } else { "not present" };
+    println!("{:<20}{} ({present})", "user config", config.display());
+    let locked = it.0.policy.mode == Some(Mode::Allowlist);
+    let mode = match (policy.mode(), locked) {
+        (Mode::Allowlist, true) => "allowlist (set by IT)",
+        (Mode::Allowlist, false) => "allowlist",
+        (Mode::Prompt, _) => "prompt",
+    };
+    println!("{:<20}{mode}", "mode");
+    let allowed: Vec<String> = policy.allowed().iter().map(ToString::to_string).collect();
+    let allowed = if allowed.is_empty() { "-".to_string() } else { allowed.join(", ") };
+    println!("{:<20}{allowed}", "allowed origins");
+    let builtin = match policy.mode() {
+        Mode::Prompt => "trusted (docs/portals.md)",
+        Mode::Allowlist => "not used in allowlist mode",
+    };
+    println!("{:<20}{builtin}", "built-in portals");
+    let local = if policy.allows_local_programs() { "allowed" } else { "refused" };
+    println!("{:<20}{local}", "local programs");
+    let limits = policy.limits();
+    println!("{:<20}{}", "prompts per minute", limits.prompts_per_minute);
+    println!("{:<20}{}", "rejections/minute", limits.rejections_per_minute);
+    println!("{:<20}{} s", "cool-down", limits.cooldown.as_secs());
+    println!("{:<20}{}", "queued requests", limits.max_queued);
+    let modules = ModuleRegistry::with_overrides(&settings.pkcs11.modules, &it.0.pkcs11.modules);
+    for (name, paths) in modules.entries() {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        println!("{:<20}{name} = {}", "token module", paths.join("; "));
+    }
+    Ok(())
 }
 
 /// `qoltanba history`: the journal as a table; torn lines are skipped with a note.

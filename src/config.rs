@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::platform::registry;
+
 /// Default listen address, as NCALayer.
 pub const DEFAULT_LISTEN: &str = "wss://127.0.0.1:13579";
 /// Default cap on one WebSocket message (256 MiB).
@@ -80,18 +82,115 @@ pub fn policy_path() -> PathBuf {
 impl Policy {
     /// Reads the policy file; a missing file is an empty policy.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let shown = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => return Err(ConfigError::Read { path: shown, source }),
+        let table = policy_file_table(path)?;
+        Self::from_table(table, &path.display().to_string())
+    }
+
+    /// The IT policy of this computer: the policy file ([`policy_path`]) and, on Windows, the
+    /// registry key `HKLM\SOFTWARE\Policies\Qoltanba`, whose values win over the file's key
+    /// by key. Each source is checked on its own first, so an error names the one at fault.
+    pub fn load_system() -> Result<(Self, PolicySources), ConfigError> {
+        let path = policy_path();
+        let file_shown = path.display().to_string();
+        let file = policy_file_table(&path)?;
+        let from_file = Self::from_table(file.clone(), &file_shown)?;
+        let shown = registry::POLICY_KEY_SHOWN;
+        let key = registry::read_policy()
+            .map_err(|message| ConfigError::Invalid { path: shown.to_string(), message })?;
+        let sources = PolicySources {
+            file: path.exists().then_some(path),
+            registry: key.as_ref().map(|_| shown.to_string()),
         };
-        let policy: Self = toml::from_str(&text)
-            .map_err(|e| ConfigError::Invalid { path: shown.clone(), message: e.to_string() })?;
+        let Some(key) = key else { return Ok((from_file, sources)) };
+        let table = registry_table(&key);
+        Self::from_table(table.clone(), shown)?;
+        let mut merged = file;
+        merge_tables(&mut merged, table);
+        Ok((Self::from_table(merged, &format!("{file_shown} + {shown}"))?, sources))
+    }
+
+    fn from_table(table: toml::Table, shown: &str) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { path: shown.to_string(), message };
+        let policy: Self =
+            toml::Value::Table(table).try_into().map_err(|e| invalid(format!("{e}")))?;
         validate_modules(&policy.pkcs11)
             .and_then(|()| policy.policy.validate())
-            .map_err(|message| ConfigError::Invalid { path: shown, message })?;
+            .map_err(invalid)?;
         Ok(policy)
+    }
+}
+
+/// Where the IT policy in force was read from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicySources {
+    /// The policy file, when it exists.
+    pub file: Option<PathBuf>,
+    /// The registry key, when it exists.
+    pub registry: Option<String>,
+}
+
+/// The policy file as a TOML table; a missing file is an empty table.
+fn policy_file_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(toml::Table::new()),
+        Err(source) => return Err(ConfigError::Read { path: shown, source }),
+    };
+    text.parse()
+        .map_err(|e: toml::de::Error| ConfigError::Invalid { path: shown, message: e.to_string() })
+}
+
+/// The registry tree as the policy file's tables: each subkey a table, `REG_SZ` a string,
+/// `REG_MULTI_SZ` a list, `REG_DWORD`/`REG_QWORD` a number. A subkey holding only values named
+/// `1`, `2`, … (what a Group Policy list element writes) is a list in that order.
+fn registry_table(key: &registry::Key) -> toml::Table {
+    let mut table = toml::Table::new();
+    for (name, data) in &key.values {
+        table.insert(name.clone(), registry_value(data));
+    }
+    for (name, sub) in &key.subkeys {
+        let value = numbered_list(sub)
+            .map_or_else(|| toml::Value::Table(registry_table(sub)), toml::Value::Array);
+        table.insert(name.clone(), value);
+    }
+    table
+}
+
+fn registry_value(data: &registry::Data) -> toml::Value {
+    match data {
+        registry::Data::Text(text) => toml::Value::String(text.clone()),
+        registry::Data::List(items) => {
+            toml::Value::Array(items.iter().cloned().map(toml::Value::String).collect())
+        }
+        registry::Data::Number(n) => toml::Value::Integer(i64::try_from(*n).unwrap_or(i64::MAX)),
+    }
+}
+
+fn numbered_list(key: &registry::Key) -> Option<Vec<toml::Value>> {
+    if key.values.is_empty() || !key.subkeys.is_empty() {
+        return None;
+    }
+    let mut numbered: Vec<(u32, toml::Value)> = key
+        .values
+        .iter()
+        .map(|(name, data)| name.parse().ok().map(|n| (n, registry_value(data))))
+        .collect::<Option<_>>()?;
+    numbered.sort_by_key(|(n, _)| *n);
+    Some(numbered.into_iter().map(|(_, v)| v).collect())
+}
+
+/// `over`'s keys replace `base`'s; tables present in both are merged key by key.
+fn merge_tables(base: &mut toml::Table, over: toml::Table) {
+    for (name, value) in over {
+        match (base.get_mut(&name), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => {
+                merge_tables(inner, value)
+            }
+            (_, value) => {
+                base.insert(name, value);
+            }
+        }
     }
 }
 
@@ -255,6 +354,87 @@ mod tests {
         assert!(Settings::parse("[policy]\nallowed_origins = [\"portal.kz\"]\n").is_err());
         assert!(Settings::parse("[policy]\nprompts_per_minute = 1000\n").is_err());
         assert!(Settings::parse("[policy]\nallow_everything = true\n").is_err());
+    }
+
+    fn text(s: &str) -> registry::Data {
+        registry::Data::Text(s.into())
+    }
+
+    /// `HKLM\SOFTWARE\Policies\Qoltanba` as `reg add` or a Group Policy template writes it.
+    fn registry_tree() -> registry::Key {
+        let origins = registry::Key {
+            values: vec![
+                ("2".into(), text("https://*.example.kz")),
+                ("1".into(), text("https://portal.test.kz")),
+            ],
+            subkeys: vec![],
+        };
+        let policy = registry::Key {
+            values: vec![
+                ("mode".into(), text("allowlist")),
+                ("allow_local_programs".into(), registry::Data::Number(0)),
+                ("prompts_per_minute".into(), registry::Data::Number(2)),
+            ],
+            subkeys: vec![("allowed_origins".into(), origins)],
+        };
+        let modules = registry::Key {
+            values: vec![(
+                "AKKaztokenStore".into(),
+                registry::Data::List(vec![r"C:\Windows\System32\kztoken.dll".into()]),
+            )],
+            subkeys: vec![],
+        };
+        let pkcs11 = registry::Key { values: vec![], subkeys: vec![("modules".into(), modules)] };
+        registry::Key {
+            values: vec![],
+            subkeys: vec![("policy".into(), policy), ("pkcs11".into(), pkcs11)],
+        }
+    }
+
+    #[test]
+    fn registry_key_reads_as_the_policy_file_would() {
+        let policy = Policy::from_table(registry_table(&registry_tree()), "reg").expect("valid");
+        let p = &policy.policy;
+        assert_eq!(p.mode, Some(crate::service::policy::Mode::Allowlist));
+        let expected = vec!["https://portal.test.kz".to_string(), "https://*.example.kz".into()];
+        assert_eq!(p.allowed_origins, Some(expected), "numbered values in their order");
+        assert_eq!(p.allow_local_programs, Some(false), "REG_DWORD 0 switches off");
+        assert_eq!(p.prompts_per_minute, Some(2));
+        let paths = policy.pkcs11.modules.get("AKKaztokenStore").expect("module entry");
+        assert_eq!(paths, &vec![PathBuf::from(r"C:\Windows\System32\kztoken.dll")]);
+    }
+
+    #[test]
+    fn registry_values_win_over_the_file_key_by_key() {
+        let mut file: toml::Table =
+            "[policy]\nmode = \"prompt\"\ncooldown_seconds = 600\n[pkcs11.modules]\nAKJaCartaStore = []\n"
+                .parse()
+                .expect("toml");
+        merge_tables(&mut file, registry_table(&registry_tree()));
+        let merged = Policy::from_table(file, "both").expect("valid");
+        assert_eq!(merged.policy.mode, Some(crate::service::policy::Mode::Allowlist));
+        assert_eq!(merged.policy.cooldown_seconds, Some(600), "the file's other keys stay");
+        assert!(merged.pkcs11.modules.contains_key("AKJaCartaStore"));
+        assert!(merged.pkcs11.modules.contains_key("AKKaztokenStore"));
+    }
+
+    #[test]
+    fn bad_registry_values_are_errors_that_name_the_key() {
+        let bad = |name: &str, data: registry::Data| {
+            let policy = registry::Key { values: vec![(name.into(), data)], subkeys: vec![] };
+            let root = registry::Key { values: vec![], subkeys: vec![("policy".into(), policy)] };
+            let err = Policy::from_table(registry_table(&root), registry::POLICY_KEY_SHOWN)
+                .expect_err(name)
+                .to_string();
+            assert!(err.contains(registry::POLICY_KEY_SHOWN), "{err}");
+            err
+        };
+        bad("mode", text("open"));
+        assert!(bad("Mode", text("allowlist")).contains("unknown field"));
+        bad("allow_local_programs", registry::Data::Number(2));
+        bad("allow_local_programs", text("yes"));
+        bad("prompts_per_minute", registry::Data::Number(1000));
+        bad("allowed_origins", text("https://portal.test.kz"));
     }
 
     #[test]

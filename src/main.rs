@@ -10,7 +10,7 @@ use clap::Parser as _;
 use secrecy::SecretString;
 
 use qoltanba::cli::{Cli, Command, Format, RunArgs, SignArgs};
-use qoltanba::config::{Policy, Settings};
+use qoltanba::config::Settings;
 use qoltanba::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
 use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, TokenStores};
 use qoltanba::platform::paths::Paths;
@@ -58,6 +58,10 @@ fn start(cli: Cli) -> Result<(), Failure> {
         }
         Command::Demo { port, .. } => demo(port),
         Command::History { last } => commands::history(&paths, last),
+        Command::Policy => {
+            let config = cli.config.clone().unwrap_or_else(|| paths.config_file());
+            commands::policy(&paths, &settings, &config)
+        }
         Command::Cert { action } => commands::cert(&paths, action),
     }
 }
@@ -295,7 +299,7 @@ fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Fa
 
 /// The token stores: built-in module defaults, then the config file, then the IT policy.
 fn tokens(settings: &Settings) -> Result<Pkcs11Tokens, Failure> {
-    let policy = Policy::load(&qoltanba::config::policy_path()).map_err(|e| e.to_string())?;
+    let (policy, _) = commands::it_policy()?;
     let registry = ModuleRegistry::with_overrides(&settings.pkcs11.modules, &policy.pkcs11.modules);
     Ok(Pkcs11Tokens::new(&registry))
 }

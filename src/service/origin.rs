@@ -134,6 +134,17 @@ impl OriginPattern {
     }
 }
 
+impl fmt::Display for OriginPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.origin.to_string();
+        if self.subdomains {
+            f.write_str(&text.replacen("://", "://*.", 1))
+        } else {
+            f.write_str(&text)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,7 @@ pub struct PolicySettings {
     /// Origins (`https://portal.kz`) or patterns (`https://*.portal.kz`).
     pub allowed_origins: Option<Vec<String>>,
     /// Whether clients without `Origin` (programs on this computer) may ask (default true).
+    #[serde(deserialize_with = "flag")]
     pub allow_local_programs: Option<bool>,
     /// Prompts one origin may open per minute (default 5).
     pub prompts_per_minute: Option<u32>,
@@ -89,6 +90,24 @@ impl PolicySettings {
         check("policy.rejections_per_minute", self.rejections_per_minute, REJECTIONS_PER_MINUTE)?;
         check("policy.cooldown_seconds", self.cooldown_seconds, COOLDOWN_SECONDS)?;
         check("policy.max_queued_requests", self.max_queued_requests, QUEUED_REQUESTS)
+    }
+}
+
+/// `true`/`false`, or `1`/`0` as a registry `REG_DWORD` holds a switch.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Number(i64),
+        Other(serde::de::IgnoredAny),
+    }
+    match Flag::deserialize(d)? {
+        Flag::Bool(b) => Ok(Some(b)),
+        Flag::Number(n @ (0 | 1)) => Ok(Some(n == 1)),
+        Flag::Number(_) | Flag::Other(_) => {
+            Err(serde::de::Error::custom("expected true or false (in the registry: 1 or 0)"))
+        }
     }
 }
 
@@ -242,6 +261,16 @@ impl OriginPolicy {
     /// The rate limits in force.
     pub fn limits(&self) -> RateLimits {
         self.limits
+    }
+
+    /// The allow-list in force (IT's alone when IT set `allowlist`).
+    pub fn allowed(&self) -> &[OriginPattern] {
+        &self.allowed
+    }
+
+    /// Whether clients without `Origin` (programs on this computer) may ask.
+    pub fn allows_local_programs(&self) -> bool {
+        self.allow_local
     }
 
     /// How far `origin` (the handshake's, `None`: no Origin header) is trusted, or why not.
