@@ -100,12 +100,21 @@ impl Daemon {
 
     /// Starts the daemon with extra environment and an optional config file text.
     pub fn start_with(answers: &[Value], env: &[(&str, &str)], config: Option<&str>) -> Self {
+        Self::start_program(Command::new(env!("CARGO_BIN_EXE_qoltanba")), answers, env, config)
+    }
+
+    /// Starts `program` (this build's binary, or the Windows one under Wine) as the daemon.
+    pub fn start_program(
+        mut command: Command,
+        answers: &[Value],
+        env: &[(&str, &str)],
+        config: Option<&str>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let answers_path = dir.path().join("answers.jsonl");
         let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
         std::fs::write(&answers_path, text).expect("write answers");
         let data = dir.path().join("data");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
         command
             .args(["run", "--listen", "ws://127.0.0.1:0", "--listen", "wss://127.0.0.1:0"])
             .arg("--ui")

@@ -12,3 +12,4 @@ mod security;
 mod signing;
 mod softhsm;
 mod tokens;
+mod windows;

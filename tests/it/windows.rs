@@ -1,0 +1,242 @@
+//! The Windows build under Wine: `QOLTANBA_WINDOWS_EXE` (built by `.ci/test.sh` for
+//! x86_64-pc-windows-gnu with `test-support`) runs in a fresh Wine prefix of its own. The IT
+//! policy is written to the real (Wine) registry with `reg import` of
+//! `installer/windows/policy-example.reg` and `reg add`, read back by `qoltanba policy`, and
+//! enforced by the daemon, which signs over its WebSocket API; openssl verifies the signature.
+//! Without Wine or the executable these tests are skipped, unless `QOLTANBA_REQUIRE_ORACLES`
+//! is set (CI), where they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+use crate::harness::{approve, b64, openssl_verify_cms, unb64, Daemon, LEGACY_NOW, RSA_SIGN};
+
+/// A Wine prefix of its own, with a persistent wineserver that is killed at drop.
+struct Wine {
+    prefix: tempfile::TempDir,
+    bin: PathBuf,
+    exe: PathBuf,
+    server: Child,
+}
+
+fn wine_bin() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/lib/wine")])
+        .find(|dir| dir.join("wine64").is_file() && dir.join("wineserver").is_file())
+}
+
+impl Wine {
+    fn new() -> Option<Self> {
+        let exe = std::env::var_os("QOLTANBA_WINDOWS_EXE").map(PathBuf::from);
+        let found = (exe.clone().filter(|e| e.is_file()), wine_bin());
+        let (Some(exe), Some(bin)) = found else {
+            assert!(
+                std::env::var_os("QOLTANBA_REQUIRE_ORACLES").is_none(),
+                "Wine (wine64) or QOLTANBA_WINDOWS_EXE ({exe:?}) is missing; .ci/test.sh provides both"
+            );
+            return None;
+        };
+        let prefix = tempfile::tempdir().expect("temp dir");
+        let shim = prefix.path().join("shim");
+        std::fs::create_dir(&shim).expect("shim dir");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/wine_prng.c");
+        let built = Command::new("x86_64-w64-mingw32-gcc")
+            .args(["-shared", "-O2", "-o"])
+            .arg(shim.join("bcryptprimitives.dll"))
+            .arg(source)
+            .arg("-lbcrypt")
+            .status()
+            .expect("x86_64-w64-mingw32-gcc (MinGW) is installed by .ci/test.sh");
+        assert!(built.success(), "the bcryptprimitives.dll shim must build");
+        let mut server = Command::new(bin.join("wineserver"));
+        server.arg("-f").arg("-p");
+        let server = Self::env(&mut server, prefix.path(), &bin)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start wineserver");
+        let wine = Self { prefix, bin, exe, server };
+        let booted = wine.command("wineboot").arg("--init").status().expect("wineboot");
+        assert!(booted.success(), "wineboot --init");
+        Some(wine)
+    }
+
+    fn env<'c>(command: &'c mut Command, prefix: &Path, bin: &Path) -> &'c mut Command {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut dirs = vec![bin.to_path_buf()];
+        dirs.extend(std::env::split_paths(&path));
+        command
+            .env("WINEPREFIX", prefix.join("prefix"))
+            .env("WINEPATH", format!("Z:{}", prefix.join("shim").display()).replace('/', "\\"))
+            .env("WINEDEBUG", "-all")
+            .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+            .env("PATH", std::env::join_paths(dirs).expect("PATH"))
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+    }
+
+    /// `wine64 PROGRAM`, with no terminal or pipe a Wine background process could keep open.
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut command = Command::new(self.bin.join("wine64"));
+        command.arg(program);
+        Self::env(&mut command, self.prefix.path(), &self.bin)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    }
+
+    /// Runs Windows' `reg` with `args`; it must succeed.
+    fn reg(&self, args: &[&str]) {
+        let status = self.command("reg").args(args).status().expect("wine reg");
+        assert!(status.success(), "reg {args:?}");
+    }
+
+    /// Runs `qoltanba.exe ARGS` to its end: (success, stdout, stderr).
+    fn qoltanba(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+        let out = self
+            .command(&self.exe)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("run qoltanba.exe");
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    }
+}
+
+impl Drop for Wine {
+    fn drop(&mut self) {
+        let mut kill = Command::new(self.bin.join("wineserver"));
+        let _ = Self::env(&mut kill, self.prefix.path(), &self.bin).arg("-k").status();
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// The value of a `qoltanba policy` line.
+fn line<'a>(report: &'a str, name: &str) -> Vec<&'a str> {
+    report.lines().filter_map(|l| l.strip_prefix(name)).map(str::trim).collect()
+}
+
+fn example_policy() -> String {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("installer/windows/policy-example.reg");
+    file.display().to_string()
+}
+
+#[test]
+fn it_policy_is_read_from_the_registry_and_wins_over_the_policy_file() {
+    let Some(wine) = Wine::new() else { return };
+    let data = wine.prefix.path().join("data");
+    let data = data.to_str().expect("path");
+    let (ok, report, err) = wine.qoltanba(&["--data-dir", data, "policy"], &[]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        line(&report, "IT registry key"),
+        [r"HKLM\SOFTWARE\Policies\Qoltanba (not present)"]
+    );
+    assert_eq!(line(&report, "mode"), ["prompt"]);
+
+    wine.reg(&["import", &example_policy()]);
+    wine.reg(&[
+        "add",
+        r"HKLM\SOFTWARE\Policies\Qoltanba\pkcs11\modules",
+        "/v",
+        "AKKaztokenStore",
+        "/t",
+        "REG_MULTI_SZ",
+        "/d",
+        r"C:\tokens\kaztoken.dll\0C:\tokens\kaztoken2.dll",
+        "/f",
+    ]);
+    let file = wine.prefix.path().join("policy.toml");
+    std::fs::write(&file, "[policy]\nmode = \"prompt\"\ncooldown_seconds = 600\n").expect("write");
+    let env = [("QOLTANBA_POLICY", file.to_str().expect("path"))];
+    let (ok, report, err) = wine.qoltanba(&["--data-dir", data, "policy"], &env);
+    assert!(ok, "{err}");
+    assert_eq!(line(&report, "IT registry key"), [r"HKLM\SOFTWARE\Policies\Qoltanba (read)"]);
+    assert_eq!(line(&report, "mode"), ["allowlist (set by IT)"], "the registry wins: {report}");
+    let origins = "https://egov.kz, https://*.egov.kz, https://cabinet.salyk.kz, \
+        https://esf.gov.kz:8443, https://goszakup.gov.kz, https://*.goszakup.gov.kz";
+    assert_eq!(line(&report, "allowed origins"), [origins], "in the order of the .reg file");
+    assert_eq!(line(&report, "cool-down"), ["600 s"], "the file's other keys stay");
+    assert_eq!(line(&report, "local programs"), ["allowed"]);
+    let modules = line(&report, "token module");
+    assert!(
+        modules.contains(&r"AKKaztokenStore = C:\tokens\kaztoken.dll; C:\tokens\kaztoken2.dll"),
+        "REG_MULTI_SZ read as a list: {report}"
+    );
+
+    wine.reg(&[
+        "add",
+        r"HKLM\SOFTWARE\Policies\Qoltanba\policy",
+        "/v",
+        "allow_local_programs",
+        "/t",
+        "REG_DWORD",
+        "/d",
+        "0",
+        "/f",
+    ]);
+    let (ok, report, err) = wine.qoltanba(&["--data-dir", data, "policy"], &env);
+    assert!(ok, "{err}");
+    assert_eq!(line(&report, "local programs"), ["refused"]);
+
+    wine.reg(&[
+        "add",
+        r"HKLM\SOFTWARE\Policies\Qoltanba\policy",
+        "/v",
+        "prompts_per_minute",
+        "/t",
+        "REG_DWORD",
+        "/d",
+        "1000",
+        "/f",
+    ]);
+    let (ok, _, err) = wine.qoltanba(&["--data-dir", data, "policy"], &env);
+    assert!(!ok, "an out-of-bounds value stops the program");
+    assert!(err.contains(r"HKLM\SOFTWARE\Policies\Qoltanba"), "the error names the key: {err}");
+    assert!(err.contains("prompts_per_minute"), "{err}");
+}
+
+fn cades(data: &[u8]) -> Value {
+    json!({"module":"kz.gov.pki.knca.commonUtils","method":"createCAdESFromBase64",
+        "args":["PKCS12","SIGNATURE",b64(data),true]})
+}
+
+#[tokio::test]
+async fn the_windows_daemon_enforces_the_registry_policy_and_signs() {
+    let Some(wine) = Wine::new() else { return };
+    wine.reg(&["import", &example_policy()]);
+    let daemon = Daemon::start_program(
+        wine.command(&wine.exe),
+        &[approve(RSA_SIGN)],
+        &[("QOLTANBA_TEST_NOW", LEGACY_NOW)],
+        None,
+    );
+    for hostile in ["https://evil.example", "https://new-site.kz"] {
+        let mut client = daemon.client(Some(hostile)).await;
+        let reply = client.call(&cades(b"x").to_string()).await;
+        assert_eq!(reply, r#"{"code":"500","message":"origin.refused"}"#, "{hostile}");
+    }
+    assert!(daemon.seen().is_empty(), "no prompt for a refused origin");
+
+    let mut portal = daemon.tls_client(Some("https://idp.egov.kz")).await;
+    let document = b"a document signed on Windows";
+    let reply = portal.call_json(&cades(document)).await;
+    assert_eq!(reply["code"], "200", "{reply}");
+    let cms = unb64(reply["responseObject"].as_str().expect("signature"));
+    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, None);
+    assert!(ok, "openssl verifies the CMS made on Windows: {out}");
+    assert_eq!(daemon.seen().len(), 1);
+    assert_eq!(daemon.seen()[0]["origin_trust"], "trusted");
+    let journal = daemon.journal();
+    assert_eq!(journal.len(), 1, "one journal line: {journal:?}");
+    assert_eq!(journal[0]["origin"], "https://idp.egov.kz");
+}
