@@ -1,8 +1,9 @@
 //! Platform glue: where files live (the `directories` crate, or `--data-dir`), the clock
-//! (the real one, or `QOLTANBA_TEST_NOW` in test builds) and process hardening at
-//! start ([`harden`]).
+//! (the real one, or `QOLTANBA_TEST_NOW` in test builds), process hardening at start
+//! ([`harden`]) and memory locked against swap for remembered secrets ([`locked`]).
 
 pub mod clock;
 pub mod harden;
+pub mod locked;
 pub mod paths;
 pub mod trust;
