@@ -37,6 +37,7 @@ fn main() -> ExitCode {
 }
 
 fn start(cli: Cli) -> Result<(), Failure> {
+    qoltanba::platform::harden::apply(); // no core dumps, no same-user ptrace (docs/security.md)
     let paths = Paths::resolve(cli.data_dir.as_deref()).map_err(|e| e.to_string())?;
     let settings = match &cli.config {
         Some(file) => Settings::load(file, true),
@@ -93,7 +94,9 @@ fn init_logging(paths: &Paths, level: &str) -> Result<(), Failure> {
         .with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr))
         .with(fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file)))
         .try_init()
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    qoltanba::platform::harden::log();
+    Ok(())
 }
 
 /// `qoltanba demo`: serves the test portal until Ctrl+C.

@@ -1,8 +1,11 @@
-//! Platform glue: where files live (the `directories` crate, or `--data-dir`), and the clock
-//! (the real one, or `QOLTANBA_TEST_NOW` in test builds), the browsers' trust stores, and the
-//! Windows registry as a source of IT policy.
+//! Platform glue: where files live (the `directories` crate, or `--data-dir`), the clock
+//! (the real one, or `QOLTANBA_TEST_NOW` in test builds), the browsers' trust stores, the
+//! Windows registry as a source of IT policy ([`registry`]), process hardening at start
+//! ([`harden`]) and memory locked against swap for remembered secrets ([`locked`]).
 
 pub mod clock;
+pub mod harden;
+pub mod locked;
 pub mod paths;
 pub mod registry;
 pub mod trust;

@@ -135,6 +135,34 @@ impl Daemon {
         Self { child, dir, ws, wss, answers: answers_path }
     }
 
+    /// The daemon's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// A `kB` field of the daemon's `/proc/<pid>/status` (`VmLck`: memory locked against swap).
+    #[cfg(target_os = "linux")]
+    pub fn status_kb(&self, field: &str) -> u64 {
+        let path = format!("/proc/{}/status", self.pid());
+        let status = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {field} in {path}: {status}"))
+    }
+
+    /// The soft and hard core-file size limits of the daemon, from `/proc/<pid>/limits`.
+    #[cfg(target_os = "linux")]
+    pub fn core_limits(&self) -> (String, String) {
+        let path = format!("/proc/{}/limits", self.pid());
+        let limits = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let line = limits.lines().find_map(|l| l.strip_prefix("Max core file size"));
+        let mut values = line.unwrap_or_else(|| panic!("{limits}")).split_whitespace();
+        let mut next = || values.next().unwrap_or_default().to_string();
+        (next(), next())
+    }
+
     /// The data directory.
     pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")

@@ -234,3 +234,16 @@ async fn a_refused_site_is_named_in_a_notification_once_a_minute() {
     assert_eq!(text.lines().count(), 1, "one notification, not one per request: {text}");
     assert!(text.contains("https://phish.example"), "{text}");
 }
+
+/// Every daemon is hardened at start (`platform::harden`): core-file limit 0, soft and hard. A
+/// daemon that remembered no PIN locks no memory.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_daemon_writes_no_core_file_and_locks_no_memory_unasked() {
+    let daemon = start(&[approve(RSA_SIGN)], None);
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let reply = client.call_json(&basics_cms("x")).await;
+    assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    assert_eq!(daemon.core_limits(), ("0".into(), "0".into()));
+    assert_eq!(daemon.status_kb("VmLck"), 0);
+}

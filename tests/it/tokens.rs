@@ -265,3 +265,24 @@ async fn remembered_pin_is_used_only_when_asked_for() {
         assert!(reply["body"]["result"][0].is_string(), "{reply}");
     }
 }
+
+/// The remembered PIN is in a page locked against swap (`VmLck`), which exists only once a PIN
+/// is remembered; the daemon writes no core file (`docs/security.md`).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_remembered_pin_is_kept_in_locked_memory_of_a_daemon_without_core_files() {
+    let Some(hsm) = fixture_token() else { return };
+    let mut remember = pin_answer(PIN);
+    remember["remember_minutes"] = json!(5);
+    let daemon = daemon(&hsm, module(), &[pin_answer(PIN), remember, pin_answer("")]);
+    assert_eq!(daemon.core_limits(), ("0".into(), "0".into()));
+    let mut client = daemon.client(ORIGIN).await;
+    let reply = client.call_json(&basics_cms(b"one")).await;
+    assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    assert_eq!(daemon.status_kb("VmLck"), 0, "nothing locked while no PIN is remembered");
+    for document in [&b"two"[..], b"three"] {
+        let reply = client.call_json(&basics_cms(document)).await;
+        assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    }
+    assert!(daemon.status_kb("VmLck") >= 4, "the remembered PIN's page is locked");
+}

@@ -3,7 +3,9 @@
 //! ([`worker`]), the token operations ([`token`]), the store and signer the service uses
 //! ([`store`], [`signer`]) and the GOST mechanisms ([`gost_mech`], with the one raw call in
 //! `raw`). The service sees only [`crate::keystore::TokenStores`]; no cryptoki type leaves this
-//! module. See `docs/tokens.md`.
+//! module. A PIN the user asked to remember is kept only in locked memory
+//! ([`crate::platform::locked`]); if memory cannot be locked it is not remembered. See
+//! `docs/tokens.md`.
 
 mod errors;
 pub mod gost_mech;
@@ -28,6 +30,7 @@ pub use store::TokenStore;
 
 use super::{KeyEntry, KeyStore, TokenStores};
 use crate::crypto::DeviceError;
+use crate::platform::locked::LockedSecrets;
 use store::KeyRef;
 use worker::Worker;
 
@@ -37,7 +40,9 @@ pub const MAX_REMEMBER: Duration = Duration::from_secs(30 * 60);
 /// The token stores of a [`ModuleRegistry`]: one worker per distinct module path.
 pub struct Pkcs11Tokens {
     storages: Vec<(String, Vec<Arc<Worker>>)>,
-    pins: Mutex<HashMap<(PathBuf, String), (SecretString, Instant)>>,
+    /// Remembered PINs by (module, token serial), in a page locked against swap; created on
+    /// the first "remember", `None` while nothing was remembered or if locking failed.
+    pins: Mutex<Option<LockedSecrets<(PathBuf, String)>>>,
 }
 
 impl std::fmt::Debug for Pkcs11Tokens {
@@ -65,7 +70,7 @@ impl Pkcs11Tokens {
                 (name.to_string(), list)
             })
             .collect();
-        Self { storages, pins: Mutex::new(HashMap::new()) }
+        Self { storages, pins: Mutex::new(None) }
     }
 
     fn workers(&self, storage: &str) -> Result<&[Arc<Worker>], DeviceError> {
@@ -91,14 +96,22 @@ impl Pkcs11Tokens {
         }
         let key = (worker.path().to_path_buf(), serial.to_string());
         let Ok(mut pins) = self.pins.lock() else { return given.clone() };
-        pins.retain(|_, (_, until)| *until > Instant::now());
-        pins.get(&key).map(|(pin, _)| pin.clone()).unwrap_or_else(|| given.clone())
+        let remembered = pins.as_mut().and_then(|p| p.recall(&key, Instant::now()));
+        remembered.unwrap_or_else(|| given.clone())
     }
 
+    /// Remembers `pin` in locked memory; if memory cannot be locked, remembers nothing.
     fn remember(&self, worker: &Worker, serial: &str, pin: &SecretString, how_long: Duration) {
         let until = Instant::now() + how_long.min(MAX_REMEMBER);
-        if let Ok(mut pins) = self.pins.lock() {
-            pins.insert((worker.path().to_path_buf(), serial.to_string()), (pin.clone(), until));
+        let Ok(mut pins) = self.pins.lock() else { return };
+        if pins.is_none() {
+            *pins = LockedSecrets::new()
+                .inspect_err(|e| tracing::warn!("the PIN is not remembered: {e}"))
+                .ok();
+        }
+        let key = (worker.path().to_path_buf(), serial.to_string());
+        if let Some(Err(e)) = pins.as_mut().map(|p| p.store(key, pin, until)) {
+            tracing::warn!("the PIN is not remembered: {e}");
         }
     }
 }
@@ -107,7 +120,9 @@ impl Pkcs11Tokens {
     /// Drops a remembered PIN (after any failed unlock, so a stale PIN is never tried again).
     fn forget(&self, worker: &Worker, serial: &str) {
         if let Ok(mut pins) = self.pins.lock() {
-            pins.remove(&(worker.path().to_path_buf(), serial.to_string()));
+            if let Some(pins) = pins.as_mut() {
+                pins.forget(&(worker.path().to_path_buf(), serial.to_string()));
+            }
         }
     }
 }

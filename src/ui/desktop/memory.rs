@@ -1,21 +1,15 @@
 //! What the desktop remembers between runs, in `desktop.json` in the data directory: the origins
 //! the user has signed for (so a first-seen site gets the warning colour) and the key files used
-//! last (offered in the dialog). Also the trusted-origin rule until the policy issue replaces it.
+//! last (offered in the dialog). Whether an origin is trusted is not decided here: the origin
+//! policy (`service::policy`) decides it and the prompt request carries it as `Trust`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::wire::Standing;
-
 /// How many recent key files are kept.
 const RECENT: usize = 5;
-
-/// Hosts trusted out of the box: the state portals (`*.gov.kz`, `egov.kz`). The policy issue
-/// replaces this with the configurable allow-list.
-const TRUSTED_SUFFIXES: &[&str] = &[".gov.kz", ".egov.kz"];
-const TRUSTED_HOSTS: &[&str] = &["egov.kz", "gov.kz"];
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Stored {
@@ -43,18 +37,11 @@ impl Memory {
         Self { file, stored: Mutex::new(stored) }
     }
 
-    /// How far `origin` can be trusted.
-    pub fn standing(&self, origin: Option<&str>) -> Standing {
-        let Some(origin) = origin else { return Standing::FirstSeen };
-        if is_trusted(origin) {
-            return Standing::Trusted;
-        }
+    /// Whether the user has signed for `origin` before (never for no origin).
+    pub fn knows(&self, origin: Option<&str>) -> bool {
+        let Some(origin) = origin else { return false };
         let known = self.stored.lock().map(|s| s.origins.iter().any(|o| o == origin));
-        if known.unwrap_or(false) {
-            Standing::Known
-        } else {
-            Standing::FirstSeen
-        }
+        known.unwrap_or(false)
     }
 
     /// Key files used recently, newest first.
@@ -81,29 +68,21 @@ impl Memory {
     }
 }
 
-/// `https://` and a host on the built-in trusted list.
-fn is_trusted(origin: &str) -> bool {
-    let Some(rest) = origin.strip_prefix("https://") else { return false };
-    let host = rest.split([':', '/']).next().unwrap_or_default().to_ascii_lowercase();
-    TRUSTED_HOSTS.contains(&host.as_str()) || TRUSTED_SUFFIXES.iter().any(|s| host.ends_with(s))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn trusted_known_and_first_seen() {
+    fn signed_for_origins_and_files_are_remembered_across_runs() {
         let dir = tempfile::tempdir().expect("dir");
         let memory = Memory::load(dir.path());
-        assert_eq!(memory.standing(Some("https://egov.kz")), Standing::Trusted);
-        assert_eq!(memory.standing(Some("https://cabinet.kgd.gov.kz:443")), Standing::Trusted);
-        assert_eq!(memory.standing(Some("http://egov.kz")), Standing::FirstSeen);
-        assert_eq!(memory.standing(Some("https://egov.kz.evil.com")), Standing::FirstSeen);
-        assert_eq!(memory.standing(None), Standing::FirstSeen);
+        assert!(!memory.knows(Some("https://bank.kz")));
+        assert!(!memory.knows(Some("https://egov.kz")), "trust is the policy's, not a rule here");
+        assert!(!memory.knows(None));
         memory.remember(Some("https://bank.kz"), Some(Path::new("/k.p12")));
         let again = Memory::load(dir.path());
-        assert_eq!(again.standing(Some("https://bank.kz")), Standing::Known);
+        assert!(again.knows(Some("https://bank.kz")));
+        assert!(!again.knows(Some("https://bank.kz.evil.com")));
         assert_eq!(again.recent(), vec![PathBuf::from("/k.p12")]);
     }
 }

@@ -46,10 +46,10 @@ impl GuiPrompter {
         let locale = Locale::parse_or_default(&request.locale);
         DialogRequest {
             origin: request.origin.clone(),
-            standing: match (request.trust, self.memory.standing(request.origin.as_deref())) {
+            standing: match (request.trust, self.memory.knows(request.origin.as_deref())) {
                 (crate::ui::Trust::Trusted, _) => super::wire::Standing::Trusted,
-                (_, super::wire::Standing::Known) => super::wire::Standing::Known,
-                _ => super::wire::Standing::FirstSeen,
+                (_, true) => super::wire::Standing::Known,
+                (_, false) => super::wire::Standing::FirstSeen,
             },
             operation: i18n::operation(request.operation, request.documents.len(), locale),
             documents: request.documents.iter().map(document_view).collect(),
