@@ -49,8 +49,32 @@ pub struct Settings {
 #[serde(deny_unknown_fields, default)]
 pub struct Pkcs11Settings {
     /// `[pkcs11.modules]`: storage name -> PKCS#11 module paths, replacing the built-in
-    /// defaults for that name (an empty list switches the storage off).
+    /// defaults for that name (an empty list switches the storage off). One path may be
+    /// written as a plain string (what a Group Policy list of name/value pairs writes).
+    #[serde(deserialize_with = "module_lists")]
     pub modules: BTreeMap<String, Vec<PathBuf>>,
+}
+
+fn module_lists<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, Vec<PathBuf>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Paths {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+        Other(serde::de::IgnoredAny),
+    }
+    let map = BTreeMap::<String, Paths>::deserialize(d)?;
+    map.into_iter()
+        .map(|(name, paths)| match paths {
+            Paths::One(path) => Ok((name, vec![path])),
+            Paths::Many(paths) => Ok((name, paths)),
+            Paths::Other(_) => Err(serde::de::Error::custom(format!(
+                "pkcs11.modules.{name}: expected a module path or a list of them"
+            ))),
+        })
+        .collect()
 }
 
 /// The IT policy file: `[pkcs11]`, whose `modules` entries win over the user's config, and
@@ -297,6 +321,10 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[path = "config_admx_tests.rs"]
+mod admx_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -329,6 +357,11 @@ mod tests {
         let paths = settings.pkcs11.modules.get("AKKaztokenStore").expect("entry");
         assert_eq!(paths, &vec![PathBuf::from("/usr/lib/softhsm/libsofthsm2.so")]);
         assert!(Settings::parse("[pkcs11]\nmodule = {}\n").is_err());
+        let one =
+            Settings::parse("[pkcs11.modules]\nAKJaCartaStore = \"/opt/jc.so\"\n").expect("one");
+        assert_eq!(one.pkcs11.modules["AKJaCartaStore"], vec![PathBuf::from("/opt/jc.so")]);
+        let err = Settings::parse("[pkcs11.modules]\nAKJaCartaStore = 5\n").expect_err("number");
+        assert!(err.contains("pkcs11.modules.AKJaCartaStore"), "{err}");
         assert!(Settings::parse("[pkcs11.modules]\n\"a b\" = []\n").is_err());
         let dir = tempfile::tempdir().expect("temp dir");
         assert_eq!(Policy::load(&dir.path().join("none.toml")).ok(), Some(Policy::default()));
