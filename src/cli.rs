@@ -78,7 +78,7 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         last: Option<usize>,
     },
-    /// Show the origin policy and token modules in force, and where they were set: the IT
+    /// Show the origin policy and token modules in force, and which sources were read: the IT
     /// policy file, the IT registry key (Windows), the user's config.
     Policy,
     /// Manage the local CA in the browsers' trust stores.

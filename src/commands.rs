@@ -39,36 +39,45 @@ fn origin_policy(paths: &Paths, settings: &Settings, it: &(Policy, PolicySources
         .with_remembered(paths.data_dir.join(REMEMBERED_FILE))
 }
 
-/// `qoltanba policy`: the policy in force and where each part came from, for IT and support.
+/// `qoltanba policy`: the policy in force and the sources it was read from, for IT and support.
 pub fn policy(paths: &Paths, settings: &Settings, config: &Path) -> Result<(), Failure> {
     let it = it_policy()?;
+    print_sources(&it.1, config);
     let policy = origin_policy(paths, settings, &it);
-    let (file, registry) = (&it.1.file, &it.1.registry);
-    let shown = |p: &Option<String>, fallback: String| match p {
+    print_origin_policy(&policy, it.0.policy.mode == Some(Mode::Allowlist));
+    let modules = ModuleRegistry::with_overrides(&settings.pkcs11.modules, &it.0.pkcs11.modules);
+    for (name, paths) in modules.entries() {
+        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        println!("{:<20}{name} = {}", "token module", paths.join("; "));
+    }
+    Ok(())
+}
+
+fn print_sources(sources: &PolicySources, config: &Path) {
+    let shown = |read: Option<String>, fallback: String| match read {
         Some(p) => format!("{p} (read)"),
         None => format!("{fallback} (not present)"),
     };
-    let file_shown = file.as_ref().map(|p| p.display().to_string());
-    println!("{:<20}{}", "IT policy file", shown(&file_shown, policy_path().display().to_string()));
-    if cfg!(windows) || registry.is_some() {
-        println!("{:<20}{}", "IT registry key", shown(registry, POLICY_KEY_SHOWN.to_string()));
+    let file = sources.file.as_ref().map(|p| p.display().to_string());
+    println!("{:<20}{}", "IT policy file", shown(file, policy_path().display().to_string()));
+    if cfg!(windows) || sources.registry.is_some() {
+        let registry = shown(sources.registry.clone(), POLICY_KEY_SHOWN.to_string());
+        println!("{:<20}{registry}", "IT registry key");
     }
     let present = if config.exists() { "read" } else { "not present" };
     println!("{:<20}{} ({present})", "user config", config.display());
-    let locked = it.0.policy.mode == Some(Mode::Allowlist);
-    let mode = match (policy.mode(), locked) {
-        (Mode::Allowlist, true) => "allowlist (set by IT)",
-        (Mode::Allowlist, false) => "allowlist",
-        (Mode::Prompt, _) => "prompt",
+}
+
+fn print_origin_policy(policy: &OriginPolicy, set_by_it: bool) {
+    let (mode, builtin) = match (policy.mode(), set_by_it) {
+        (Mode::Allowlist, true) => ("allowlist (set by IT)", "not used in allowlist mode"),
+        (Mode::Allowlist, false) => ("allowlist", "not used in allowlist mode"),
+        (Mode::Prompt, _) => ("prompt", "trusted (docs/portals.md)"),
     };
     println!("{:<20}{mode}", "mode");
     let allowed: Vec<String> = policy.allowed().iter().map(ToString::to_string).collect();
     let allowed = if allowed.is_empty() { "-".to_string() } else { allowed.join(", ") };
     println!("{:<20}{allowed}", "allowed origins");
-    let builtin = match policy.mode() {
-        Mode::Prompt => "trusted (docs/portals.md)",
-        Mode::Allowlist => "not used in allowlist mode",
-    };
     println!("{:<20}{builtin}", "built-in portals");
     let local = if policy.allows_local_programs() { "allowed" } else { "refused" };
     println!("{:<20}{local}", "local programs");
@@ -77,12 +86,6 @@ pub fn policy(paths: &Paths, settings: &Settings, config: &Path) -> Result<(), F
     println!("{:<20}{}", "rejections/minute", limits.rejections_per_minute);
     println!("{:<20}{} s", "cool-down", limits.cooldown.as_secs());
     println!("{:<20}{}", "queued requests", limits.max_queued);
-    let modules = ModuleRegistry::with_overrides(&settings.pkcs11.modules, &it.0.pkcs11.modules);
-    for (name, paths) in modules.entries() {
-        let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        println!("{:<20}{name} = {}", "token module", paths.join("; "));
-    }
-    Ok(())
 }
 
 /// `qoltanba history`: the journal as a table; torn lines are skipped with a note.

@@ -88,8 +88,10 @@ pub struct Policy {
     pub policy: crate::service::policy::PolicySettings,
 }
 
-/// Where the IT policy file lives: `QOLTANBA_POLICY` if set, else a system-wide path.
+/// Where the IT policy file lives: a system-wide path; in test builds (`test-support`)
+/// `QOLTANBA_POLICY` may name another, so that a user cannot point a release build elsewhere.
 pub fn policy_path() -> PathBuf {
+    #[cfg(feature = "test-support")]
     if let Some(path) = std::env::var_os("QOLTANBA_POLICY") {
         return PathBuf::from(path);
     }
@@ -126,7 +128,8 @@ impl Policy {
             registry: key.as_ref().map(|_| shown.to_string()),
         };
         let Some(key) = key else { return Ok((from_file, sources)) };
-        let table = registry_table(&key);
+        let table = registry_table(&key)
+            .map_err(|message| ConfigError::Invalid { path: shown.to_string(), message })?;
         Self::from_table(table.clone(), shown)?;
         let mut merged = file;
         merge_tables(&mut merged, table);
@@ -167,18 +170,31 @@ fn policy_file_table(path: &Path) -> Result<toml::Table, ConfigError> {
 
 /// The registry tree as the policy file's tables: each subkey a table, `REG_SZ` a string,
 /// `REG_MULTI_SZ` a list, `REG_DWORD`/`REG_QWORD` a number. A subkey holding only values named
-/// `1`, `2`, … (what a Group Policy list element writes) is a list in that order.
-fn registry_table(key: &registry::Key) -> toml::Table {
+/// `1`, `2`, … (what a Group Policy list element writes) is a list in that order. A subkey
+/// without any value under it is absent (Group Policy empties a list's key when the policy is
+/// disabled, but leaves the key). A value and a subkey of the same name are an error, never
+/// one silently chosen.
+fn registry_table(key: &registry::Key) -> Result<toml::Table, String> {
     let mut table = toml::Table::new();
     for (name, data) in &key.values {
         table.insert(name.clone(), registry_value(data));
     }
     for (name, sub) in &key.subkeys {
-        let value = numbered_list(sub)
-            .map_or_else(|| toml::Value::Table(registry_table(sub)), toml::Value::Array);
-        table.insert(name.clone(), value);
+        let value = match numbered_list(sub) {
+            Some(list) => toml::Value::Array(list),
+            None => {
+                let inner = registry_table(sub).map_err(|e| format!(r"{name}\{e}"))?;
+                if inner.is_empty() {
+                    continue;
+                }
+                toml::Value::Table(inner)
+            }
+        };
+        if table.insert(name.clone(), value).is_some() {
+            return Err(format!("{name} is both a value and a subkey; keep one of them"));
+        }
     }
-    table
+    Ok(table)
 }
 
 fn registry_value(data: &registry::Data) -> toml::Value {
@@ -426,7 +442,8 @@ mod tests {
 
     #[test]
     fn registry_key_reads_as_the_policy_file_would() {
-        let policy = Policy::from_table(registry_table(&registry_tree()), "reg").expect("valid");
+        let policy = Policy::from_table(registry_table(&registry_tree()).expect("table"), "reg")
+            .expect("valid");
         let p = &policy.policy;
         assert_eq!(p.mode, Some(crate::service::policy::Mode::Allowlist));
         let expected = vec!["https://portal.test.kz".to_string(), "https://*.example.kz".into()];
@@ -443,7 +460,7 @@ mod tests {
             "[policy]\nmode = \"prompt\"\ncooldown_seconds = 600\n[pkcs11.modules]\nAKJaCartaStore = []\n"
                 .parse()
                 .expect("toml");
-        merge_tables(&mut file, registry_table(&registry_tree()));
+        merge_tables(&mut file, registry_table(&registry_tree()).expect("table"));
         let merged = Policy::from_table(file, "both").expect("valid");
         assert_eq!(merged.policy.mode, Some(crate::service::policy::Mode::Allowlist));
         assert_eq!(merged.policy.cooldown_seconds, Some(600), "the file's other keys stay");
@@ -452,14 +469,13 @@ mod tests {
     }
 
     #[test]
-    fn bad_registry_values_are_errors_that_name_the_key() {
+    fn bad_registry_values_are_errors_that_name_the_value() {
         let bad = |name: &str, data: registry::Data| {
             let policy = registry::Key { values: vec![(name.into(), data)], subkeys: vec![] };
             let root = registry::Key { values: vec![], subkeys: vec![("policy".into(), policy)] };
-            let err = Policy::from_table(registry_table(&root), registry::POLICY_KEY_SHOWN)
-                .expect_err(name)
-                .to_string();
-            assert!(err.contains(registry::POLICY_KEY_SHOWN), "{err}");
+            let table = registry_table(&root).expect("table");
+            let err = Policy::from_table(table, "reg").expect_err(name).to_string();
+            assert!(err.contains(name), "{err}");
             err
         };
         bad("mode", text("open"));
@@ -468,6 +484,33 @@ mod tests {
         bad("allow_local_programs", text("yes"));
         bad("prompts_per_minute", registry::Data::Number(1000));
         bad("allowed_origins", text("https://portal.test.kz"));
+    }
+
+    #[test]
+    fn empty_subkeys_are_absent_and_a_value_beside_a_same_named_subkey_is_an_error() {
+        let empty = registry::Key::default();
+        let policy = registry::Key {
+            values: vec![("mode".into(), text("prompt"))],
+            subkeys: vec![("allowed_origins".into(), empty.clone())],
+        };
+        let modules =
+            registry::Key { values: vec![], subkeys: vec![("AKKaztokenStore".into(), empty)] };
+        let pkcs11 = registry::Key { values: vec![], subkeys: vec![("modules".into(), modules)] };
+        let root = registry::Key {
+            values: vec![],
+            subkeys: vec![("policy".into(), policy.clone()), ("pkcs11".into(), pkcs11)],
+        };
+        let read = Policy::from_table(registry_table(&root).expect("table"), "reg").expect("valid");
+        assert_eq!(read.policy.allowed_origins, None, "a disabled Group Policy list is absent");
+        assert!(read.pkcs11.modules.is_empty());
+        let list =
+            registry::Key { values: vec![("1".into(), text("https://a.kz"))], subkeys: vec![] };
+        let mut both = policy;
+        both.values.push(("allowed_origins".into(), registry::Data::List(vec![])));
+        both.subkeys = vec![("allowed_origins".into(), list)];
+        let root = registry::Key { values: vec![], subkeys: vec![("policy".into(), both)] };
+        let err = registry_table(&root).expect_err("value and subkey");
+        assert!(err.contains(r"policy\allowed_origins is both"), "{err}");
     }
 
     #[test]

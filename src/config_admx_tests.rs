@@ -23,21 +23,29 @@ fn read(path: &Path) -> String {
 /// Registry writes: (key below the policy root, value name, data).
 type Writes = Vec<(String, String, registry::Data)>;
 
-fn tree(writes: &Writes) -> registry::Key {
+/// The subkey at `key` (below `root`), made when missing, as Group Policy leaves a key.
+fn node<'a>(root: &'a mut registry::Key, key: &str) -> &'a mut registry::Key {
+    let mut node = root;
+    for part in key.split('\\').filter(|p| !p.is_empty()) {
+        let at = match node.subkeys.iter().position(|(n, _)| n == part) {
+            Some(at) => at,
+            None => {
+                node.subkeys.push((part.to_string(), registry::Key::default()));
+                node.subkeys.len() - 1
+            }
+        };
+        node = &mut node.subkeys[at].1;
+    }
+    node
+}
+
+fn tree(writes: &Writes, empty_keys: &[String]) -> registry::Key {
     let mut root = registry::Key::default();
+    for key in empty_keys {
+        node(&mut root, key);
+    }
     for (key, name, data) in writes {
-        let mut node = &mut root;
-        for part in key.split('\\').filter(|p| !p.is_empty()) {
-            let at = match node.subkeys.iter().position(|(n, _)| n == part) {
-                Some(at) => at,
-                None => {
-                    node.subkeys.push((part.to_string(), registry::Key::default()));
-                    node.subkeys.len() - 1
-                }
-            };
-            node = &mut node.subkeys[at].1;
-        }
-        node.values.push((name.clone(), data.clone()));
+        node(&mut root, key).values.push((name.clone(), data.clone()));
     }
     root
 }
@@ -48,7 +56,12 @@ fn relative(key: &str) -> String {
 }
 
 fn read_policy(writes: &Writes) -> Result<Policy, String> {
-    Policy::from_table(registry_table(&tree(writes)), "admx").map_err(|e| e.to_string())
+    read_tree(&tree(writes, &[]))
+}
+
+fn read_tree(tree: &registry::Key) -> Result<Policy, String> {
+    let table = registry_table(tree)?;
+    Policy::from_table(table, "admx").map_err(|e| e.to_string())
 }
 
 fn number(text: &str) -> u64 {
@@ -104,6 +117,24 @@ fn enabled(policy: roxmltree::Node) -> (Writes, Vec<(String, String, u64, u64)>)
     (writes, bounds)
 }
 
+/// What Group Policy leaves when `policy` is disabled: its `disabledValue`, and each list
+/// element's key emptied but kept (the other elements' values are deleted).
+fn disabled(policy: roxmltree::Node) -> (Writes, Vec<String>) {
+    let key = policy.attribute("key").expect("policy key");
+    let mut writes = Writes::new();
+    if let (Some(name), Some(off)) = (
+        policy.attribute("valueName"),
+        policy.children().find(|n| n.has_tag_name((NS, "disabledValue"))),
+    ) {
+        let value = off.children().find(|n| n.has_tag_name((NS, "decimal"))).expect("decimal");
+        let value = number(value.attribute("value").expect("value"));
+        writes.push((relative(key), name.into(), registry::Data::Number(value)));
+    }
+    let lists = policy.descendants().filter(|n| n.has_tag_name((NS, "list")));
+    let emptied = lists.map(|l| relative(l.attribute("key").unwrap_or(key))).collect();
+    (writes, emptied)
+}
+
 /// The `[policy]` keys the daemon knows, from its own "unknown field" error.
 fn policy_keys() -> BTreeSet<String> {
     let err = Policy::from_table(toml::from_str("[policy]\nnot_a_key = 1\n").expect("toml"), "x")
@@ -112,6 +143,25 @@ fn policy_keys() -> BTreeSet<String> {
     let list = err.split("expected one of").nth(1).expect("serde names the fields");
     let list = list.lines().next().unwrap_or_default();
     list.split('`').skip(1).step_by(2).map(str::to_string).collect()
+}
+
+#[test]
+fn every_template_policy_disabled_reads_back_as_a_valid_policy() {
+    let text = read(&policies_dir().join("Qoltanba.admx"));
+    let doc = roxmltree::Document::parse(&text).expect("the ADMX is well-formed XML");
+    let (mut all, mut emptied) = (Writes::new(), Vec::new());
+    for policy in doc.descendants().filter(|n| n.has_tag_name((NS, "policy"))) {
+        let name = policy.attribute("name").expect("name");
+        let (writes, keys) = disabled(policy);
+        read_tree(&tree(&writes, &keys)).unwrap_or_else(|e| panic!("{name} disabled: {e}"));
+        all.extend(writes);
+        emptied.extend(keys);
+    }
+    assert!(!emptied.is_empty(), "the template has list policies");
+    let policy = read_tree(&tree(&all, &emptied)).expect("every policy disabled");
+    assert_eq!(policy.policy.allow_local_programs, Some(false), "disabled writes 0");
+    assert_eq!(policy.policy.allowed_origins, None, "an emptied list is absent");
+    assert!(policy.pkcs11.modules.is_empty());
 }
 
 #[test]

@@ -78,16 +78,17 @@ impl<K: Eq> LockedSecrets<K> {
         Ok(Self { _guard: guard, page, slots: std::array::from_fn(|_| None) })
     }
 
-    /// Stores `secret` under `key` until `until` (replacing what `key` had).
+    /// Stores `secret` under `key` until `until`. What `key` had is wiped first, even when the
+    /// new secret cannot be stored, so a stale secret is never recalled after a change.
     pub fn store(
         &mut self,
         key: K,
         secret: &SecretString,
         until: Instant,
     ) -> Result<(), NotStored> {
+        self.forget(&key);
         let bytes = secret.expose_secret().as_bytes();
         let length = u8::try_from(bytes.len()).map_err(|_| NotStored::TooLong)?;
-        self.forget(&key);
         let slot = self.free_slot();
         self.page.lengths[slot] = length;
         self.page.bytes[slot][..bytes.len()].copy_from_slice(bytes);
@@ -218,6 +219,9 @@ mod tests {
         let long = "x".repeat(SLOT_LEN + 1);
         assert_eq!(store.store("k".into(), &secret(&long), now), Err(NotStored::TooLong));
         assert!(store.store("k".into(), &secret(&long[1..]), now).is_ok(), "255 bytes fit");
+        let kept = keys[SLOTS].clone();
+        assert_eq!(store.store(kept.clone(), &secret(&long), now), Err(NotStored::TooLong));
+        assert!(store.recall(&kept, now).is_none(), "a failed replacement wipes the old secret");
     }
 
     #[test]

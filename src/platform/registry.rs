@@ -3,13 +3,15 @@
 //! value decoding ([`decode`]) is platform-independent and unit-tested everywhere; only the
 //! enumeration ([`read_policy`]) touches the registry, through `winreg`, and exists on Windows
 //! only (elsewhere it reports no key). `config.rs` turns the tree into the same tables as the
-//! policy file; the layout is documented in `docs/configuration.md`.
+//! policy file; the layout is documented in `docs/configuration.md`. This module only reads:
+//! it never writes the registry, never reads a key outside the policy key, and never drops a
+//! value it cannot decode (that is an error naming it, so a policy is never half-applied).
 
 /// The policy key under `HKEY_LOCAL_MACHINE`.
 pub const POLICY_KEY: &str = r"SOFTWARE\Policies\Qoltanba";
 /// The policy key as shown to people (in errors and `qoltanba policy`).
 pub const POLICY_KEY_SHOWN: &str = r"HKLM\SOFTWARE\Policies\Qoltanba";
-/// Subkeys deeper than this under the policy key are not read (the policy needs three).
+/// Subkeys nested deeper than this under the policy key are an error (the policy uses three).
 #[cfg(windows)]
 const MAX_DEPTH: usize = 4;
 
@@ -86,7 +88,8 @@ pub fn decode(kind: Kind, bytes: &[u8]) -> Result<Data, String> {
 
 fn utf16(bytes: &[u8]) -> Result<String, String> {
     // An odd trailing byte is what some writers leave after the NUL; it carries nothing.
-    let units = bytes.chunks_exact(2).map(|p| u16::from_le_bytes([p[0], p[1]]));
+    let units = bytes.chunks_exact(2).filter_map(|pair| <[u8; 2]>::try_from(pair).ok());
+    let units = units.map(u16::from_le_bytes);
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map_err(|_| "the text is not valid UTF-16".to_string())
@@ -130,13 +133,14 @@ fn read_key(key: &winreg::RegKey, shown: &str, depth: usize) -> Result<Key, Stri
         let data = decode(kind, &value.bytes).map_err(|e| format!(r"{shown}\{name}: {e}"))?;
         out.values.push((name, data));
     }
-    if depth < MAX_DEPTH {
-        for name in key.enum_keys() {
-            let name = name.map_err(|e| format!("cannot list the subkeys of {shown}: {e}"))?;
-            let sub = key.open_subkey(&name).map_err(|e| format!(r"{shown}\{name}: {e}"))?;
-            let sub = read_key(&sub, &format!(r"{shown}\{name}"), depth + 1)?;
-            out.subkeys.push((name, sub));
+    for name in key.enum_keys() {
+        let name = name.map_err(|e| format!("cannot list the subkeys of {shown}: {e}"))?;
+        if depth == MAX_DEPTH {
+            return Err(format!(r"{shown}\{name}: nested deeper than any policy key"));
         }
+        let sub = key.open_subkey(&name).map_err(|e| format!(r"{shown}\{name}: {e}"))?;
+        let sub = read_key(&sub, &format!(r"{shown}\{name}"), depth + 1)?;
+        out.subkeys.push((name, sub));
     }
     Ok(out)
 }

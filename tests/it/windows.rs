@@ -7,11 +7,15 @@
 //! is set (CI), where they fail.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::harness::{approve, b64, openssl_verify_cms, unb64, Daemon, LEGACY_NOW, RSA_SIGN};
+
+/// The longest one Wine command may take (the first `wineboot` takes about 10 s).
+const LIMIT: Duration = Duration::from_secs(180);
 
 /// A Wine prefix of its own, with a persistent wineserver that is killed at drop.
 struct Wine {
@@ -51,8 +55,11 @@ impl Wine {
             .status()
             .expect("x86_64-w64-mingw32-gcc (MinGW) is installed by .ci/test.sh");
         assert!(built.success(), "the bcryptprimitives.dll shim must build");
+        // The prefix directory must exist for this server to be the one every later Wine
+        // command uses; it stays 30 s after its last client, and is killed at drop.
+        std::fs::create_dir(prefix.path().join("prefix")).expect("prefix dir");
         let mut server = Command::new(bin.join("wineserver"));
-        server.arg("-f").arg("-p");
+        server.arg("-f").arg("-p30");
         let server = Self::env(&mut server, prefix.path(), &bin)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -60,7 +67,7 @@ impl Wine {
             .spawn()
             .expect("start wineserver");
         let wine = Self { prefix, bin, exe, server };
-        let booted = wine.command("wineboot").arg("--init").status().expect("wineboot");
+        let booted = finish(wine.command("wineboot").arg("--init"), "wineboot --init");
         assert!(booted.success(), "wineboot --init");
         Some(wine)
     }
@@ -92,22 +99,37 @@ impl Wine {
 
     /// Runs Windows' `reg` with `args`; it must succeed.
     fn reg(&self, args: &[&str]) {
-        let status = self.command("reg").args(args).status().expect("wine reg");
+        let status = finish(self.command("reg").args(args), "wine reg");
         assert!(status.success(), "reg {args:?}");
     }
 
     /// Runs `qoltanba.exe ARGS` to its end: (success, stdout, stderr).
     fn qoltanba(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-        let out = self
-            .command(&self.exe)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .expect("run qoltanba.exe");
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (out.status.success(), text(&out.stdout), text(&out.stderr))
+        let (out, err) = (self.prefix.path().join("stdout"), self.prefix.path().join("stderr"));
+        let file = |path: &Path| std::fs::File::create(path).expect("output file");
+        let mut command = self.command(&self.exe);
+        command.args(args).envs(env.iter().copied()).stdout(file(&out)).stderr(file(&err));
+        let status = finish(&mut command, "qoltanba.exe");
+        let text = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+        (status.success(), text(&out), text(&err))
+    }
+}
+
+/// Runs `command` to its end, killing it (and failing the test) after [`LIMIT`]: a Wine
+/// command that hangs must not hang the test run.
+fn finish(command: &mut Command, what: &str) -> ExitStatus {
+    let mut child = command.spawn().unwrap_or_else(|e| panic!("{what}: {e}"));
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{what}: {e}")) {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish in {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
