@@ -68,20 +68,23 @@ fn number(text: &str) -> u64 {
     text.parse().unwrap_or_else(|_| panic!("{text} is not a number"))
 }
 
+/// The policy's own value for `enabledValue` or `disabledValue`, if it has one.
+fn switch_value(policy: roxmltree::Node, tag: &str) -> Option<(String, String, registry::Data)> {
+    let name = policy.attribute("valueName")?;
+    let switch = policy.children().find(|n| n.has_tag_name((NS, tag)))?;
+    let value = switch.children().find(|n| n.has_tag_name((NS, "decimal"))).expect("decimal");
+    let value = number(value.attribute("value").expect("value"));
+    let key = relative(policy.attribute("key").expect("policy key"));
+    Some((key, name.into(), registry::Data::Number(value)))
+}
+
 /// What Group Policy writes when `policy` is enabled with the sample values; and for each
 /// decimal element, its bounds.
 fn enabled(policy: roxmltree::Node) -> (Writes, Vec<(String, String, u64, u64)>) {
     let key = policy.attribute("key").expect("policy key");
     let mut writes = Writes::new();
     let mut bounds = Vec::new();
-    if let (Some(name), Some(on)) = (
-        policy.attribute("valueName"),
-        policy.children().find(|n| n.has_tag_name((NS, "enabledValue"))),
-    ) {
-        let value = on.children().find(|n| n.has_tag_name((NS, "decimal"))).expect("decimal");
-        let value = number(value.attribute("value").expect("value"));
-        writes.push((relative(key), name.into(), registry::Data::Number(value)));
-    }
+    writes.extend(switch_value(policy, "enabledValue"));
     let elements = policy.children().find(|n| n.has_tag_name((NS, "elements")));
     for element in elements.iter().flat_map(|e| e.children()).filter(|n| n.is_element()) {
         let key = relative(element.attribute("key").unwrap_or(key));
@@ -122,14 +125,7 @@ fn enabled(policy: roxmltree::Node) -> (Writes, Vec<(String, String, u64, u64)>)
 fn disabled(policy: roxmltree::Node) -> (Writes, Vec<String>) {
     let key = policy.attribute("key").expect("policy key");
     let mut writes = Writes::new();
-    if let (Some(name), Some(off)) = (
-        policy.attribute("valueName"),
-        policy.children().find(|n| n.has_tag_name((NS, "disabledValue"))),
-    ) {
-        let value = off.children().find(|n| n.has_tag_name((NS, "decimal"))).expect("decimal");
-        let value = number(value.attribute("value").expect("value"));
-        writes.push((relative(key), name.into(), registry::Data::Number(value)));
-    }
+    writes.extend(switch_value(policy, "disabledValue"));
     let lists = policy.descendants().filter(|n| n.has_tag_name((NS, "list")));
     let emptied = lists.map(|l| relative(l.attribute("key").unwrap_or(key))).collect();
     (writes, emptied)
