@@ -20,13 +20,13 @@ use super::Failure;
 /// File of the origins the user chose to trust, in the data directory.
 const REMEMBERED_FILE: &str = "trusted-origins.txt";
 
-/// The daemon's security: the user's `[policy]` under the IT policy file's, remembered
+/// The daemon's security: the user's `[policy]` under IT's (`it`), remembered
 /// origins and the journal in the data directory.
-pub fn security(paths: &Paths, settings: &Settings) -> Result<Security, Failure> {
-    let policy = origin_policy(paths, settings, &it_policy()?);
+pub fn security(paths: &Paths, settings: &Settings, it: &Policy) -> Security {
+    let policy = origin_policy(paths, settings, it);
     tracing::info!(mode = ?policy.mode(), limits = ?policy.limits(), "origin policy");
     let journal = Journal::new(paths.data_dir.join(audit::JOURNAL_FILE));
-    Ok(Security::new(policy, Some(journal)))
+    Security::new(policy, Some(journal))
 }
 
 /// The IT policy of this computer (file and registry), with where it came from.
@@ -34,19 +34,23 @@ pub fn it_policy() -> Result<(Policy, PolicySources), Failure> {
     Policy::load_system().map_err(|e| e.to_string())
 }
 
-fn origin_policy(paths: &Paths, settings: &Settings, it: &(Policy, PolicySources)) -> OriginPolicy {
-    OriginPolicy::merge(&settings.policy, &it.0.policy)
+fn origin_policy(paths: &Paths, settings: &Settings, it: &Policy) -> OriginPolicy {
+    OriginPolicy::merge(&settings.policy, &it.policy)
         .with_remembered(paths.data_dir.join(REMEMBERED_FILE))
+}
+
+/// The token modules: built-in defaults, then the user's config, then the IT policy.
+pub fn token_modules(settings: &Settings, it: &Policy) -> ModuleRegistry {
+    ModuleRegistry::with_overrides(&settings.pkcs11.modules, &it.pkcs11.modules)
 }
 
 /// `qoltanba policy`: the policy in force and the sources it was read from, for IT and support.
 pub fn policy(paths: &Paths, settings: &Settings, config: &Path) -> Result<(), Failure> {
-    let it = it_policy()?;
-    print_sources(&it.1, config);
+    let (it, sources) = it_policy()?;
+    print_sources(&sources, config);
     let policy = origin_policy(paths, settings, &it);
-    print_origin_policy(&policy, it.0.policy.mode == Some(Mode::Allowlist));
-    let modules = ModuleRegistry::with_overrides(&settings.pkcs11.modules, &it.0.pkcs11.modules);
-    for (name, paths) in modules.entries() {
+    print_origin_policy(&policy, it.policy.mode == Some(Mode::Allowlist));
+    for (name, paths) in token_modules(settings, &it).entries() {
         let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         println!("{:<20}{name} = {}", "token module", paths.join("; "));
     }

@@ -108,7 +108,7 @@ pub fn policy_path() -> PathBuf {
 impl Policy {
     /// Reads the policy file; a missing file is an empty policy.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let table = policy_file_table(path)?;
+        let table = policy_file_table(path)?.unwrap_or_default();
         Self::from_table(table, &path.display().to_string())
     }
 
@@ -118,13 +118,15 @@ impl Policy {
     pub fn load_system() -> Result<(Self, PolicySources), ConfigError> {
         let path = policy_path();
         let file_shown = path.display().to_string();
-        let file = policy_file_table(&path)?;
+        let read = policy_file_table(&path)?;
+        let present = read.is_some();
+        let file = read.unwrap_or_default();
         let from_file = Self::from_table(file.clone(), &file_shown)?;
         let shown = registry::POLICY_KEY_SHOWN;
         let key = registry::read_policy()
             .map_err(|message| ConfigError::Invalid { path: shown.to_string(), message })?;
         let sources = PolicySources {
-            file: path.exists().then_some(path),
+            file: present.then_some(path),
             registry: key.as_ref().map(|_| shown.to_string()),
         };
         let Some(key) = key else { return Ok((from_file, sources)) };
@@ -156,16 +158,19 @@ pub struct PolicySources {
     pub registry: Option<String>,
 }
 
-/// The policy file as a TOML table; a missing file is an empty table.
-fn policy_file_table(path: &Path) -> Result<toml::Table, ConfigError> {
+/// The policy file as a TOML table; `None` when there is no file.
+fn policy_file_table(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
     let shown = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(toml::Table::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => return Err(ConfigError::Read { path: shown, source }),
     };
-    text.parse()
-        .map_err(|e: toml::de::Error| ConfigError::Invalid { path: shown, message: e.to_string() })
+    let table = text.parse().map_err(|e: toml::de::Error| ConfigError::Invalid {
+        path: shown,
+        message: e.to_string(),
+    })?;
+    Ok(Some(table))
 }
 
 /// The registry tree as the policy file's tables: each subkey a table, `REG_SZ` a string,

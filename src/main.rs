@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use qoltanba::cli::{Cli, Command, Format, RunArgs, SignArgs};
 use qoltanba::config::Settings;
-use qoltanba::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
+use qoltanba::keystore::pkcs11::Pkcs11Tokens;
 use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, TokenStores};
 use qoltanba::platform::paths::Paths;
 use qoltanba::protocol::Dispatcher;
@@ -200,10 +200,12 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let mode = resolve_mode(args.ui.as_deref().unwrap_or(&settings.ui.mode)).to_string();
     let desktop = gui::Desktop::new(paths, &settings.ui.locale);
     let prompter = prompter(&mode, &desktop)?;
-    let tokens: Arc<dyn TokenStores> = Arc::new(tokens(settings)?);
+    let (it, _) = commands::it_policy()?;
+    let tokens = Pkcs11Tokens::new(&commands::token_modules(settings, &it));
+    let tokens: Arc<dyn TokenStores> = Arc::new(tokens);
     let service_settings = ServiceSettings { locale: settings.ui.locale.clone() };
     let security =
-        commands::security(paths, settings)?.with_refusal_hook(refusal_notices(settings));
+        commands::security(paths, settings, &it).with_refusal_hook(refusal_notices(settings));
     let service = Service::with_security(prompter, service_settings, tokens, security);
     let dispatcher = Arc::new(Dispatcher::new(service.clone()));
     let limits = transport::Limits {
@@ -300,15 +302,9 @@ fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Fa
     Pkcs12Store::open(&bytes, &secret).map_err(|e| e.to_string())
 }
 
-/// The token stores: built-in module defaults, then the config file, then the IT policy.
-fn tokens(settings: &Settings) -> Result<Pkcs11Tokens, Failure> {
-    let (policy, _) = commands::it_policy()?;
-    let registry = ModuleRegistry::with_overrides(&settings.pkcs11.modules, &policy.pkcs11.modules);
-    Ok(Pkcs11Tokens::new(&registry))
-}
-
 fn token_keys(settings: &Settings, store: &str) -> Result<(), Failure> {
-    let tokens = tokens(settings)?;
+    let (it, _) = commands::it_policy()?;
+    let tokens = Pkcs11Tokens::new(&commands::token_modules(settings, &it));
     if !tokens.knows(store) {
         return Err(format!("{store} has no PKCS#11 module configured ([pkcs11.modules])"));
     }
@@ -326,13 +322,7 @@ fn keys(file: &Path, password_env: Option<&str>) -> Result<(), Failure> {
 fn print_keys(keys: &[KeyEntry]) {
     for key in keys {
         let c = &key.certificate;
-        let roles = c.roles();
-        let role = match (roles.signature, roles.authentication) {
-            (true, true) => "SIGNATURE+AUTHENTICATION",
-            (true, false) => "SIGNATURE",
-            (false, true) => "AUTHENTICATION",
-            (false, false) => "-",
-        };
+        let role = c.roles().label();
         println!("alias:    {}", key.alias);
         println!("subject:  {}", c.subject_dn());
         println!("issuer:   {}", c.issuer_dn());

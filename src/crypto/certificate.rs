@@ -37,6 +37,19 @@ pub struct KeyRoles {
     pub authentication: bool,
 }
 
+impl KeyRoles {
+    /// The roles in the NCA's words: `SIGNATURE`, `AUTHENTICATION`,
+    /// `SIGNATURE+AUTHENTICATION`, or `-` for neither.
+    pub fn label(&self) -> &'static str {
+        match (self.signature, self.authentication) {
+            (true, true) => "SIGNATURE+AUTHENTICATION",
+            (true, false) => "SIGNATURE",
+            (false, true) => "AUTHENTICATION",
+            (false, false) => "-",
+        }
+    }
+}
+
 impl Certificate {
     /// Parses a DER certificate.
     pub fn from_der(der: &[u8]) -> Result<Self, super::CryptoError> {
@@ -58,16 +71,11 @@ impl Certificate {
         &self.inner
     }
 
-    /// PEM with `-----BEGIN CERTIFICATE-----` armour, 64-column lines, `\n` line ends.
+    /// PEM with `-----BEGIN CERTIFICATE-----` armour, 64-column lines, `\n` line ends, no final
+    /// newline.
     pub fn pem(&self) -> String {
-        use base64::Engine as _;
-        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.der);
-        let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-        for chunk in b64.as_bytes().chunks(64) {
-            out.push_str(&String::from_utf8_lossy(chunk));
-            out.push('\n');
-        }
-        out.push_str("-----END CERTIFICATE-----");
+        let mut out = super::pem("CERTIFICATE", &self.der);
+        out.pop(); // NCALayer's `pem` has no final newline
         out
     }
 

@@ -14,6 +14,21 @@ pub use certificate::Certificate;
 pub use device::{DeviceError, DeviceErrorKind, PinTries};
 pub use signer::Signer;
 
+/// PEM armour (RFC 7468): `-----BEGIN LABEL-----`, 64-column base64 lines, `-----END LABEL-----`,
+/// each line ended by `\n`.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / 64 + 2 * label.len() + 34);
+    out.push_str(&format!("-----BEGIN {label}-----\n"));
+    for line in encoded.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
 /// Errors of the cryptographic primitives.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -130,15 +130,7 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
 /// A DER CMS in the text form basics returns: `-----BEGIN CMS-----`, 64-column base64 lines,
 /// `-----END CMS-----`, each line ended by `\n` (`ncalayer-protocol.md` §2.3).
 pub fn pem_cms(der: &[u8]) -> String {
-    let encoded = base64(der);
-    let mut out = String::with_capacity(encoded.len() + encoded.len() / 64 + 40);
-    out.push_str("-----BEGIN CMS-----\n");
-    for line in encoded.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CMS-----\n");
-    out
+    crate::crypto::pem("CMS", der)
 }
 
 #[cfg(test)]

@@ -5,12 +5,10 @@
 
 use std::path::Path;
 
-use der::asn1::{BitString, OctetString};
-use der::{Any, Encode};
+use qoltanba::crypto::gost::oracle::{engine_verifies, russian_spki_pem};
 use qoltanba::crypto::gost::{GostCurve, GostPublicKey};
 use qoltanba::crypto::Certificate;
 use serde_json::{json, Value};
-use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
 
 use crate::harness::{fixture, run, unb64, Daemon};
 
@@ -140,11 +138,8 @@ fn oracle_verifies(
     name: &str,
 ) {
     let public = GostPublicKey::from_certificate(certificate).expect("GOST public key");
-    let (key_oid, parameters): (&str, &[&str]) = match public.curve {
-        GostCurve::Tc26_512A => ("1.2.643.7.1.1.1.2", &["1.2.643.7.1.2.1.2.1"]),
-        GostCurve::CryptoProA => ("1.2.643.2.2.19", &["1.2.643.2.2.35.1", "1.2.643.2.2.30.1"]),
-        other => panic!("no fixture uses {other:?}"),
-    };
+    let pem =
+        russian_spki_pem(&public).unwrap_or_else(|| panic!("no fixture uses {:?}", public.curve));
     std::fs::write(dir.join("data.bin"), data).expect("write");
     let digest = match public.curve {
         // The engine hashes Streebog-512 itself: an independent hash as well.
@@ -152,16 +147,15 @@ fn oracle_verifies(
         // The engine's GOST R 34.11-94 uses the CryptoPro S-box; KZ uses the test S-box.
         _ => qoltanba::crypto::HashAlgorithm::Gost34311.digest(data),
     };
-    let pem = russian_spki_pem(&public, key_oid, parameters);
     let reversed: Vec<u8> = signature.iter().rev().copied().collect();
     assert!(
-        engine_verify(dir, &pem, &digest, &reversed),
+        engine_verifies(dir, &pem, &digest, &reversed),
         "{name}: the GOST engine rejects our signature"
     );
     let mut corrupted = reversed;
     corrupted[7] ^= 0x10;
     assert!(
-        !engine_verify(dir, &pem, &digest, &corrupted),
+        !engine_verifies(dir, &pem, &digest, &corrupted),
         "{name}: a corrupted signature must fail"
     );
 }
@@ -186,47 +180,4 @@ fn engine_digest(dir: &Path, md: &str) -> Vec<u8> {
         "openssl dgst with the GOST engine failed (is libengine-gost-openssl installed?): {text}"
     );
     std::fs::read(out).expect("digest")
-}
-
-fn engine_verify(dir: &Path, pem: &str, digest: &[u8], signature: &[u8]) -> bool {
-    let (pub_path, digest_path, sig_path) =
-        (dir.join("pub.pem"), dir.join("digest.bin"), dir.join("sig.bin"));
-    std::fs::write(&pub_path, pem).expect("write");
-    std::fs::write(&digest_path, digest).expect("write");
-    std::fs::write(&sig_path, signature).expect("write");
-    let (ok, text) = run(
-        "openssl",
-        &[
-            "pkeyutl",
-            "-engine",
-            "gost",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            pub_path.to_str().expect("path"),
-            "-sigfile",
-            sig_path.to_str().expect("path"),
-            "-in",
-            digest_path.to_str().expect("path"),
-        ],
-    );
-    ok && text.contains("Signature Verified Successfully")
-}
-
-/// The key as a Russian SubjectPublicKeyInfo (RFC 4491 §2.3, RFC 9215): same `x‖y` octets.
-fn russian_spki_pem(public: &GostPublicKey, key_oid: &str, parameters: &[&str]) -> String {
-    let oids: Vec<ObjectIdentifier> =
-        parameters.iter().map(|p| ObjectIdentifier::new_unwrap(p)).collect();
-    let key = OctetString::new(public.xy.clone()).and_then(|o| o.to_der()).expect("octets");
-    let spki = SubjectPublicKeyInfoOwned {
-        algorithm: AlgorithmIdentifierOwned {
-            oid: ObjectIdentifier::new_unwrap(key_oid),
-            parameters: Some(Any::encode_from(&oids).expect("parameters")),
-        },
-        subject_public_key: BitString::from_bytes(&key).expect("bits"),
-    };
-    let b64 = crate::harness::b64(&spki.to_der().expect("spki"));
-    let lines: Vec<String> =
-        b64.as_bytes().chunks(64).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
-    format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n"))
 }

@@ -125,5 +125,7 @@ pub fn verify_digest(
     public.curve.verify_digest(&public.xy, digest, signature)
 }
 
+#[cfg(any(test, feature = "test-support"))]
+pub mod oracle;
 #[cfg(test)]
 mod tests;

@@ -230,13 +230,6 @@ fn wanted(filter: &KeyFilter, locale: Locale) -> String {
 /// How the dialog lists a key.
 pub fn key_view(key: &KeyEntry) -> KeyView {
     let c: &Certificate = &key.certificate;
-    let roles = c.roles();
-    let role = match (roles.signature, roles.authentication) {
-        (true, true) => "signature+authentication",
-        (true, false) => "signature",
-        (false, true) => "authentication",
-        (false, false) => "-",
-    };
     let status = match crate::pki::validity(c, crate::platform::clock::now()) {
         Validity::Valid => "valid",
         Validity::Expired => "expired",
@@ -247,7 +240,7 @@ pub fn key_view(key: &KeyEntry) -> KeyView {
         alias: key.alias.clone(),
         owner: c.subject_cn().unwrap_or_default(),
         iin_bin: ids.join(" / "),
-        role: role.to_string(),
+        role: c.roles().label().to_ascii_lowercase(),
         issuer: c.issuer_cn().unwrap_or_default(),
         validity: format!("{} – {}", c.not_before().date(), c.not_after().date()),
         status: status.to_string(),
