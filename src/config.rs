@@ -11,10 +11,16 @@ use crate::platform::registry;
 
 /// Default listen address, as NCALayer.
 pub const DEFAULT_LISTEN: &str = "wss://127.0.0.1:13579";
-/// Default cap on one WebSocket message (256 MiB).
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+/// Default cap on one WebSocket message (320 MiB: a 200 MiB document in base64 fits).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 320 * 1024 * 1024;
 /// Default cap on simultaneous connections.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 64;
+/// Default cap on connections of one site that is not trusted yet.
+pub const DEFAULT_MAX_SITE_CONNECTIONS: usize = 16;
+/// Default memory budget for message bytes read or held, all connections (640 MiB).
+pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 640 * 1024 * 1024;
+/// Default part of it for sites not trusted yet, all together (64 MiB; half for one site).
+pub const DEFAULT_UNTRUSTED_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
@@ -258,6 +264,12 @@ pub struct ServerSettings {
     pub max_message_bytes: usize,
     /// Most simultaneous connections.
     pub max_connections: usize,
+    /// Most simultaneous connections of one site not trusted yet.
+    pub max_site_connections: usize,
+    /// Message bytes read or held at most, all connections together.
+    pub memory_budget_bytes: usize,
+    /// The part of the budget for sites not trusted yet, together (one site: half of it).
+    pub untrusted_memory_bytes: usize,
 }
 
 /// `[ui]`: how the user is asked.
@@ -285,6 +297,9 @@ impl Default for ServerSettings {
             listen: vec![DEFAULT_LISTEN.to_string()],
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_site_connections: DEFAULT_MAX_SITE_CONNECTIONS,
+            memory_budget_bytes: DEFAULT_MEMORY_BUDGET_BYTES,
+            untrusted_memory_bytes: DEFAULT_UNTRUSTED_MEMORY_BYTES,
         }
     }
 }
@@ -330,8 +345,16 @@ impl Settings {
         if self.server.max_message_bytes < 1024 {
             return Err("server.max_message_bytes must be at least 1024".into());
         }
-        if self.server.max_connections == 0 {
-            return Err("server.max_connections must be at least 1".into());
+        if self.server.max_connections == 0 || self.server.max_site_connections == 0 {
+            return Err("server.max_connections and max_site_connections must be at least 1".into());
+        }
+        let server = &self.server;
+        if server.untrusted_memory_bytes < 2048
+            || server.memory_budget_bytes < server.untrusted_memory_bytes
+        {
+            return Err("server.untrusted_memory_bytes must be at least 2048 and at most \
+                        server.memory_budget_bytes"
+                .into());
         }
         if self.server.listen.is_empty() {
             return Err("server.listen must name at least one address".into());

@@ -211,6 +211,9 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let limits = transport::Limits {
         max_message_size: settings.server.max_message_bytes,
         max_connections: settings.server.max_connections,
+        max_site_connections: settings.server.max_site_connections,
+        memory_budget: settings.server.memory_budget_bytes,
+        untrusted_memory: settings.server.untrusted_memory_bytes,
         ..transport::Limits::default()
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

@@ -222,7 +222,11 @@ fn too_many_text(error: &ServiceError) -> &'static str {
              while (policy.cooldown_seconds). Try again later."
         }
         ServiceError::TooManyRequests(Limited::TooManyPrompts) => {
-            "Too many signature requests from this site in the last minute \
+            "Too many unanswered signature requests from this new site in the last minute \
+             (policy.prompts_per_minute). Try again in a minute."
+        }
+        ServiceError::TooManyRequests(Limited::NewSitesBusy) => {
+            "Too many signature requests from new sites in the last minute \
              (policy.prompts_per_minute). Try again in a minute."
         }
         _ => TOO_MANY_REQUESTS,

@@ -90,6 +90,24 @@ pub fn too_large(head: &str, len: usize, limit: usize) -> String {
     }
 }
 
+/// The reply to a message the memory budget refuses (`server.untrusted_memory_bytes` for a site
+/// not trusted yet, else `server.memory_budget_bytes`), in the envelope of the module named in
+/// its first bytes; the message itself was never held.
+pub fn over_budget(head: &str, len: usize) -> String {
+    let text = format!(
+        "The request of {len} bytes does not fit in the memory Qoltanba keeps for this site \
+         now; send it again when earlier requests are answered, or ask the administrator to \
+         trust the site (policy.allowed_origins)."
+    );
+    match module_in(head) {
+        Some(basics::MODULE) => basics::error_text("MESSAGE_TOO_LARGE", &text),
+        Some(common_utils::MODULE) => common_utils::error_text(&text),
+        Some(applet::MODULE) => applet::error_text(&text),
+        None if head.contains("\"method\"") => applet::error_text(&text),
+        _ => envelope::top_level_error("MESSAGE_TOO_LARGE", Some(&text)),
+    }
+}
+
 /// The reply to a request refused because too many requests wait on its connection
 /// (`TOO_MANY_REQUESTS` / `requests.too_many`), in the envelope of the module it names.
 pub fn too_busy(head: &str) -> String {

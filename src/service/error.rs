@@ -83,6 +83,10 @@ pub enum ServiceError {
     /// A prompt limit refuses the caller.
     #[error("requests.too_many")]
     TooManyRequests(super::limits::Limited),
+    /// The dialog could not be shown (no display, the dialog program failed): an error to the
+    /// page, never "cancelled by the user", and not counted against the site.
+    #[error("internal error: the signing dialog could not be shown: {0}")]
+    Dialog(String),
     /// The journal could not be written: no signature leaves unrecorded.
     #[error("internal error: {0}")]
     Journal(#[from] super::audit::JournalError),
@@ -140,7 +144,7 @@ impl ServiceError {
             },
             Self::OriginRefused(_) => ErrorKind::OriginRefused,
             Self::TooManyRequests(_) => ErrorKind::TooManyRequests,
-            Self::Internal(_) | Self::Journal(_) => ErrorKind::Internal,
+            Self::Internal(_) | Self::Journal(_) | Self::Dialog(_) => ErrorKind::Internal,
         }
     }
 }

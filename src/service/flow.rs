@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
-use super::security::Security;
+use super::security::{Security, Standing};
 use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
@@ -105,6 +105,11 @@ impl Service {
         self.security.admit(caller)
     }
 
+    /// The caller's standing (trust and the key of its limits), or the policy's refusal.
+    pub fn standing(&self, caller: &Caller) -> Result<Standing, ServiceError> {
+        self.security.standing(caller)
+    }
+
     /// The current prompt language.
     pub fn locale(&self) -> String {
         self.locale.lock().map(|l| l.clone()).unwrap_or_else(|_| "ru".into())
@@ -154,12 +159,13 @@ impl Service {
         caller: &Caller,
         request: SignRequest,
     ) -> Result<SignOutcome, ServiceError> {
-        let trust = self.security.admit(caller)?;
+        let standing = self.security.standing(caller)?;
         validate_documents(&request)?;
         let tokens = self.allowed_tokens(request.storages.as_deref()).await;
+        let trust = standing.trust;
         let prompt = PromptRequest { trust, tokens, ..self.prompt_request(caller, &request) };
         let allow_expired = request.allow_expired;
-        self.in_prompt(caller, move |service, cancel| {
+        self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, alias) = service.choose_signer(&prompt, allow_expired, &cancel)?;
             let result = sign_all(signer.as_ref(), &request).map_err(ServiceError::lift_device);
             let recorded =
@@ -182,10 +188,10 @@ impl Service {
         storage: &str,
         key_type: Option<KeyType>,
     ) -> Result<Certificate, ServiceError> {
-        let trust = self.security.admit(caller)?;
+        let standing = self.security.standing(caller)?;
         let prompt = PromptRequest {
             origin: caller.origin.clone(),
-            trust,
+            trust: standing.trust,
             operation: Operation::KeyInfo,
             documents: Vec::new(),
             filter: KeyFilter { key_type, ..KeyFilter::default() },
@@ -194,7 +200,7 @@ impl Service {
             tokens: self.allowed_tokens(Some(&[storage.to_string()])).await,
             logo: None,
         };
-        self.in_prompt(caller, move |service, cancel| {
+        self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, _) = service.choose_signer(&prompt, true, &cancel)?;
             service.prompter.finish(&prompt, &PromptOutcome { keys, result: "selected" });
             Ok(signer.certificate().clone())
@@ -208,9 +214,9 @@ impl Service {
         caller: &Caller,
         extension: String,
     ) -> Result<PathBuf, ServiceError> {
-        self.security.admit(caller)?;
+        let standing = self.security.standing(caller)?;
         let origin = caller.origin.clone();
-        self.in_prompt(caller, move |service, cancel| {
+        self.in_prompt(standing, move |service, cancel| {
             let path = service
                 .prompter
                 .choose_file(origin.as_deref(), &extension, &cancel)
@@ -238,27 +244,30 @@ impl Service {
     }
 
     /// Runs `work` as the only open prompt, on a blocking thread, within the prompt limits of
-    /// `caller`. Dropping the returned future cancels the prompt; the queue slot is released
-    /// when the prompt has really ended.
-    async fn in_prompt<T, F>(self: &Arc<Self>, caller: &Caller, work: F) -> Result<T, ServiceError>
+    /// the caller's `standing`. Dropping the returned future cancels the prompt; the queue slot
+    /// is released when the prompt has really ended.
+    async fn in_prompt<T, F>(
+        self: &Arc<Self>,
+        standing: Standing,
+        work: F,
+    ) -> Result<T, ServiceError>
     where
         T: Send + 'static,
         F: FnOnce(&Service, Cancel) -> Result<T, ServiceError> + Send + 'static,
     {
-        let place = self.security.queue(caller)?;
+        let place = self.security.queue(&standing)?;
         let cancel = Cancel::default();
         let _on_drop = CancelOnDrop(cancel.clone());
         let slot = self.prompt_queue.clone().lock_owned().await;
         let service = Arc::clone(self);
-        let caller = caller.clone();
         tokio::task::spawn_blocking(move || {
             let (_slot, _place) = (slot, place);
             if cancel.is_cancelled() {
                 return Err(ServiceError::Cancelled);
             }
-            service.security.open(&caller)?;
+            let opened = service.security.open(&standing)?;
             let result = work(&service, cancel);
-            service.security.closed(&caller, &result);
+            service.security.closed(opened, &result);
             result
         })
         .await
@@ -295,6 +304,12 @@ impl Service {
         for _ in 0..MAX_ATTEMPTS {
             let credentials = match self.prompter.ask(prompt, retry.as_ref(), cancel) {
                 PromptAnswer::Cancel => return Err(self.cancelled(prompt, Vec::new())),
+                PromptAnswer::Failed(reason) => {
+                    tracing::error!("the dialog could not be shown: {reason}");
+                    self.prompter
+                        .finish(prompt, &PromptOutcome { keys: Vec::new(), result: "failed" });
+                    return Err(ServiceError::Dialog(reason));
+                }
                 PromptAnswer::Approve(credentials) => credentials,
             };
             if cancel.is_cancelled() {

@@ -42,6 +42,24 @@ impl Origin {
         &self.host
     }
 
+    /// The site the origin belongs to, as the prompt limits count it: the registrable domain
+    /// (eTLD+1 from the Public Suffix List, so `a.evil.kz` and `b.evil.kz` are `evil.kz`; under
+    /// a private suffix such as `github.io` each registrant is its own site); `localhost` for
+    /// every loopback name; the host itself for IP addresses and names that are a public
+    /// suffix. Scheme and port are not part of it.
+    pub fn site(&self) -> String {
+        if self.is_loopback() {
+            return "localhost".into();
+        }
+        if self.host.starts_with('[') || self.host.parse::<std::net::Ipv4Addr>().is_ok() {
+            return self.host.clone();
+        }
+        match psl::domain_str(&self.host) {
+            Some(domain) => domain.to_string(),
+            None => self.host.clone(),
+        }
+    }
+
     /// Whether the host is this machine (`localhost`, `127.0.0.1`, `[::1]`).
     pub fn is_loopback(&self) -> bool {
         matches!(self.host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
@@ -161,6 +179,22 @@ mod tests {
         assert_eq!(origin("http://[::1]:8080").to_string(), "http://[::1]:8080");
         assert!(origin("http://localhost:3000").is_loopback());
         assert!(!origin("https://localhost.evil.kz").is_loopback());
+    }
+
+    #[test]
+    fn subdomains_of_one_registrable_domain_are_one_site() {
+        let site = |text: &str| origin(text).site();
+        assert_eq!(site("https://a.evil.example"), "evil.example");
+        assert_eq!(site("https://x.y.evil.example:8443"), "evil.example");
+        assert_eq!(site("http://evil.example"), "evil.example");
+        assert_eq!(site("https://a.b.example.co.uk"), "example.co.uk", "a multi-label suffix");
+        assert_eq!(site("https://portal.gov.kz"), "portal.gov.kz", "gov.kz is a public suffix");
+        assert_eq!(site("https://x.portal.gov.kz"), "portal.gov.kz");
+        assert_eq!(site("https://alice.github.io"), "alice.github.io", "a private suffix");
+        assert_eq!(site("https://10.0.0.7"), "10.0.0.7");
+        assert_eq!(site("http://[::1]:3000"), "localhost");
+        assert_eq!(site("http://app.localhost:3000"), "localhost");
+        assert_ne!(site("https://evil-a.example"), site("https://evil-b.example"));
     }
 
     #[test]

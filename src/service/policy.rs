@@ -68,13 +68,15 @@ pub struct PolicySettings {
     /// Whether clients without `Origin` (programs on this computer) may ask (default true).
     #[serde(deserialize_with = "flag")]
     pub allow_local_programs: Option<bool>,
-    /// Prompts one origin may open per minute (default 5).
+    /// Dialogs a site not trusted yet may have unapproved per minute, and all such sites
+    /// together (default 5); approved dialogs and trusted sites are not counted.
     pub prompts_per_minute: Option<u32>,
-    /// Cancelled prompts per minute after which the origin is cooled down (default 3).
+    /// Unapproved dialogs per minute after which the site is cooled down (default 3).
     pub rejections_per_minute: Option<u32>,
     /// How long a cooled-down origin is refused without a prompt (default 300).
     pub cooldown_seconds: Option<u64>,
-    /// Requests of all connections waiting for the prompt at most (default 32).
+    /// Requests of trusted callers waiting for the dialog at most (default 32; sites not
+    /// trusted yet may have a quarter of it waiting between them).
     pub max_queued_requests: Option<usize>,
 }
 
@@ -125,13 +127,13 @@ fn check<T: PartialOrd + std::fmt::Display + Copy>(
 /// The prompt rate limits in force.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Prompts per origin per minute.
+    /// Unapproved dialogs per minute of one site not trusted yet, and of all of them.
     pub prompts_per_minute: u32,
-    /// Cancelled prompts per origin per minute before the cool-down.
+    /// Unapproved dialogs per site per minute before the cool-down.
     pub rejections_per_minute: u32,
     /// The cool-down.
     pub cooldown: std::time::Duration,
-    /// Requests waiting for the prompt, all origins together.
+    /// Requests of trusted callers waiting for the dialog (new sites: a quarter).
     pub max_queued: usize,
 }
 

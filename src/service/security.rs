@@ -1,14 +1,17 @@
 //! What the service checks around every prompt: the origin policy (who may ask, and how far
 //! they are trusted), the prompt limits (rate, cool-down, queue) and the journal. The flow
-//! calls [`Security::admit`] before anything else, [`Security::queue`] before waiting for the
-//! prompt, [`Security::open`] when the prompt opens, [`Security::closed`] when it ends, and
-//! [`Security::record`] after signing and before the reply.
+//! calls [`Security::standing`] before anything else, [`Security::queue`] before waiting for
+//! the prompt, [`Security::open`] when the prompt opens, [`Security::closed`] when it ends, and
+//! [`Security::record`] after signing and before the reply. The transport asks for the
+//! standing at the handshake too, to refuse origins before reading any message and to size
+//! connection and memory shares.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::audit::{Entry, Journal};
-use super::limits::{PromptLimiter, QueuePlace};
+use super::limits::{Ending, LimitKey, Opened, PromptLimiter, QueuePlace};
+use super::origin::Origin;
 use super::policy::{OriginPolicy, Refusal, Trust};
 use super::{Caller, ServiceError};
 use crate::crypto::Certificate;
@@ -42,9 +45,51 @@ impl Default for Security {
     }
 }
 
-/// The limiter's key of a caller: its origin, or one key for all local programs.
-fn key(caller: &Caller) -> &str {
-    caller.origin.as_deref().unwrap_or("(local program)")
+/// The limiter's key for all programs on this computer (clients without `Origin`).
+const LOCAL_KEY: &str = "(local program)";
+
+/// How the daemon stands towards a caller the origin policy admits: its trust and the key its
+/// dialogs are counted under (the origin when trusted, the registrable domain when not yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// How far the caller is trusted.
+    pub trust: Trust,
+    /// Who the limits count.
+    pub key: LimitKey,
+}
+
+impl Standing {
+    fn of(trust: Trust, origin: Option<&str>) -> Self {
+        let parsed = origin.and_then(Origin::parse);
+        let (name, untrusted) = match (trust, parsed) {
+            (Trust::New, Some(origin)) => (origin.site(), true),
+            (_, Some(origin)) => (origin.to_string(), false),
+            (_, None) => (LOCAL_KEY.to_string(), trust == Trust::New),
+        };
+        Self { trust, key: LimitKey { name, untrusted } }
+    }
+
+    /// Whether the caller is not trusted yet (a new site).
+    pub fn untrusted(&self) -> bool {
+        self.key.untrusted
+    }
+
+    /// The key the limits count the caller under: a trusted origin, a new site's registrable
+    /// domain, or one key for all local programs.
+    pub fn site(&self) -> &str {
+        &self.key.name
+    }
+}
+
+/// How the limits see the end of a dialog: approved (even if signing then failed), not
+/// approved, or never shown.
+fn ending<T>(result: &Result<T, ServiceError>) -> Ending {
+    match result {
+        Ok(_) => Ending::Approved,
+        Err(ServiceError::Cancelled | ServiceError::TooManyAttempts) => Ending::Unapproved,
+        Err(ServiceError::Dialog(_)) => Ending::Failed,
+        Err(_) => Ending::Approved,
+    }
 }
 
 impl Security {
@@ -65,7 +110,7 @@ impl Security {
         self.policy.decide(caller.origin.as_deref()).map_err(|refusal| {
             let origin = match refusal {
                 Refusal::Origin(origin) => origin,
-                Refusal::LocalPrograms => "(local program)".to_string(),
+                Refusal::LocalPrograms => LOCAL_KEY.to_string(),
             };
             tracing::warn!(origin, "refused by the origin policy");
             if let Some(RefusalHook(hook)) = &self.on_refusal {
@@ -75,29 +120,34 @@ impl Security {
         })
     }
 
-    /// A place in the prompt queue, unless the caller is cooling down or the queue is full.
-    pub fn queue(&self, caller: &Caller) -> Result<QueuePlace, ServiceError> {
-        let refuse = |limited| {
-            tracing::warn!(origin = key(caller), ?limited, "request refused by a prompt limit");
-            ServiceError::TooManyRequests(limited)
-        };
-        self.limiter.may_queue(key(caller), Instant::now()).map_err(refuse)?;
-        self.limiter.enqueue().map_err(refuse)
+    /// How the caller stands: the origin policy's decision and the key of its limits.
+    pub fn standing(&self, caller: &Caller) -> Result<Standing, ServiceError> {
+        let trust = self.admit(caller)?;
+        Ok(Standing::of(trust, caller.origin.as_deref()))
     }
 
-    /// Counts the prompt that is about to open, or refuses it (rate limit, cool-down).
-    pub fn open(&self, caller: &Caller) -> Result<(), ServiceError> {
-        self.limiter.open(key(caller), Instant::now()).map_err(|limited| {
-            tracing::warn!(origin = key(caller), ?limited, "prompt refused by a prompt limit");
+    /// A place in the dialog queue, unless the caller is cooling down or the queue is full.
+    pub fn queue(&self, standing: &Standing) -> Result<QueuePlace, ServiceError> {
+        let refuse = |limited| {
+            tracing::warn!(site = standing.site(), ?limited, "request refused by a prompt limit");
+            ServiceError::TooManyRequests(limited)
+        };
+        self.limiter.may_queue(&standing.key, Instant::now()).map_err(refuse)?;
+        self.limiter.enqueue(standing.untrusted()).map_err(refuse)
+    }
+
+    /// Counts the dialog that is about to open, or refuses it (rate limit, cool-down).
+    pub fn open(&self, standing: &Standing) -> Result<Opened, ServiceError> {
+        self.limiter.open(&standing.key, Instant::now()).map_err(|limited| {
+            tracing::warn!(site = standing.site(), ?limited, "dialog refused by a prompt limit");
             ServiceError::TooManyRequests(limited)
         })
     }
 
-    /// Notes how a prompt ended: a cancelled one counts towards the cool-down.
-    pub fn closed<T>(&self, caller: &Caller, result: &Result<T, ServiceError>) {
-        if matches!(result, Err(ServiceError::Cancelled)) {
-            self.limiter.rejected(key(caller), Instant::now());
-        }
+    /// Notes how a dialog ended: approved and failed ones give their place back, unapproved
+    /// ones count towards the cool-down.
+    pub fn closed<T>(&self, opened: Opened, result: &Result<T, ServiceError>) {
+        self.limiter.close(opened, ending(result), Instant::now());
     }
 
     /// The user chose to trust the prompt's origin from now on.

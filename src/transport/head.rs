@@ -14,14 +14,18 @@ const MAX_HEADERS: usize = 100;
 /// What the first request of a connection asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Head {
-    /// Every byte read so far (the head and possibly more).
+    /// The bytes of the head itself.
     pub bytes: Vec<u8>,
+    /// Bytes read after the head (a client that did not wait for the answer).
+    pub extra: Vec<u8>,
     /// The request method.
     pub method: String,
     /// The `Host` header, when present and text.
     pub host: Option<String>,
     /// Whether this is a WebSocket upgrade (`Upgrade: websocket`).
     pub upgrade: bool,
+    /// The `Origin` header, when present and text.
+    pub origin: Option<String>,
 }
 
 /// Why no head was read.
@@ -69,11 +73,13 @@ fn parse(bytes: &[u8]) -> Result<Option<Head>, HeadError> {
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
         Ok(httparse::Status::Partial) => Ok(None),
-        Ok(httparse::Status::Complete(_)) => Ok(Some(Head {
-            bytes: bytes.to_vec(),
+        Ok(httparse::Status::Complete(len)) => Ok(Some(Head {
+            bytes: bytes.get(..len).unwrap_or(bytes).to_vec(),
+            extra: bytes.get(len..).unwrap_or_default().to_vec(),
             method: request.method.unwrap_or_default().to_owned(),
             host: header(request.headers, "host").map(str::to_owned),
             upgrade: header(request.headers, "upgrade").is_some_and(is_websocket_token),
+            origin: header(request.headers, "origin").map(str::to_owned),
         })),
         Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooLarge),
         Err(_) => Err(HeadError::Malformed),
@@ -178,6 +184,18 @@ mod tests {
         assert_eq!(head.method, "GET");
         assert_eq!(head.host.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(head.bytes, req);
+        assert!(head.extra.is_empty() && head.origin.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_origin_and_bytes_after_the_head_are_kept_apart() {
+        let req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://egov.kz\r\n\r\n";
+        let mut input = req.to_vec();
+        input.extend_from_slice(b"\x81\x85frame");
+        let head = head_of(&input, 16 * 1024).await.expect("head");
+        assert_eq!(head.origin.as_deref(), Some("https://egov.kz"));
+        assert_eq!(head.bytes, req);
+        assert_eq!(head.extra, b"\x81\x85frame");
     }
 
     #[tokio::test]

@@ -5,9 +5,12 @@
 //! `wss://`, [`bind`], then [`serve`] with the protocol `Dispatcher` as [`Handler`].
 //! Requests go to the handler untouched; message bodies are never logged.
 
+mod conns;
 mod error;
 mod head;
 pub mod listen;
+pub mod meter;
+mod queue;
 mod status;
 pub mod tls;
 pub mod websocket;
@@ -15,4 +18,4 @@ pub mod websocket;
 pub use error::{ErrorKind, TransportError};
 pub use listen::{bind, Listen};
 pub use status::StatusInfo;
-pub use websocket::{serve, Handler, Limits};
+pub use websocket::{serve, Admission, Handler, Limits};

@@ -3,7 +3,10 @@
 //! [`serve`] accepts on a listener from [`bind`](super::listen::bind) until `shutdown`
 //! resolves. Each connection: loopback peer check, optional TLS, the first request head is
 //! peeked — a plain GET gets the status page, an upgrade goes to the WebSocket handshake
-//! (`Host` must name this machine, else 403; `Origin` is recorded into [`Caller`]). Then the
+//! (`Host` must name this machine, else 403; an origin the handler refuses gets 403 before any
+//! message is read; the connection takes its place in [`Connections`], else 503; `Origin` is
+//! recorded into [`Caller`]). Every message passes the [`meter`](super::meter), which holds it
+//! to the size limit and the memory budget of its site. Then the
 //! greeting (`{"result":{"version":"1.4"}}`, protocol spec §1.4) is sent, `--heartbeat--` is
 //! echoed at once, and every other text goes, in order, to a per-connection worker task that
 //! calls the [`Handler`] one request at a time; exactly one reply per request, in order, and
@@ -20,7 +23,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_rustls::rustls::ServerConfig;
@@ -33,8 +36,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use tracing::Instrument;
 
-use super::head::{read_head, HeadError, Replay};
+use super::conns::{Connections, Full, Member};
+use super::head::{read_head, Head, HeadError, Replay};
 use super::listen::{is_loopback_host, is_loopback_peer};
+use super::meter::{Account, BudgetLimits, MemoryBudget, Metered, Tickets};
+use super::queue::{work, Backlog, Job};
 use super::status::{self, StatusInfo};
 use crate::protocol::Dispatcher;
 use crate::service::Caller;
@@ -44,15 +50,33 @@ pub const HEARTBEAT: &str = "--heartbeat--";
 
 /// How long open connections get to finish after shutdown before they are aborted.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// Refused requests (beyond `max_pending_requests`) a connection may have unanswered before it
-/// is closed with code 1008.
-pub const REFUSED_BACKLOG: usize = 256;
+pub use super::queue::REFUSED_BACKLOG;
 
 /// How long a plain HTTP answer or a close handshake may take.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// How the daemon stands towards a connecting origin (`None`: no `Origin` header).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// The origin may not use the daemon: HTTP 403 at the handshake.
+    Refused,
+    /// Admitted; connections and memory are counted under `site`, with the shares of a
+    /// trusted caller or of a site not trusted yet.
+    Admitted {
+        /// The key the connection and memory limits count the caller under.
+        site: String,
+        /// Whether the caller is trusted (a listed portal, a remembered site, a local program).
+        trusted: bool,
+    },
+}
+
 /// Turns one request text into exactly one reply text.
 pub trait Handler: Send + Sync + 'static {
+    /// Whether `origin` may connect, and how it is counted (default: everyone, trusted).
+    fn admit(&self, origin: Option<&str>) -> Admission {
+        Admission::Admitted { site: origin.unwrap_or_default().to_string(), trusted: true }
+    }
+
     /// Handles one request. Dropping the future cancels the request (and any prompt it shows).
     fn handle<'a>(
         &'a self,
@@ -66,6 +90,16 @@ pub trait Handler: Send + Sync + 'static {
         format!(
             "{{\"success\":false,\"errorCode\":\"MESSAGE_TOO_LARGE\",\"message\":\"The request is \
              {len} bytes; the limit is {limit} bytes.\"}}"
+        )
+    }
+
+    /// The reply to a request of `len` bytes refused because it is over the memory budget of
+    /// its site or of the daemon; `head` is its first bytes.
+    fn over_budget(&self, head: &str, len: usize) -> String {
+        let _ = head;
+        format!(
+            "{{\"success\":false,\"errorCode\":\"MESSAGE_TOO_LARGE\",\"message\":\"The request \
+             of {len} bytes is over the memory budget.\"}}"
         )
     }
 
@@ -93,17 +127,44 @@ impl Handler for Dispatcher {
     fn too_busy(&self, head: &str) -> String {
         crate::protocol::too_busy(head)
     }
+
+    fn admit(&self, origin: Option<&str>) -> Admission {
+        let caller = Caller { origin: origin.map(str::to_string) };
+        match self.service().standing(&caller) {
+            Ok(standing) => Admission::Admitted {
+                site: standing.site().to_string(),
+                trusted: !standing.untrusted(),
+            },
+            Err(_) => Admission::Refused,
+        }
+    }
+
+    fn over_budget(&self, head: &str, len: usize) -> String {
+        crate::protocol::over_budget(head, len)
+    }
 }
 
-/// Resource limits of the server.
+/// Resource limits of the server. Clones share one set of counters (connections, memory), so
+/// every listener of a daemon counts against the same limits.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Largest request, in bytes. Default 256 MiB. A larger message (up to the hard cap of
-    /// [`hard_cap`]) is answered with an error in its module's envelope and the connection
-    /// stays open; one over the hard cap closes the connection (code 1009).
+    /// Largest request, in bytes. Default 320 MiB (a 200 MiB document in base64 fits). A
+    /// larger message is never held: the meter keeps its first 4 KiB, discards the rest as it
+    /// arrives, and it is answered with an error in its module's envelope; the connection
+    /// stays open.
     pub max_message_size: usize,
-    /// Open connections at most; more are answered `503`. Default 64.
+    /// Open WebSocket connections at most, all listeners together; when full, a trusted origin
+    /// takes the place of the oldest idle connection of a site not trusted yet, others are
+    /// answered `503`. Default 64.
     pub max_connections: usize,
+    /// Open connections of one site not trusted yet (its registrable domain). Default 16.
+    pub max_site_connections: usize,
+    /// Message bytes being read or held by all connections together. Default 640 MiB. Each
+    /// trusted origin may hold up to `max_message_size` of it.
+    pub memory_budget: usize,
+    /// The part of `memory_budget` that sites not trusted yet may hold between them; one such
+    /// site may hold half of it. Default 64 MiB.
+    pub untrusted_memory: usize,
     /// Largest HTTP request head, in bytes. Default 16 KiB.
     pub max_header_size: usize,
     /// Time allowed for TLS, the request head and the WebSocket handshake. Default 10 s.
@@ -112,17 +173,56 @@ pub struct Limits {
     /// error in their module's envelope, in order, without being run; a client that keeps
     /// sending ([`REFUSED_BACKLOG`] more unanswered) is disconnected (code 1008). Default 16.
     pub max_pending_requests: usize,
+    /// The counters every clone of these limits shares (made on first use; keep the default).
+    pub counters: Counters,
 }
+
+/// The connection and memory counters that clones of one [`Limits`] share, so that every
+/// listener of a daemon counts against the same limits.
+#[derive(Debug, Clone, Default)]
+pub struct Counters(Arc<std::sync::OnceLock<Pools>>);
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_message_size: 256 << 20,
+            max_message_size: 320 << 20,
             max_connections: 64,
+            max_site_connections: 16,
+            memory_budget: 640 << 20,
+            untrusted_memory: 64 << 20,
             max_header_size: 16 << 10,
             handshake_timeout: Duration::from_secs(10),
             max_pending_requests: 16,
+            counters: Counters::default(),
         }
+    }
+}
+
+/// The counters every listener of one daemon shares, made from the limits on first use.
+#[derive(Clone)]
+struct Pools {
+    conns: Arc<Connections>,
+    budget: Arc<MemoryBudget>,
+}
+
+impl std::fmt::Debug for Pools {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pools")
+    }
+}
+
+impl Limits {
+    fn pools(&self) -> Pools {
+        let make = || Pools {
+            conns: Connections::new(self.max_connections, self.max_site_connections),
+            budget: MemoryBudget::new(BudgetLimits {
+                total: self.memory_budget,
+                untrusted_total: self.untrusted_memory,
+                per_trusted_origin: self.max_message_size.min(self.memory_budget),
+                per_untrusted_site: self.untrusted_memory / 2,
+            }),
+        };
+        self.counters.0.get_or_init(make).clone()
     }
 }
 
@@ -136,10 +236,12 @@ struct Shared {
     handler: Arc<dyn Handler>,
     limits: Limits,
     status: StatusInfo,
-    /// One permit per open connection.
-    slots: Arc<Semaphore>,
+    /// One permit per connection before its WebSocket handshake is done.
+    handshakes: Arc<Semaphore>,
     /// One permit per connection being answered 503.
     busy: Arc<Semaphore>,
+    /// The open WebSocket connections and the memory budget, shared by all listeners.
+    pools: Pools,
 }
 
 /// Serves connections from `listener` until `shutdown` resolves, then closes every connection
@@ -155,8 +257,9 @@ pub async fn serve(
     let shared = Arc::new(Shared {
         tls: tls.map(TlsAcceptor::from),
         handler,
-        slots: Arc::new(Semaphore::new(cap(limits.max_connections))),
+        handshakes: Arc::new(Semaphore::new(cap(limits.max_connections))),
         busy: Arc::new(Semaphore::new(cap(limits.max_connections))),
+        pools: limits.pools(),
         limits,
         status,
     });
@@ -225,10 +328,9 @@ fn admit(
         return;
     }
     let shared = Arc::clone(shared);
-    if let Ok(permit) = Arc::clone(&shared.slots).try_acquire_owned() {
+    if let Ok(permit) = Arc::clone(&shared.handshakes).try_acquire_owned() {
         let task = async move {
-            connection(&shared, tcp, stopped).await;
-            drop(permit);
+            connection(&shared, tcp, stopped, permit).await;
         };
         tasks.spawn(task.instrument(span));
     } else if let Ok(permit) = Arc::clone(&shared.busy).try_acquire_owned() {
@@ -273,8 +375,14 @@ async fn refuse_busy(shared: &Shared, tcp: TcpStream) {
     }
 }
 
-/// One connection from accept to close.
-async fn connection(shared: &Shared, tcp: TcpStream, stopped: watch::Receiver<()>) {
+/// One connection from accept to close; `handshake` is its place among connections still
+/// shaking hands, given up once it is a WebSocket.
+async fn connection(
+    shared: &Shared,
+    tcp: TcpStream,
+    stopped: watch::Receiver<()>,
+    handshake: OwnedSemaphorePermit,
+) {
     let deadline = Instant::now() + shared.limits.handshake_timeout;
     let Some(mut stream) = open(shared, tcp, deadline).await else {
         return;
@@ -289,10 +397,43 @@ async fn connection(shared: &Shared, tcp: TcpStream, stopped: watch::Receiver<()
         let answer = plain_answer(shared, &head.method, head.host.as_deref());
         return write_and_close(stream, &answer).await;
     }
-    let stream = Replay::new(head.bytes, stream);
-    if let Some((ws, caller)) = handshake(shared, stream, deadline).await {
-        run(shared, ws, caller, stopped).await;
+    let (member, account) = match enter(shared, &head) {
+        Ok(entered) => entered,
+        Err(answer) => return write_and_close(stream, &answer).await,
+    };
+    let (metered, tickets) =
+        Metered::new(stream, head.extra, account, shared.limits.max_message_size);
+    let stream = Replay::new(head.bytes, metered);
+    if let Some((ws, caller)) = shake_hands(shared, stream, deadline).await {
+        drop(handshake);
+        run(shared, ws, caller, Session { member, tickets }, stopped).await;
     }
+}
+
+/// Admits an upgrade request before the handshake: a foreign `Host` or an origin the handler
+/// refuses gets 403, a full daemon or site 503; else the connection's place and memory account.
+fn enter(shared: &Shared, head: &Head) -> Result<(Member, Account), Vec<u8>> {
+    if !head.host.as_deref().is_some_and(is_loopback_host) {
+        tracing::warn!(host = ?head.host, "refused a WebSocket handshake with a non-loopback \
+            Host (DNS rebinding?)");
+        return Err(status::error("403 Forbidden", "this server answers only to 127.0.0.1"));
+    }
+    let (site, trusted) = match shared.handler.admit(head.origin.as_deref()) {
+        Admission::Refused => {
+            tracing::warn!(origin = ?head.origin, "refused a WebSocket handshake: origin policy");
+            return Err(status::error("403 Forbidden", "this site may not use Qoltanba"));
+        }
+        Admission::Admitted { site, trusted } => (site, trusted),
+    };
+    let member = shared.pools.conns.join(&site, trusted).map_err(|full| {
+        tracing::warn!(site, ?full, "connection limit reached; answering 503");
+        let text = match full {
+            Full::Site => "too many connections from this site",
+            Full::Daemon => "too many connections",
+        };
+        status::error("503 Service Unavailable", text)
+    })?;
+    Ok((member, shared.pools.budget.account(site, !trusted)))
 }
 
 /// Answers a request head that could not be read, when there is anyone to answer.
@@ -329,10 +470,9 @@ async fn write_and_close(mut stream: Box<dyn Io>, bytes: &[u8]) {
     .await;
 }
 
-/// The size beyond which a message is not even read: the limit plus as much again, at most
-/// 64 MiB more, so an oversized request can still be answered without unbounded buffering.
-pub fn hard_cap(limit: usize) -> usize {
-    limit.saturating_add(limit.min(64 << 20))
+/// tungstenite's own cap, a backstop: the meter already holds every message to the limit.
+fn hard_cap(limit: usize) -> usize {
+    limit.saturating_add(64 << 10)
 }
 
 fn ws_config(limits: &Limits) -> WebSocketConfig {
@@ -343,12 +483,12 @@ fn ws_config(limits: &Limits) -> WebSocketConfig {
     }
 }
 
-type Ws = WebSocketStream<Replay<Box<dyn Io>>>;
+type Ws = WebSocketStream<Replay<Metered<Box<dyn Io>>>>;
 
 /// The WebSocket handshake with the `Host` check; the caller as the handshake describes it.
-async fn handshake(
+async fn shake_hands(
     shared: &Shared,
-    stream: Replay<Box<dyn Io>>,
+    stream: Replay<Metered<Box<dyn Io>>>,
     deadline: Instant,
 ) -> Option<(Ws, Caller)> {
     let mut caller = Caller::default();
@@ -407,7 +547,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// How the message loop ended.
-enum End {
+pub(crate) enum End {
     /// The client closed or vanished.
     Gone,
     /// The server closes with this code and reason.
@@ -417,46 +557,61 @@ enum End {
 /// What one incoming frame asks for.
 enum Step {
     Heartbeat,
-    Request(String),
+    Data(Vec<u8>),
     Ignore,
     Gone,
     TooBig,
 }
 
+/// A connection's place among the open ones and the meter's verdicts on its messages.
+struct Session {
+    member: Member,
+    tickets: Tickets,
+}
+
 /// The message loop of an open WebSocket.
-async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Receiver<()>) {
+async fn run(
+    shared: &Shared,
+    mut ws: Ws,
+    caller: Caller,
+    session: Session,
+    mut stopped: watch::Receiver<()>,
+) {
     tracing::info!(origin = ?caller.origin, "connection opened");
     if ws.send(Message::text(crate::protocol::greeting())).await.is_err() {
         return;
     }
     let (queue, requests) = mpsc::unbounded_channel();
     let (reply_tx, mut replies) = mpsc::unbounded_channel();
-    let mut backlog =
-        Backlog::new(shared.limits.max_pending_requests, shared.limits.max_message_size);
+    let mut backlog = Backlog::new(shared.limits.max_pending_requests);
+    let Session { member, tickets } = session;
     let handler = Arc::clone(&shared.handler);
     let worker = AbortOnDrop(tokio::spawn(work(handler, caller, requests, reply_tx)));
     let mut count = 0u64;
     let end = loop {
         tokio::select! {
-            frame = ws.next() => match classify(frame) {
-                Step::Heartbeat => {
+            frame = ws.next() => match classify(frame, &tickets) {
+                (Step::Heartbeat, _) => {
                     if ws.send(Message::text(HEARTBEAT)).await.is_err() {
                         break End::Gone;
                     }
                 }
-                Step::Request(text) => {
+                (Step::Data(data), ticket) => {
                     count += 1;
-                    if let Err(end) = backlog.enqueue(&queue, text) {
+                    let Some(job) = Job::new(data, ticket) else { continue };
+                    if let Err(end) = backlog.enqueue(&queue, job) {
                         break end;
                     }
+                    member.set_idle(false);
                 }
-                Step::Ignore => {}
-                Step::Gone => break End::Gone,
-                Step::TooBig => break End::Close(CloseCode::Size, "message too big"),
+                (Step::Ignore, _) => {}
+                (Step::Gone, _) => break End::Gone,
+                (Step::TooBig, _) => break End::Close(CloseCode::Size, "message too big"),
             },
             reply = replies.recv() => match reply {
                 Some(text) => {
                     backlog.answered();
+                    member.set_idle(backlog.idle());
                     if ws.send(Message::text(text)).await.is_err() {
                         break End::Gone;
                     }
@@ -464,6 +619,10 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
                 None => break End::Close(CloseCode::Error, "internal error"),
             },
             _ = stopped.changed() => break End::Close(CloseCode::Away, "shutting down"),
+            () = member.evicted() => {
+                tracing::info!("closing to make room for a trusted site");
+                break End::Close(CloseCode::Again, "making room for a trusted site");
+            }
         }
     };
     drop(worker);
@@ -471,56 +630,19 @@ async fn run(shared: &Shared, mut ws: Ws, caller: Caller, mut stopped: watch::Re
     tracing::info!(requests = count, "connection closed");
 }
 
-/// The requests of one connection not answered yet: up to `max_pending` (plus the running
-/// one) are run; more are queued as refusals, so replies stay in order; a client far ahead of
-/// even those is disconnected.
-struct Backlog {
-    unanswered: usize,
-    max_pending: usize,
-    max_message_size: usize,
-}
-
-impl Backlog {
-    fn new(max_pending: usize, max_message_size: usize) -> Self {
-        Self { unanswered: 0, max_pending: max_pending.max(1), max_message_size }
-    }
-
-    fn enqueue(&mut self, queue: &mpsc::UnboundedSender<Job>, text: String) -> Result<(), End> {
-        let job = match self.unanswered {
-            n if n <= self.max_pending => Job::new(text, self.max_message_size),
-            n if n <= self.max_pending + REFUSED_BACKLOG => {
-                if n == self.max_pending + 1 {
-                    tracing::warn!("too many requests waiting for replies; refusing more");
-                }
-                Job::Busy { head: sample(&text) }
-            }
-            _ => {
-                tracing::warn!("a client keeps sending without reading replies; closing");
-                return Err(End::Close(CloseCode::Policy, "too many pending requests"));
-            }
-        };
-        queue.send(job).map_err(|_| End::Close(CloseCode::Error, "internal error"))?;
-        self.unanswered += 1;
-        Ok(())
-    }
-
-    fn answered(&mut self) {
-        self.unanswered = self.unanswered.saturating_sub(1);
-    }
-}
-
-fn classify(frame: Option<Result<Message, WsError>>) -> Step {
-    match frame {
+/// What `frame` asks for, with the meter's ticket when it is a data message.
+fn classify(
+    frame: Option<Result<Message, WsError>>,
+    tickets: &Tickets,
+) -> (Step, Option<super::meter::Ticket>) {
+    let step = match frame {
         None | Some(Ok(Message::Close(_))) => Step::Gone,
-        Some(Ok(Message::Text(text))) => text_step(text),
-        Some(Ok(Message::Binary(bytes))) => match String::from_utf8(bytes) {
-            Ok(text) => text_step(text),
-            Err(e) => {
-                let len = e.as_bytes().len();
-                tracing::info!(len, "ignored a binary frame that is not UTF-8");
-                Step::Ignore
-            }
-        },
+        Some(Ok(Message::Text(text))) if text == HEARTBEAT => {
+            let _ = tickets.next();
+            Step::Heartbeat
+        }
+        Some(Ok(Message::Text(text))) => return (Step::Data(text.into_bytes()), tickets.next()),
+        Some(Ok(Message::Binary(bytes))) => return (Step::Data(bytes), tickets.next()),
         // Ping is answered by tungstenite itself; Pong and raw frames need nothing.
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Step::Ignore,
         Some(Err(WsError::Capacity(e))) => {
@@ -531,76 +653,8 @@ fn classify(frame: Option<Result<Message, WsError>>) -> Step {
             tracing::debug!(error = %e, "read failed");
             Step::Gone
         }
-    }
-}
-
-fn text_step(text: String) -> Step {
-    if text == HEARTBEAT {
-        Step::Heartbeat
-    } else {
-        Step::Request(text)
-    }
-}
-
-/// One queued request of a connection.
-enum Job {
-    /// A request within the size limit.
-    Request(String),
-    /// A request over the limit: only its first and last 4 KiB are kept, to name the module.
-    TooLarge { head: String, len: usize, limit: usize },
-    /// A request refused because too many wait (first and last 4 KiB kept).
-    Busy { head: String },
-}
-
-impl Job {
-    fn new(text: String, limit: usize) -> Self {
-        if text.len() <= limit {
-            return Self::Request(text);
-        }
-        Self::TooLarge { head: sample(&text), len: text.len(), limit }
-    }
-}
-
-/// The first and last 4 KiB of a request: JSON.stringify puts "module" first, other
-/// serialisers may not.
-fn sample(text: &str) -> String {
-    let head = boundary_before(text, 4096);
-    let tail = boundary_after(text, text.len().saturating_sub(4096).max(head));
-    format!("{}\n{}", &text[..head], &text[tail..])
-}
-
-fn boundary_before(text: &str, mut index: usize) -> usize {
-    index = index.min(text.len());
-    while !text.is_char_boundary(index) {
-        index -= 1;
-    }
-    index
-}
-
-fn boundary_after(text: &str, mut index: usize) -> usize {
-    while !text.is_char_boundary(index) {
-        index += 1;
-    }
-    index
-}
-
-/// Runs the requests of one connection, one at a time, in order.
-async fn work(
-    handler: Arc<dyn Handler>,
-    caller: Caller,
-    mut requests: mpsc::UnboundedReceiver<Job>,
-    replies: mpsc::UnboundedSender<String>,
-) {
-    while let Some(job) = requests.recv().await {
-        let reply = match job {
-            Job::Request(text) => handler.handle(&caller, &text).await,
-            Job::TooLarge { head, len, limit } => handler.too_large(&head, len, limit),
-            Job::Busy { head } => handler.too_busy(&head),
-        };
-        if replies.send(reply).is_err() {
-            return;
-        }
-    }
+    };
+    (step, None)
 }
 
 /// Completes the close handshake, briefly.

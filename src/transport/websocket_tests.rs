@@ -41,6 +41,17 @@ impl Handler for Echo {
             format!("echo:{text}")
         })
     }
+
+    /// `…evil…` origins are the untrusted site `evil.example`, `…refused…` ones are refused.
+    fn admit(&self, origin: Option<&str>) -> Admission {
+        match origin.unwrap_or_default() {
+            o if o.contains("refused") => Admission::Refused,
+            o if o.contains("evil") => {
+                Admission::Admitted { site: "evil.example".into(), trusted: false }
+            }
+            o => Admission::Admitted { site: o.into(), trusted: true },
+        }
+    }
 }
 
 /// Never answers; raises `dropped` when its future is dropped.
@@ -287,13 +298,88 @@ async fn client_disconnect_drops_the_running_request() {
     timeout(WAIT, dropped).await.expect("request future dropped");
 }
 
+/// A raw WebSocket upgrade request from `origin`.
+fn upgrade(origin: &str) -> String {
+    format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {origin}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+}
+
 #[tokio::test]
 async fn connections_over_the_cap_get_503() {
     let limits = Limits { max_connections: 1, ..Limits::default() };
     let server = start(Arc::new(Echo::default()), true, limits).await;
     let _first = open_portal(&server).await;
-    let answer = raw_https(&server, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    let answer = raw_https(&server, &upgrade("https://a.evil.example")).await;
     assert!(answer.starts_with("HTTP/1.1 503 "), "{answer}");
+}
+
+#[tokio::test]
+async fn a_refused_origin_gets_403_before_any_message_is_read() {
+    let server = start(Arc::new(Echo::default()), true, Limits::default()).await;
+    let mut request = upgrade("http://refused.example").into_bytes();
+    // A frame sent without waiting for the answer is never read as a request.
+    request.extend_from_slice(&[0x81, 0x84, 0, 0, 0, 0, b'e', b'c', b'h', b'o']);
+    let mut stream = tls_stream(&server).await;
+    stream.write_all(&request).await.expect("write");
+    let mut out = Vec::new();
+    let _ = timeout(WAIT, stream.read_to_end(&mut out)).await.expect("in time");
+    let answer = String::from_utf8_lossy(&out);
+    assert!(answer.starts_with("HTTP/1.1 403 "), "{answer}");
+    assert!(!answer.contains("echo"), "{answer}");
+    assert!(connect(&server, Some("http://refused.example"), None).await.is_err());
+    let _portal = open_portal(&server).await;
+}
+
+#[tokio::test]
+async fn one_untrusted_site_is_capped_and_others_still_connect() {
+    let limits = Limits { max_site_connections: 2, ..Limits::default() };
+    let server = start(Arc::new(Echo::default()), true, limits).await;
+    let _a = connect(&server, Some("https://a.evil.example"), None).await.expect("first");
+    let _b = connect(&server, Some("https://b.evil.example"), None).await.expect("second");
+    let answer = raw_https(&server, &upgrade("https://c.evil.example")).await;
+    assert!(answer.starts_with("HTTP/1.1 503 "), "one site, however many subdomains: {answer}");
+    let mut portal = open_portal(&server).await;
+    send(&mut portal, "still").await;
+    assert_eq!(next_text(&mut portal).await, "echo:still");
+}
+
+#[tokio::test]
+async fn a_trusted_origin_takes_the_place_of_the_oldest_idle_untrusted_connection() {
+    let limits = Limits { max_connections: 2, ..Limits::default() };
+    let server = start(Arc::new(Echo::default()), true, limits).await;
+    let mut oldest = connect(&server, Some("https://a.evil.example"), None).await.expect("1");
+    let mut newer = connect(&server, Some("https://b.evil.example"), None).await.expect("2");
+    let _ = next_text(&mut oldest).await;
+    let _ = next_text(&mut newer).await;
+    let mut portal = open_portal(&server).await;
+    match next_message(&mut oldest).await {
+        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Again),
+        other => panic!("expected close 1013, got {other:?}"),
+    }
+    send(&mut newer, "kept").await;
+    assert_eq!(next_text(&mut newer).await, "echo:kept");
+    send(&mut portal, "signs").await;
+    assert_eq!(next_text(&mut portal).await, "echo:signs");
+}
+
+#[tokio::test]
+async fn an_untrusted_message_over_the_sites_memory_share_is_answered_and_a_portals_is_not() {
+    let limits = Limits { untrusted_memory: 8192, ..Limits::default() };
+    let server = start(Arc::new(Echo::default()), true, limits).await;
+    let mut evil = connect(&server, Some("https://a.evil.example"), None).await.expect("open");
+    let _ = next_text(&mut evil).await;
+    send(&mut evil, &format!("{{\"module\":\"x\",\"pad\":\"{}\"}}", "x".repeat(6000))).await;
+    let reply = next_text(&mut evil).await;
+    assert!(reply.contains("MESSAGE_TOO_LARGE") && reply.contains("memory budget"), "{reply}");
+    send(&mut evil, "small").await;
+    assert_eq!(next_text(&mut evil).await, "echo:small", "the connection stays usable");
+    let mut portal = open_portal(&server).await;
+    let big = "p".repeat(6000);
+    send(&mut portal, &big).await;
+    assert_eq!(next_text(&mut portal).await, format!("echo:{big}"));
 }
 
 #[tokio::test]
@@ -309,15 +395,16 @@ async fn oversized_message_is_answered_and_the_connection_survives() {
 }
 
 #[tokio::test]
-async fn message_over_the_hard_cap_closes_with_1009() {
+async fn a_message_far_over_the_limit_is_answered_without_being_held() {
     let limits = Limits { max_message_size: 1024, ..Limits::default() };
-    let server = start(Arc::new(Echo::default()), true, limits).await;
+    let server = start(Arc::new(Echo::default()), true, limits.clone()).await;
     let mut ws = open_portal(&server).await;
-    send(&mut ws, &"x".repeat(super::hard_cap(1024) + 1)).await;
-    match next_message(&mut ws).await {
-        Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Size),
-        other => panic!("expected close 1009, got {other:?}"),
-    }
+    send(&mut ws, &"x".repeat(20 << 20)).await;
+    let reply = next_text(&mut ws).await;
+    assert!(reply.contains("MESSAGE_TOO_LARGE") && reply.contains("20971520 bytes"), "{reply}");
+    assert_eq!(limits.pools().budget.used(), 0, "nothing of it was reserved");
+    send(&mut ws, "after").await;
+    assert_eq!(next_text(&mut ws).await, "echo:after");
 }
 
 #[tokio::test]

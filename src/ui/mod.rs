@@ -179,6 +179,8 @@ pub enum PromptAnswer {
     Cancel,
     /// The user approved with these credentials.
     Approve(Credentials),
+    /// The dialog could not be shown (the reason, for the log and the page).
+    Failed(String),
 }
 
 /// Why the prompt is shown again.

@@ -18,6 +18,7 @@ use crate::keystore::KeyEntry;
 /// One line of the answers file.
 #[derive(Deserialize)]
 struct Answer {
+    #[serde(default)]
     approve: bool,
     #[serde(default)]
     store: Option<String>,
@@ -35,6 +36,9 @@ struct Answer {
     /// Prompt mode: "trust this site from now on".
     #[serde(default)]
     remember_origin: bool,
+    /// Test hook: the dialog cannot be shown, for this reason.
+    #[serde(default)]
+    fail: Option<String>,
     /// Tokens: "remember the PIN for N minutes".
     #[serde(default)]
     remember_minutes: Option<u64>,
@@ -124,9 +128,15 @@ impl Prompter for ScriptPrompter {
         if let (Some(retry), Ok(mut state)) = (retry, self.state.lock()) {
             state.retries.push(retry.to_string());
         }
-        let Some(answer) = self.next_answer(cancel).filter(|a| a.approve) else {
+        let Some(answer) = self.next_answer(cancel) else {
             return PromptAnswer::Cancel;
         };
+        if let Some(reason) = answer.fail {
+            return PromptAnswer::Failed(reason);
+        }
+        if !answer.approve {
+            return PromptAnswer::Cancel;
+        }
         if let Ok(mut state) = self.state.lock() {
             state.choose_delay_ms = answer.choose_delay_ms;
         }

@@ -215,6 +215,22 @@ impl Daemon {
         Client::connect(&self.ws, origin, None).await
     }
 
+    /// The HTTP status of a WebSocket handshake from `origin` (101 when it opened).
+    pub async fn handshake_status(&self, origin: Option<&str>) -> u16 {
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest as _, Error};
+        let mut request = self.ws.as_str().into_client_request().expect("url");
+        if let Some(origin) = origin {
+            request.headers_mut().insert("Origin", origin.parse().expect("origin header"));
+        }
+        let address = self.ws.split("://").nth(1).expect("address").trim_end_matches('/');
+        let tcp = tokio::net::TcpStream::connect(address).await.expect("connect");
+        match tokio_tungstenite::client_async(request, tcp).await {
+            Ok((_, response)) => response.status().as_u16(),
+            Err(Error::Http(response)) => response.status().as_u16(),
+            Err(e) => panic!("handshake failed without an HTTP answer: {e}"),
+        }
+    }
+
     /// A TLS client trusting only the daemon's local CA.
     pub async fn tls_client(&self, origin: Option<&str>) -> Client {
         Client::connect(&self.wss, origin, Some(&self.data().join("tls/ca.pem"))).await

@@ -6,6 +6,7 @@ mod cli;
 mod desktop;
 mod gost;
 mod harness;
+mod limits;
 mod prompts;
 mod protocol;
 mod security;

@@ -65,14 +65,15 @@ impl GuiPrompter {
         }
     }
 
-    /// Sends `first` to a new dialog (closing any other), or `next` to the open one.
+    /// Sends `first` to a new dialog (closing any other), or `next` to the open one; the
+    /// answer (`None`: closed or cancelled), or why no dialog could be started.
     fn exchange(
         &self,
         first: impl FnOnce() -> ToDialog,
         next: Option<ToDialog>,
         cancel: &Cancel,
-    ) -> Option<FromDialog> {
-        let mut slot = self.session.lock().ok()?;
+    ) -> Result<Option<FromDialog>, String> {
+        let mut slot = self.session.lock().map_err(|_| "the dialog state is poisoned")?;
         let reused = match (next, slot.as_mut()) {
             (Some(message), Some(session)) => session.send(&message).is_ok(),
             _ => false,
@@ -86,15 +87,15 @@ impl GuiPrompter {
                 Err(e) => {
                     tracing::error!("cannot start the dialog ({}): {e}", self.program.display());
                     self.board.set_state(TrayState::Error);
-                    return None;
+                    return Err(format!("cannot start the dialog: {e}"));
                 }
             }
         }
-        let answer = slot.as_mut()?.answer(cancel);
+        let answer = slot.as_mut().and_then(|session| session.answer(cancel));
         if answer.is_none() || matches!(answer, Some(FromDialog::Cancel)) {
             slot.take();
         }
-        answer
+        Ok(answer)
     }
 
     fn remember_use(&self, key: &KeyEntry) {
@@ -112,7 +113,8 @@ impl Prompter for GuiPrompter {
         let first = || ToDialog::Ask(Box::new(self.dialog_request(request)));
         let next = retry.map(|r| ToDialog::Retry { retry: retry_view(r) });
         match self.exchange(first, next, cancel) {
-            Some(FromDialog::Approve { store, file, secret, remember_origin }) => {
+            Err(reason) => PromptAnswer::Failed(reason),
+            Ok(Some(FromDialog::Approve { store, file, secret, remember_origin })) => {
                 if let Ok(mut last) = self.file.lock() {
                     last.clone_from(&file);
                 }
@@ -140,7 +142,7 @@ impl Prompter for GuiPrompter {
             _ => {
                 let views = keys.iter().map(key_view).collect();
                 let message = ToDialog::Keys { keys: views };
-                match self.exchange(|| ToDialog::Done, Some(message), cancel)? {
+                match self.exchange(|| ToDialog::Done, Some(message), cancel).ok()?? {
                     FromDialog::Key { alias } => alias,
                     _ => return None,
                 }
@@ -170,7 +172,7 @@ impl Prompter for GuiPrompter {
         }
         self.board.set_state(TrayState::Idle);
         match answer {
-            Some(FromDialog::File { path }) => Some(path),
+            Ok(Some(FromDialog::File { path })) => Some(path),
             _ => None,
         }
     }
