@@ -8,6 +8,7 @@
 mod error;
 mod head;
 pub mod listen;
+pub mod meter;
 mod status;
 pub mod tls;
 pub mod websocket;
