@@ -4,11 +4,13 @@
 //! limit or the budget it lets through only the first [`SAMPLE`] bytes of it as a binary frame
 //! and drops the rest unread into memory, so the request can still be answered and the
 //! connection stays usable. A [`Ticket`] per data message tells the run loop what happened.
+//! Long accepted frames reach tungstenite as pieces of at most [`PIECE`] bytes (more frames of
+//! the same message), because tungstenite keeps a buffer as large as the largest frame it saw.
 //!
 //! Must not: buffer a payload, allocate by a length the peer declares, log or expose payload
 //! bytes, or touch anything the server writes.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -16,9 +18,19 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+pub use budget::{Account, BudgetLimits, MemoryBudget, Reservation};
+
+mod budget;
+
 /// How many payload bytes of a refused message still reach tungstenite (enough to name its
 /// module in the error reply).
 pub const SAMPLE: usize = 4096;
+
+/// The largest frame tungstenite is handed: longer payloads go on as several frames.
+/// tungstenite buffers a whole frame and keeps that buffer's capacity for the life of the
+/// connection; pieces keep it small. A multiple of 4, so each piece keeps the mask's phase.
+pub const PIECE: u64 = 64 << 10;
+const _: () = assert!(PIECE % 4 == 0);
 
 /// Most bytes a refused payload is skipped by in one read.
 const DISCARD_CHUNK: usize = 4096;
@@ -34,155 +46,6 @@ const OP_CLOSE: u8 = 0x8;
 const OP_PONG: u8 = 0xA;
 /// The largest control frame payload (RFC 6455 §5.5).
 const MAX_CONTROL: u64 = 125;
-
-/// The sizes of a [`MemoryBudget`], in bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BudgetLimits {
-    /// All connections together.
-    pub total: usize,
-    /// All untrusted sites together.
-    pub untrusted_total: usize,
-    /// One trusted origin.
-    pub per_trusted_origin: usize,
-    /// One untrusted site (registrable domain).
-    pub per_untrusted_site: usize,
-}
-
-/// Who a share of the budget belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    untrusted: bool,
-    name: Arc<str>,
-}
-
-/// Bytes in use, overall, by untrusted sites, and per key (no entry: none).
-#[derive(Debug, Default)]
-struct Usage {
-    total: usize,
-    untrusted: usize,
-    keys: HashMap<Key, usize>,
-}
-
-/// Bytes of WebSocket messages being read or held, shared by every connection.
-#[derive(Debug)]
-pub struct MemoryBudget {
-    limits: BudgetLimits,
-    usage: Mutex<Usage>,
-}
-
-impl MemoryBudget {
-    /// An empty budget with these limits.
-    pub fn new(limits: BudgetLimits) -> Arc<Self> {
-        Arc::new(Self { limits, usage: Mutex::new(Usage::default()) })
-    }
-
-    /// The account of a trusted origin or an untrusted site (`key` names it; each class has
-    /// its own keys).
-    pub fn account(self: &Arc<Self>, key: String, untrusted: bool) -> Account {
-        let key = Key { untrusted, name: key.into() };
-        Account { budget: Arc::clone(self), key }
-    }
-
-    /// Bytes reserved now, overall.
-    pub fn used(&self) -> usize {
-        self.lock().total
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Usage> {
-        // Nothing panics while the lock is held; a poisoned lock still holds consistent sums.
-        self.usage.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Takes `n` bytes for `key` if its share, its class and the whole budget allow.
-    fn take(&self, key: &Key, n: usize) -> bool {
-        if n == 0 {
-            return true;
-        }
-        let limits = &self.limits;
-        let mut usage = self.lock();
-        let mine = usage.keys.get(key).copied().unwrap_or(0);
-        let share =
-            if key.untrusted { limits.per_untrusted_site } else { limits.per_trusted_origin };
-        let fits = fits(mine, n, share)
-            && (!key.untrusted || fits(usage.untrusted, n, limits.untrusted_total))
-            && fits(usage.total, n, limits.total);
-        if fits {
-            *usage.keys.entry(key.clone()).or_insert(0) += n;
-            usage.total += n;
-            if key.untrusted {
-                usage.untrusted += n;
-            }
-        }
-        fits
-    }
-
-    /// Gives back `n` bytes of `key`; a key left with none is forgotten.
-    fn release(&self, key: &Key, n: usize) {
-        if n == 0 {
-            return;
-        }
-        let mut usage = self.lock();
-        usage.total = usage.total.saturating_sub(n);
-        if key.untrusted {
-            usage.untrusted = usage.untrusted.saturating_sub(n);
-        }
-        if let Some(mine) = usage.keys.get_mut(key) {
-            *mine = mine.saturating_sub(n);
-            if *mine == 0 {
-                usage.keys.remove(key);
-            }
-        }
-    }
-}
-
-/// Whether `used + n` stays within `cap`.
-fn fits(used: usize, n: usize, cap: usize) -> bool {
-    used.checked_add(n).is_some_and(|sum| sum <= cap)
-}
-
-/// One origin's or site's share of a [`MemoryBudget`]; cheap to clone.
-#[derive(Debug, Clone)]
-pub struct Account {
-    budget: Arc<MemoryBudget>,
-    key: Key,
-}
-
-impl Account {
-    /// `n` bytes, when the share, the class and the whole budget allow.
-    pub fn reserve(&self, n: usize) -> Option<Reservation> {
-        let taken = self.budget.take(&self.key, n);
-        taken.then(|| Reservation { account: self.clone(), bytes: n })
-    }
-}
-
-/// Bytes taken from an [`Account`], given back when dropped.
-#[derive(Debug)]
-pub struct Reservation {
-    account: Account,
-    bytes: usize,
-}
-
-impl Reservation {
-    /// Takes `n` more bytes; `false` (and nothing taken) when the budget does not allow.
-    pub fn grow(&mut self, n: usize) -> bool {
-        let taken = self.account.budget.take(&self.account.key, n);
-        if taken {
-            self.bytes += n;
-        }
-        taken
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        self.account.budget.release(&self.account.key, self.bytes);
-    }
-}
 
 /// What became of one data message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,8 +200,9 @@ impl Pending {
 enum State {
     /// Collecting a frame header.
     Header { bytes: [u8; MAX_HEADER], have: usize },
-    /// Passing `remaining` payload bytes on, then skipping `then_discard`.
-    Pass { remaining: u64, then_discard: u64 },
+    /// Passing `piece_left` payload bytes on, then `after` more in further pieces, then
+    /// skipping `then_discard`.
+    Pass { piece_left: u64, after: u64, then_discard: u64 },
     /// Skipping `remaining` payload bytes of a refused frame.
     Discard { remaining: u64 },
 }
@@ -347,6 +211,16 @@ impl State {
     fn header() -> Self {
         Self::Header { bytes: [0; MAX_HEADER], have: 0 }
     }
+}
+
+/// What the pieces of the current frame are sent as.
+#[derive(Debug, Default)]
+struct Piece {
+    /// RSV bits and opcode of the next piece (FIN clear): continuation after the first.
+    first: u8,
+    /// Whether the frame is the last of its message.
+    fin: bool,
+    mask: [u8; 4],
 }
 
 /// Why a message was refused.
@@ -430,6 +304,7 @@ pub struct Metered<S> {
     tickets: Tickets,
     state: State,
     pending: Pending,
+    piece: Piece,
     message: Option<InFlight>,
     /// Bytes skipped in the current `poll_read`.
     skipped: u64,
@@ -448,6 +323,7 @@ impl<S> Metered<S> {
             tickets: tickets.clone(),
             state: State::header(),
             pending: Pending::default(),
+            piece: Piece::default(),
             message: None,
             skipped: 0,
         };
@@ -463,9 +339,19 @@ impl<S> Metered<S> {
             OP_CONTINUATION..=OP_BINARY => self.data_frame(header)?,
             _ => return Err(invalid("bad control frame or reserved opcode")),
         };
-        self.pending = FrameHeader::encode(first, keep, header.mask);
-        self.state = State::Pass { remaining: keep, then_discard: header.len - keep };
+        self.piece = Piece { first: first & 0x7F, fin: header.fin(), mask: header.mask };
+        let piece = keep.min(PIECE);
+        self.state =
+            State::Pass { piece_left: piece, after: keep - piece, then_discard: header.len - keep };
+        self.emit_piece(piece, keep - piece);
         Ok(())
+    }
+
+    /// Queues the header of the next piece, `len` bytes long with `after` more to come.
+    fn emit_piece(&mut self, len: u64, after: u64) {
+        let fin = if after == 0 && self.piece.fin { 0x80 } else { 0 };
+        self.pending = FrameHeader::encode(self.piece.first | fin, len, self.piece.mask);
+        self.piece.first = OP_CONTINUATION;
     }
 
     /// Meters a data frame; its first byte and payload length as passed on.
@@ -525,16 +411,23 @@ impl<S: AsyncRead + Unpin> Metered<S> {
                 *have += n;
                 Poll::Ready(Ok(if n == 0 { Flow::End } else { Flow::Go }))
             }
-            State::Pass { remaining: 0, then_discard } => {
+            State::Pass { piece_left: 0, after: 0, then_discard } => {
                 let remaining = *then_discard;
                 self.state = State::Discard { remaining };
                 Poll::Ready(Ok(Flow::Go))
             }
-            State::Pass { remaining, .. } => {
-                let want = clamp(*remaining, buf.remaining());
+            State::Pass { piece_left: 0, after, then_discard } => {
+                let (piece, then_discard) = ((*after).min(PIECE), *then_discard);
+                let after = *after - piece;
+                self.state = State::Pass { piece_left: piece, after, then_discard };
+                self.emit_piece(piece, after);
+                Poll::Ready(Ok(Flow::Go))
+            }
+            State::Pass { piece_left, .. } => {
+                let want = clamp(*piece_left, buf.remaining());
                 let n = ready!(self.input.poll_read(cx, buf.initialize_unfilled_to(want)))?;
                 buf.advance(n);
-                *remaining -= n as u64;
+                *piece_left -= n as u64;
                 Poll::Ready(Ok(if n == 0 { Flow::End } else { Flow::Go }))
             }
             State::Discard { remaining: 0 } => {

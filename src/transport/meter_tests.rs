@@ -1,5 +1,5 @@
-//! The budget's arithmetic, the frame rewriting at the byte level, and [`Metered`] under a real
-//! tungstenite server fed by hand-made client frames.
+//! The frame rewriting at the byte level, and [`Metered`] under a real tungstenite server fed
+//! by hand-made client frames (the budget's arithmetic is tested in `budget.rs`).
 
 use std::time::Duration;
 
@@ -51,60 +51,6 @@ fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = header(first, payload.len() as u64);
     out.extend(masked(payload, 0));
     out
-}
-
-// ---- the budget ----
-
-#[test]
-fn shares_are_per_key_and_per_class() {
-    let budget = MemoryBudget::new(limits(1000, 1000, 300, 100));
-    let site = budget.account("evil.example".into(), true);
-    let held = site.reserve(60).expect("within the site's share");
-    assert!(site.reserve(41).is_none(), "61 + 41 is over the site's 100");
-    let other = site.reserve(40).expect("exactly the share");
-    // The same name as a trusted origin is another key, with the trusted share.
-    let trusted = budget.account("evil.example".into(), false);
-    let big = trusted.reserve(300).expect("trusted share");
-    assert!(trusted.reserve(1).is_none());
-    assert_eq!(budget.used(), 400);
-    drop((held, other, big));
-    assert_eq!(budget.used(), 0);
-    assert!(budget.lock().keys.is_empty(), "empty keys are forgotten");
-}
-
-#[test]
-fn untrusted_sites_share_one_class_total() {
-    let budget = MemoryBudget::new(limits(1000, 150, 1000, 100));
-    let a = budget.account("a.example".into(), true).reserve(100).expect("a");
-    let b = budget.account("b.example".into(), true);
-    assert!(b.reserve(51).is_none(), "100 + 51 is over the class's 150");
-    let b50 = b.reserve(50).expect("b");
-    // Trusted origins do not count against the untrusted class.
-    let portal = budget.account("https://egov.kz".into(), false).reserve(500).expect("portal");
-    drop(a);
-    assert!(b.reserve(50).is_some(), "a's bytes came back");
-    drop((b50, portal));
-    assert_eq!(budget.used(), 0);
-}
-
-#[test]
-fn the_global_total_binds_everyone() {
-    let budget = MemoryBudget::new(limits(200, 200, 150, 150));
-    let portal = budget.account("https://egov.kz".into(), false);
-    let one = portal.reserve(150).expect("one");
-    let site = budget.account("a.example".into(), true);
-    assert!(site.reserve(51).is_none(), "150 + 51 is over the total 200");
-    let mut two = site.reserve(50).expect("two");
-    assert!(!two.grow(1), "the total is full");
-    assert_eq!(two.bytes(), 50, "a failed grow takes nothing");
-    drop(one);
-    assert!(two.grow(100));
-    assert_eq!((two.bytes(), budget.used()), (150, 150));
-    drop(two);
-    assert_eq!(budget.used(), 0);
-    assert!(portal.reserve(usize::MAX).is_none(), "no overflow");
-    assert!(portal.reserve(0).is_some());
-    assert!(budget.lock().keys.is_empty());
 }
 
 // ---- the stream, byte by byte ----
@@ -163,6 +109,23 @@ async fn later_fragments_of_a_refused_message_are_emptied() {
     let ticket = tickets.next().expect("ticket");
     assert_eq!(ticket.verdict, Verdict::TooLarge { len: 209, limit: 100 });
     assert_eq!(ticket.reservation.map(|r| r.bytes()), Some(3), "the first fragment is held");
+}
+
+#[tokio::test]
+async fn long_frames_go_on_in_pieces_that_keep_the_mask() {
+    let long: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+    let piece = PIECE as usize;
+    let (out, tickets) = rewrite(frame(0x81, &long), 1 << 20, 4096).await;
+    let mut expected = header(0x01, PIECE);
+    expected.extend(masked(&long[..piece], 0));
+    expected.extend(header(0x00, PIECE));
+    expected.extend(masked(&long[piece..2 * piece], piece));
+    expected.extend(header(0x80, (long.len() - 2 * piece) as u64));
+    expected.extend(masked(&long[2 * piece..], 2 * piece));
+    assert_eq!(out.expect("read"), expected);
+    let ticket = tickets.next().expect("ticket");
+    assert_eq!(ticket.verdict, Verdict::Accepted);
+    assert_eq!(ticket.reservation.map(|r| r.bytes()), Some(long.len()));
 }
 
 #[tokio::test]
@@ -247,6 +210,17 @@ async fn an_oversized_message_is_sampled_and_the_connection_stays_usable() {
     assert_eq!(rig.next().await, Message::text("next"));
     let refused = rig.tickets.next().expect("ticket").verdict;
     assert_eq!(refused, Verdict::TooLarge { len: text.len(), limit: 10_000 });
+    assert_eq!(rig.tickets.next().map(|t| t.verdict), Some(Verdict::Accepted));
+}
+
+#[tokio::test]
+async fn a_long_text_split_into_pieces_arrives_whole() {
+    let mut rig = rig(1 << 20, 1 << 20, Vec::new()).await;
+    let text = "€".repeat(100_000); // 3-byte characters: piece boundaries fall inside them
+    let writer = frame(0x81, text.as_bytes());
+    let (sent, received) = tokio::join!(rig.client.write_all(&writer), recv(&mut rig.server));
+    sent.expect("write");
+    assert_eq!(received, Message::text(text));
     assert_eq!(rig.tickets.next().map(|t| t.verdict), Some(Verdict::Accepted));
 }
 
