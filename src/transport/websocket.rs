@@ -478,7 +478,8 @@ fn hard_cap(limit: usize) -> usize {
 fn ws_config(limits: &Limits) -> WebSocketConfig {
     WebSocketConfig {
         max_message_size: Some(hard_cap(limits.max_message_size)),
-        max_frame_size: Some(hard_cap(limits.max_message_size)),
+        // The meter hands on frames of at most `PIECE` bytes (refused ones: a 4 KiB sample).
+        max_frame_size: Some(usize::try_from(super::meter::PIECE).unwrap_or(usize::MAX)),
         ..WebSocketConfig::default()
     }
 }
