@@ -22,8 +22,9 @@ pub use budget::{Account, BudgetLimits, MemoryBudget, Reservation};
 
 mod budget;
 
-/// How many payload bytes of a refused message still reach tungstenite (enough to name its
-/// module in the error reply).
+/// How many payload bytes of a refused message still reach tungstenite from its start, and
+/// about as many from its end (enough to name its module in the error reply, wherever the
+/// client's serialiser put `"module"`).
 pub const SAMPLE: usize = 4096;
 
 /// The largest frame tungstenite is handed: longer payloads go on as several frames.
@@ -201,10 +202,11 @@ enum State {
     /// Collecting a frame header.
     Header { bytes: [u8; MAX_HEADER], have: usize },
     /// Passing `piece_left` payload bytes on, then `after` more in further pieces, then
-    /// skipping `then_discard`.
-    Pass { piece_left: u64, after: u64, then_discard: u64 },
-    /// Skipping `remaining` payload bytes of a refused frame.
-    Discard { remaining: u64 },
+    /// skipping `then_discard`, then passing `then_pass` (the tail of a refused frame, within
+    /// the same rewritten frame).
+    Pass { piece_left: u64, after: u64, then_discard: u64, then_pass: u64 },
+    /// Skipping `remaining` payload bytes of a refused frame, then passing `then_pass`.
+    Discard { remaining: u64, then_pass: u64 },
 }
 
 impl State {
@@ -332,18 +334,20 @@ impl<S> Metered<S> {
 
     /// Decides on a complete header: what tungstenite sees of the frame, and what is skipped.
     fn begin(&mut self, header: FrameHeader) -> io::Result<()> {
-        let (first, keep) = match header.opcode() {
+        let (first, keep, tail) = match header.opcode() {
             OP_CLOSE..=OP_PONG if header.fin() && header.len <= MAX_CONTROL => {
-                (header.first, header.len)
+                (header.first, header.len, 0)
             }
             OP_CONTINUATION..=OP_BINARY => self.data_frame(header)?,
             _ => return Err(invalid("bad control frame or reserved opcode")),
         };
         self.piece = Piece { first: first & 0x7F, fin: header.fin(), mask: header.mask };
         let piece = keep.min(PIECE);
+        let then_discard = header.len - keep - tail;
         self.state =
-            State::Pass { piece_left: piece, after: keep - piece, then_discard: header.len - keep };
-        self.emit_piece(piece, keep - piece);
+            State::Pass { piece_left: piece, after: keep - piece, then_discard, then_pass: tail };
+        // A tail only follows a sample, which is shorter than a piece: one header for both.
+        self.emit_piece(piece + tail, keep - piece);
         Ok(())
     }
 
@@ -354,8 +358,9 @@ impl<S> Metered<S> {
         self.piece.first = OP_CONTINUATION;
     }
 
-    /// Meters a data frame; its first byte and payload length as passed on.
-    fn data_frame(&mut self, header: FrameHeader) -> io::Result<(u8, u64)> {
+    /// Meters a data frame; its first byte as passed on, how many payload bytes pass from its
+    /// start, and how many from its end (a refused single frame: both samples).
+    fn data_frame(&mut self, header: FrameHeader) -> io::Result<(u8, u64, u64)> {
         let continuation = header.opcode() == OP_CONTINUATION;
         if continuation != self.message.is_some() {
             return Err(invalid("data frame out of sequence"));
@@ -366,12 +371,15 @@ impl<S> Metered<S> {
         if !refused_before {
             message.refusal = judge(message, &self.account, self.max_message, header.len);
         }
+        let sample = SAMPLE as u64;
         let passed = match (message.refusal, refused_before) {
-            (None, _) => (header.first, header.len),
+            (None, _) => (header.first, header.len, 0),
             // Truncating a masked payload keeps it valid: the mask is applied by position.
-            (Some(_), false) if continuation => (header.first, header.len.min(SAMPLE as u64)),
-            (Some(_), false) => ((header.first & 0xF0) | OP_BINARY, header.len.min(SAMPLE as u64)),
-            (Some(_), true) => (header.first, 0),
+            (Some(_), false) if continuation => (header.first, header.len.min(sample), 0),
+            (Some(_), false) => {
+                ((header.first & 0xF0) | OP_BINARY, header.len.min(sample), tail(header.len))
+            }
+            (Some(_), true) => (header.first, 0, 0),
         };
         if header.fin() {
             if let Some(done) = self.message.take() {
@@ -379,6 +387,17 @@ impl<S> Metered<S> {
             }
         }
         Ok(passed)
+    }
+}
+
+/// How many bytes from the end of a refused frame of `len` bytes pass after its first
+/// [`SAMPLE`]: about [`SAMPLE`], chosen so that the bytes skipped are a multiple of 4 and the
+/// tail keeps the mask's phase in the shortened frame; none when the frame is short.
+fn tail(len: u64) -> u64 {
+    let sample = SAMPLE as u64;
+    match len.checked_sub(2 * sample) {
+        Some(extra) if extra > 0 => len - sample - extra / 4 * 4,
+        _ => len.saturating_sub(sample),
     }
 }
 
@@ -411,15 +430,16 @@ impl<S: AsyncRead + Unpin> Metered<S> {
                 *have += n;
                 Poll::Ready(Ok(if n == 0 { Flow::End } else { Flow::Go }))
             }
-            State::Pass { piece_left: 0, after: 0, then_discard } => {
-                let remaining = *then_discard;
-                self.state = State::Discard { remaining };
+            State::Pass { piece_left: 0, after: 0, then_discard, then_pass } => {
+                let (remaining, then_pass) = (*then_discard, *then_pass);
+                self.state = State::Discard { remaining, then_pass };
                 Poll::Ready(Ok(Flow::Go))
             }
-            State::Pass { piece_left: 0, after, then_discard } => {
-                let (piece, then_discard) = ((*after).min(PIECE), *then_discard);
+            State::Pass { piece_left: 0, after, then_discard, then_pass } => {
+                let (piece, then_discard, then_pass) =
+                    ((*after).min(PIECE), *then_discard, *then_pass);
                 let after = *after - piece;
-                self.state = State::Pass { piece_left: piece, after, then_discard };
+                self.state = State::Pass { piece_left: piece, after, then_discard, then_pass };
                 self.emit_piece(piece, after);
                 Poll::Ready(Ok(Flow::Go))
             }
@@ -430,11 +450,16 @@ impl<S: AsyncRead + Unpin> Metered<S> {
                 *piece_left -= n as u64;
                 Poll::Ready(Ok(if n == 0 { Flow::End } else { Flow::Go }))
             }
-            State::Discard { remaining: 0 } => {
+            State::Discard { remaining: 0, then_pass: 0 } => {
                 self.state = State::header();
                 Poll::Ready(Ok(Flow::Go))
             }
-            State::Discard { remaining } => {
+            State::Discard { remaining: 0, then_pass } => {
+                let piece_left = *then_pass;
+                self.state = State::Pass { piece_left, after: 0, then_discard: 0, then_pass: 0 };
+                Poll::Ready(Ok(Flow::Go))
+            }
+            State::Discard { remaining, .. } => {
                 if self.skipped >= DISCARD_PER_POLL {
                     return Poll::Ready(Ok(Flow::Yield));
                 }
