@@ -183,6 +183,7 @@ async fn eight_untrusted_85_mb_messages_stay_outside_memory() {
     }
     drop(big);
     let grown_mib = daemon.status_kb("VmHWM").saturating_sub(before) / 1024;
+    eprintln!("8 x 85 MB from an untrusted page: peak RSS grew by {grown_mib} MiB");
     assert!(grown_mib < 64, "8 x 85 MB grew the daemon by {grown_mib} MiB");
     assert_eq!(pages[0].call("--heartbeat--").await, "--heartbeat--", "connections stay usable");
 }
@@ -194,4 +195,32 @@ async fn a_portals_200_mb_document_signs() {
     let mut portal = daemon.client(Some("https://egov.kz")).await;
     let reply = portal.call(&cades(&document).to_string()).await;
     assert!(signed(&reply), "a 200 MiB document from a trusted portal signs");
+}
+
+/// Messages that fit their site's share are read and held, but all untrusted pages together
+/// stay within their part of the budget, however many connections they open.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn untrusted_pages_sending_within_their_share_stay_within_a_few_hundred_mib() {
+    let daemon = start(&[], None);
+    let before = daemon.status_kb("VmRSS");
+    let message = cades(&vec![0x41_u8; 15_000_000]).to_string(); // 20 MB of base64
+    let mut pages = Vec::new();
+    for site in 0..4 {
+        for tab in 0..4 {
+            pages.push(daemon.client(Some(&format!("https://t{tab}.site{site}.example"))).await);
+        }
+    }
+    let replies = join_all(pages.iter_mut().map(|page| async {
+        page.send(&message).await;
+        page.recv().await.expect("a reply")
+    }));
+    let replies = replies.await;
+    let over_budget = replies.iter().filter(|r| r.contains("memory")).count();
+    let grown_mib = daemon.status_kb("VmHWM").saturating_sub(before) / 1024;
+    eprintln!(
+        "16 x 20 MB from 4 untrusted sites: {over_budget} over budget, peak RSS +{grown_mib} MiB"
+    );
+    assert!(over_budget >= 8, "64 MiB for untrusted sites holds 3 of them at a time: {replies:?}");
+    assert!(grown_mib < 400, "untrusted pages grew the daemon by {grown_mib} MiB");
 }
