@@ -114,8 +114,7 @@ pub fn cert(paths: &Paths, action: CertAction) -> Result<(), Failure> {
     match action {
         CertAction::Install => {
             let ca = LocalCa::load_or_create(&paths.tls_dir()).map_err(|e| e.to_string())?;
-            let home = home()?;
-            let stores = trust::install(ca.ca_pem_path(), &paths.data_dir, &home)
+            let stores = trust::install_for_user(ca.ca_pem_path(), &paths.data_dir)
                 .map_err(|e| e.to_string())?;
             for store in stores {
                 println!("added {} to {}", store.nickname, store.location);
@@ -132,11 +131,4 @@ pub fn cert(paths: &Paths, action: CertAction) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-fn home() -> Result<std::path::PathBuf, Failure> {
-    std::env::var_os("HOME")
-        .or_else(|| std::env::var_os("USERPROFILE"))
-        .map(std::path::PathBuf::from)
-        .ok_or_else(|| "no home directory (HOME is not set)".into())
 }

@@ -1,4 +1,5 @@
-//! Trust-store registration of the local CA (`qoltanba cert install|uninstall`).
+//! Trust-store registration of the local CA (`qoltanba cert install|uninstall` and the tray's
+//! "Trust certificate" item, both through [`install_for_user`]).
 //!
 //! Linux and other unix: NSS databases through `certutil` (Debian `libnss3-tools`): the user's
 //! shared database `~/.pki/nssdb` (Chromium; created when missing) and every Firefox profile
@@ -48,6 +49,9 @@ pub enum TrustError {
     /// The CA certificate could not be read.
     #[error("cannot read the local CA certificate: {0}")]
     Ca(String),
+    /// Neither `HOME` nor `USERPROFILE` names the user's home directory.
+    #[error("no home directory (HOME is not set)")]
+    NoHome,
 }
 
 /// The NSS databases of the user with home directory `home`.
@@ -69,6 +73,21 @@ pub fn nss_databases(home: &Path) -> Vec<String> {
     });
     databases.extend(found);
     databases
+}
+
+/// Adds the CA in `ca_pem` to the stores of the user running us ([`install`] with their home
+/// directory). The one way the CA is trusted: `qoltanba cert install` and the tray's "Trust
+/// certificate" item both call it, so `qoltanba cert uninstall` removes what either added.
+pub fn install_for_user(ca_pem: &Path, data_dir: &Path) -> Result<Vec<Store>, TrustError> {
+    install(ca_pem, data_dir, &home()?)
+}
+
+/// The user's home directory: `HOME`, else `USERPROFILE` (Windows).
+fn home() -> Result<PathBuf, TrustError> {
+    std::env::var_os("HOME")
+        .or_else(|| std::env::var_os("USERPROFILE"))
+        .map(PathBuf::from)
+        .ok_or(TrustError::NoHome)
 }
 
 /// Adds the CA in `ca_pem` to every store found, after removing CAs added before; records them.

@@ -9,16 +9,23 @@
 //! | request | reply |
 //! |---|---|
 //! | `setLocale` | `{"result":"","errorCode":"NONE"}` — the real applet sends nothing, but one reply per request keeps clients in step; the locale is applied |
+//! | `setLocale` from a caller the origin policy refuses (`Service::admit`) | `{"result":"origin.refused","errorCode":"COMMON"}`; the locale is left alone |
 //! | any other method `m` | `{"result":"Legacy applet method m is not supported; use kz.gov.pki.knca.basics","errorCode":"COMMON"}` |
 //! | no string `method` | `{"result":"The request has no method; use kz.gov.pki.knca.basics","errorCode":"COMMON"}` |
+//!
+//! `setLocale` is the only method that acts, so it is the only one that asks the origin policy,
+//! as every acting call of the other modules does; the error texts of the others change nothing.
 
 use serde::Serialize;
 
 use super::envelope::{self, Request};
-use crate::service::Service;
+use crate::service::{Caller, Service};
 
 /// The module name.
 pub const MODULE: &str = "kz.gov.pki.knca.applet.Applet";
+
+/// The `result` of a `setLocale` the origin policy refuses (commonUtils' text for the same).
+const ORIGIN_REFUSED: &str = "origin.refused";
 
 /// The applet reply: `result, secondResult?, errorCode`.
 #[derive(Serialize)]
@@ -31,12 +38,15 @@ struct Reply<'a> {
 }
 
 /// Answers one applet request.
-pub fn handle(service: &Service, request: &Request) -> String {
+pub fn handle(service: &Service, caller: &Caller, request: &Request) -> String {
     match request.get("method").and_then(serde_json::Value::as_str) {
-        Some("setLocale") => {
-            set_locale(service, request);
-            reply("", "NONE")
-        }
+        Some("setLocale") => match service.admit(caller) {
+            Ok(_) => {
+                set_locale(service, request);
+                reply("", "NONE")
+            }
+            Err(_) => reply(ORIGIN_REFUSED, "COMMON"),
+        },
         Some(method) => reply(
             &format!("Legacy applet method {method} is not supported; use kz.gov.pki.knca.basics"),
             "COMMON",
@@ -101,5 +111,23 @@ mod tests {
             r#"{"result":"","errorCode":"NONE"}"#
         );
         assert_eq!(h.service().locale(), "kk");
+    }
+
+    /// Issue 10, item 5: the applet's `setLocale` skipped the origin policy.
+    #[tokio::test]
+    async fn set_locale_from_a_refused_origin_changes_nothing() {
+        let h = Harness::new();
+        let request = r#"{"method":"setLocale","args":["kk"]}"#;
+        assert_eq!(
+            h.reply_from(Some("http://evil.example"), request).await,
+            r#"{"result":"origin.refused","errorCode":"COMMON"}"#
+        );
+        assert_eq!(h.service().locale(), "ru");
+        assert_eq!(
+            h.reply_from(Some("https://egov.kz"), request).await,
+            r#"{"result":"","errorCode":"NONE"}"#
+        );
+        assert_eq!(h.service().locale(), "kk");
+        assert_eq!(h.prompts(), 0);
     }
 }

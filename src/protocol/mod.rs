@@ -66,7 +66,7 @@ impl Dispatcher {
             Some(_) => return envelope::module_not_found(),
         };
         match module {
-            applet::MODULE => applet::handle(&self.service, &request),
+            applet::MODULE => applet::handle(&self.service, caller, &request),
             basics::MODULE => basics::handle(&self.service, caller, &request).await,
             common_utils::MODULE => common_utils::handle(&self.service, caller, &request).await,
             accessory::MODULE => accessory::handle(&request),

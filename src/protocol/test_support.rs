@@ -51,7 +51,12 @@ impl Harness {
 
     /// The reply to one request from a page at `https://example.kz`.
     pub async fn reply(&self, text: &str) -> String {
-        let caller = Caller { origin: Some("https://example.kz".into()) };
+        self.reply_from(Some("https://example.kz"), text).await
+    }
+
+    /// The reply to one request from `origin` (`None`: a local program without `Origin`).
+    pub async fn reply_from(&self, origin: Option<&str>, text: &str) -> String {
+        let caller = Caller { origin: origin.map(str::to_string) };
         self.dispatcher.handle(&caller, text).await
     }
 

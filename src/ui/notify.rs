@@ -73,10 +73,13 @@ impl Notifier for DesktopNotifier {
     }
 }
 
-/// Appends each notification as a JSON line to a file (tests, `QOLTANBA_NOTIFY_LOG`).
+/// Appends each notification as a JSON line to a file (tests; `QOLTANBA_NOTIFY_LOG` in
+/// `test-support` builds).
+#[cfg(any(test, feature = "test-support"))]
 #[derive(Debug)]
 pub struct FileNotifier(pub PathBuf);
 
+#[cfg(any(test, feature = "test-support"))]
 impl Notifier for FileNotifier {
     fn show(&self, title: &str, body: &str) {
         use std::io::Write as _;
@@ -105,14 +108,15 @@ impl Notifications {
         Self { notifier, locale: Arc::new(Mutex::new(locale)) }
     }
 
-    /// The notifier for this machine: the file named by `QOLTANBA_NOTIFY_LOG` when set,
-    /// otherwise the desktop's.
+    /// The notifier for this machine: the desktop's; in test builds (`test-support`) the file
+    /// named by `QOLTANBA_NOTIFY_LOG` when set, so a release build cannot be made to write
+    /// notifications to a file someone else names.
     pub fn for_desktop(locale: Locale) -> Self {
-        let notifier: Arc<dyn Notifier> = match std::env::var_os("QOLTANBA_NOTIFY_LOG") {
-            Some(file) => Arc::new(FileNotifier(file.into())),
-            None => Arc::new(DesktopNotifier),
-        };
-        Self::new(notifier, locale)
+        #[cfg(feature = "test-support")]
+        if let Some(file) = std::env::var_os("QOLTANBA_NOTIFY_LOG") {
+            return Self::new(Arc::new(FileNotifier(file.into())), locale);
+        }
+        Self::new(Arc::new(DesktopNotifier), locale)
     }
 
     /// Changes the language of later notifications.

@@ -10,8 +10,8 @@ use std::sync::mpsc::Receiver;
 
 use eframe::egui::{self, Color32, Key, RichText, ViewportCommand};
 use secrecy::SecretString;
-use zeroize::Zeroizing;
 
+use super::secret_text::SecretText;
 use super::wire::{self, DialogRequest, KeyView, RetryView, Standing, ToDialog};
 use crate::ui::i18n::{fill, text, Locale, Msg};
 
@@ -69,7 +69,8 @@ pub struct Dialog {
     incoming: Receiver<ToDialog>,
     store: Store,
     file: String,
-    password: Zeroizing<String>,
+    /// The password or PIN typed, wiped when sent, on cancel, on close and on drop.
+    password: SecretText,
     problem: Option<String>,
     keys: Vec<KeyView>,
     chosen: usize,
@@ -105,7 +106,7 @@ impl Dialog {
             incoming,
             store,
             file,
-            password: Zeroizing::new(String::new()),
+            password: SecretText::default(),
             problem: None,
             keys: Vec::new(),
             chosen: 0,
@@ -135,6 +136,7 @@ impl Dialog {
                     self.waiting = false;
                 }
                 ToDialog::Done | ToDialog::Ask(_) | ToDialog::ChooseFile { .. } => {
+                    self.password.wipe();
                     ctx.send_viewport_cmd(ViewportCommand::Close);
                 }
             }
@@ -161,7 +163,7 @@ impl Dialog {
         }
         if let Some(key) = self.keys.get(self.chosen) {
             let line = serde_json::json!({"type": "key", "alias": key.alias});
-            self.waiting = send(&wire::plain_line(&line));
+            self.waiting = send(wire::plain_line(&line).as_bytes());
             return;
         }
         let file = match &self.store {
@@ -176,7 +178,7 @@ impl Dialog {
             Store::File => FILE_STORE.to_string(),
             Store::Token(name) => name.clone(),
         };
-        let secret = SecretString::from(std::mem::take(&mut *self.password).as_str());
+        let secret = SecretString::from(self.password.take_text().as_str());
         let line = wire::approve_line(&store, file.as_deref(), &secret, self.remember_origin);
         self.waiting = send(&line);
         self.problem = None;
@@ -184,7 +186,8 @@ impl Dialog {
 
     /// Cancel pressed (button, Escape).
     fn cancel(&mut self, ctx: &egui::Context) {
-        let _ = send(&wire::plain_line(&serde_json::json!({"type": "cancel"})));
+        self.password.wipe();
+        let _ = send(wire::plain_line(&serde_json::json!({"type": "cancel"})).as_bytes());
         ctx.send_viewport_cmd(ViewportCommand::Close);
     }
 
@@ -207,9 +210,9 @@ impl Dialog {
 }
 
 /// Writes one line to the daemon; false when the pipe is gone.
-fn send(line: &str) -> bool {
+fn send(line: &[u8]) -> bool {
     let mut out = std::io::stdout().lock();
-    out.write_all(line.as_bytes()).and_then(|()| out.flush()).is_ok()
+    out.write_all(line).and_then(|()| out.flush()).is_ok()
 }
 
 impl eframe::App for Dialog {

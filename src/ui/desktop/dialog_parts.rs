@@ -114,8 +114,9 @@ impl Dialog {
         };
         ui.label(RichText::new(label).strong());
         let id = egui::Id::new("secret");
-        let edit = egui::TextEdit::singleline(&mut *self.password).password(true).id(id);
+        let edit = egui::TextEdit::singleline(&mut self.password).password(true).id(id);
         let response = ui.add_enabled(!self.waiting, edit.desired_width(260.0));
+        super::SecretText::forget_history(ui.ctx(), id);
         self.spots.password = response.rect.center().into();
         if self.frames < 3 || (!self.waiting && self.frames % 10 == 0 && !response.has_focus()) {
             response.request_focus();

@@ -10,6 +10,7 @@ pub mod memory;
 mod open;
 pub mod prompt;
 pub mod prompter;
+mod secret_text;
 pub mod session;
 #[cfg(feature = "test-support")]
 mod testlog;

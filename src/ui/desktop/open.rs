@@ -1,9 +1,13 @@
 //! What the tray's menu items open: a folder or file in the desktop's default application, the
-//! local CA added to the browsers' certificate store (NSS via `certutil` on Linux, the user's
-//! Root store on Windows), the config file. Failures are logged; nothing here can stop the daemon.
+//! local CA added to the browsers' trust stores (through `platform::trust`, the code of
+//! `qoltanba cert install`), the config file. Failures are logged; nothing here can stop the
+//! daemon.
 
 use std::path::Path;
 use std::process::Command;
+
+use crate::platform::trust;
+use crate::transport::tls::CA_FILE;
 
 /// Opens `path` (or URL) with the desktop's default application.
 pub fn open(path: impl AsRef<std::ffi::OsStr>) {
@@ -16,38 +20,23 @@ pub fn open(path: impl AsRef<std::ffi::OsStr>) {
     }
 }
 
-/// Adds the daemon's local CA to the browsers' stores; when that tool is missing, opens the
-/// status page, which explains the manual steps.
+/// Adds the daemon's local CA to the user's trust stores exactly as `qoltanba cert install`
+/// does ([`trust::install_for_user`], recorded so that `qoltanba cert uninstall` removes it);
+/// when that fails (no `certutil`, …), opens the status page, which explains the manual steps.
 pub fn trust_local_ca(data_dir: &Path, listening: &[String]) {
-    let ca = data_dir.join("tls").join("ca.pem");
-    if ca.exists() && add_to_store(&ca) {
-        return;
+    let ca = data_dir.join("tls").join(CA_FILE);
+    match trust::install_for_user(&ca, data_dir) {
+        Ok(stores) => {
+            for store in stores {
+                tracing::info!("added {} to {}", store.nickname, store.location);
+            }
+            return;
+        }
+        Err(e) => tracing::warn!("cannot add the local CA to the trust stores: {e}"),
     }
     if let Some(url) = listening.iter().find(|u| u.starts_with("wss://")) {
         open(url.replacen("wss://", "https://", 1));
     }
-}
-
-#[cfg(not(windows))]
-fn add_to_store(ca: &Path) -> bool {
-    let Some(home) = std::env::var_os("HOME") else { return false };
-    let db = Path::new(&home).join(".pki/nssdb");
-    if std::fs::create_dir_all(&db).is_err() {
-        return false;
-    }
-    let status = Command::new("certutil")
-        .arg("-d")
-        .arg(format!("sql:{}", db.display()))
-        .args(["-A", "-t", "C,,", "-n", "Qoltanba local CA", "-i"])
-        .arg(ca)
-        .status();
-    matches!(status, Ok(s) if s.success())
-}
-
-#[cfg(windows)]
-fn add_to_store(ca: &Path) -> bool {
-    let status = Command::new("certutil").args(["-user", "-addstore", "Root"]).arg(ca).status();
-    matches!(status, Ok(s) if s.success())
 }
 
 /// Opens the config file, creating it with a commented template first.

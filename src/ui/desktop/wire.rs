@@ -9,14 +9,17 @@
 //! dialog -> daemon: approve | key | file | cancel
 //! ```
 //!
-//! The password travels only in an `approve` line, built in a zeroizing buffer and never logged.
-//! End of file either way means cancel.
+//! The password travels only in an `approve` line, never logged. It is written there as hex of
+//! its UTF-8 bytes, so the JSON holds no escapes and the parser hands it over without copying
+//! it into a scratch buffer; the line is built in one zeroizing buffer sized up front (no
+//! reallocation leaves a copy behind) and read on the daemon's side into one too
+//! ([`session`](super::session)). End of file either way means cancel.
 
 use std::path::PathBuf;
 
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::ui::i18n::Locale;
 
@@ -126,6 +129,8 @@ pub enum FromDialog {
     Approve {
         store: String,
         file: Option<PathBuf>,
+        /// Hex on the wire (see the module text).
+        #[serde(deserialize_with = "secret_from_hex")]
         secret: SecretString,
         /// Trust this site from now on.
         #[serde(default)]
@@ -157,21 +162,71 @@ impl std::fmt::Debug for FromDialog {
 struct ApproveLine<'a> {
     store: &'a str,
     file: Option<&'a std::path::Path>,
-    secret: &'a str,
+    #[serde(serialize_with = "secret_as_hex")]
+    secret: &'a SecretString,
     remember_origin: bool,
 }
 
-/// The `approve` line, newline-terminated, in a buffer wiped on drop.
+/// The `approve` line, newline-terminated, in one buffer wiped on drop.
 pub fn approve_line(
     store: &str,
     file: Option<&std::path::Path>,
     secret: &SecretString,
     remember_origin: bool,
-) -> Zeroizing<String> {
-    let line = ApproveLine { store, file, secret: secret.expose_secret(), remember_origin };
-    let mut text = Zeroizing::new(serde_json::to_string(&line).unwrap_or_default());
-    text.push('\n');
-    text
+) -> Zeroizing<Vec<u8>> {
+    let file_len = file.map_or(0, |f| f.as_os_str().len());
+    // JSON escapes at most 6 bytes per byte (`\u00XX`); hex is 2 per byte; 128 for the rest.
+    let room = 6 * (store.len() + file_len) + 2 * secret.expose_secret().len() + 128;
+    let mut line = Zeroizing::new(Vec::with_capacity(room));
+    let approve = ApproveLine { store, file, secret, remember_origin };
+    if serde_json::to_writer(&mut *line, &approve).is_err() {
+        line.zeroize(); // a file name that is not UTF-8: an empty line, which reads as cancel
+    }
+    line.push(b'\n');
+    line
+}
+
+fn secret_as_hex<S: serde::Serializer>(secret: &&SecretString, s: S) -> Result<S::Ok, S::Error> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let bytes = secret.expose_secret().as_bytes();
+    let mut hex = Zeroizing::new(String::with_capacity(2 * bytes.len()));
+    for byte in bytes {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    s.serialize_str(&hex)
+}
+
+fn secret_from_hex<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+    struct Hex;
+    impl serde::de::Visitor<'_> for Hex {
+        type Value = SecretString;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("the secret as hex")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SecretString, E> {
+            let bytes = decode_hex(text).ok_or_else(|| E::custom("the secret is not hex"))?;
+            let text =
+                std::str::from_utf8(&bytes).map_err(|_| E::custom("the secret is not UTF-8"))?;
+            Ok(SecretString::from(text))
+        }
+    }
+    d.deserialize_str(Hex)
+}
+
+/// Hex digits to bytes, in a buffer wiped on drop (also when the text is not hex).
+fn decode_hex(text: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut bytes = Zeroizing::new(Vec::with_capacity(text.len() / 2));
+    for pair in text.as_bytes().chunks(2) {
+        match pair {
+            [high, low] => bytes.push((digit(*high)? << 4) | digit(*low)?),
+            _ => return None,
+        }
+    }
+    Some(bytes)
 }
 
 /// A non-secret line (`key`, `file`, `cancel`), newline-terminated.
@@ -187,7 +242,7 @@ mod tests {
     fn approve_round_trips_without_showing_the_secret_in_debug() {
         let secret = SecretString::from("Qwerty12");
         let line = approve_line("PKCS12", Some(std::path::Path::new("/k.p12")), &secret, true);
-        let parsed: FromDialog = serde_json::from_str(line.trim_end()).expect("approve line");
+        let parsed: FromDialog = serde_json::from_slice(&line).expect("approve line");
         let shown = format!("{parsed:?}");
         assert!(!shown.contains("Qwerty12"), "{shown}");
         match parsed {
@@ -198,6 +253,38 @@ mod tests {
                 assert_eq!(secret.expose_secret(), "Qwerty12");
             }
             other => panic!("not approve: {other:?}"),
+        }
+    }
+
+    /// Issue 10, item 5: the password left unwiped copies on its way to the daemon.
+    #[test]
+    fn approve_line_holds_the_secret_as_hex_in_one_allocation() {
+        let password = "пароль \"quoted\" \\ back\u{1}slash";
+        let secret = SecretString::from(password);
+        let long_path = format!("/{}/key.p12", "\u{1}каталог".repeat(40));
+        let file = std::path::Path::new(&long_path);
+        let line = approve_line("PKCS12", Some(file), &secret, false);
+        let text = std::str::from_utf8(&line).expect("UTF-8");
+        assert!(!text.contains("quoted") && !text.contains("пароль"), "{text}");
+        let hex: String = password.bytes().map(|b| format!("{b:02x}")).collect();
+        assert!(text.contains(&format!(r#""secret":"{hex}""#)), "{text}");
+        let room = 6 * ("PKCS12".len() + long_path.len()) + 2 * password.len() + 128;
+        assert_eq!(line.capacity(), room, "the line was reallocated");
+        match serde_json::from_slice(&line).expect("approve line") {
+            FromDialog::Approve { secret, file: Some(back), .. } => {
+                assert_eq!(secret.expose_secret(), password);
+                assert_eq!(back, file);
+            }
+            other => panic!("not approve: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_secret_that_is_not_hex_is_refused() {
+        for bad in ["abc", "zz", "c3"] {
+            let line =
+                format!(r#"{{"type":"approve","store":"PKCS12","file":null,"secret":"{bad}"}}"#);
+            assert!(serde_json::from_str::<FromDialog>(&line).is_err(), "{bad}");
         }
     }
 
