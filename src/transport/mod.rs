@@ -7,6 +7,7 @@
 
 mod conns;
 mod error;
+mod handler;
 mod head;
 pub mod listen;
 pub mod meter;

@@ -9,13 +9,21 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::handler::Handler;
 use super::meter::{Reservation, Ticket, Verdict};
-use super::websocket::{End, Handler};
 use crate::service::Caller;
 
 /// Refused requests (beyond `max_pending_requests`) a connection may have unanswered before it
 /// is closed with code 1008.
 pub const REFUSED_BACKLOG: usize = 256;
+
+/// How the message loop ended.
+pub(crate) enum End {
+    /// The client closed or vanished.
+    Gone,
+    /// The server closes with this code and reason.
+    Close(CloseCode, &'static str),
+}
 
 /// One request of a connection, as the meter let it through.
 pub(crate) enum Job {

@@ -1,6 +1,7 @@
 //! End-to-end tests of the WebSocket server on 127.0.0.1:0, over TLS with a real local CA and
 //! a rustls client that trusts only `ca.pem`, as a browser that imported it would.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -14,6 +15,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use super::*;
+use crate::protocol::Dispatcher;
 use crate::transport::tls::LocalCa;
 use crate::transport::{bind, Listen};
 
