@@ -9,7 +9,7 @@
 //! | request | reply |
 //! |---|---|
 //! | `setLocale` | `{"result":"","errorCode":"NONE"}` — the real applet sends nothing, but one reply per request keeps clients in step; the locale is applied |
-//! | `setLocale` from a caller the origin policy refuses (`Service::admit`) | `{"result":"origin.refused","errorCode":"COMMON"}`; the locale is left alone |
+//! | `setLocale` from a caller the origin policy refuses (checked once by the dispatcher) | `{"result":"origin.refused","errorCode":"COMMON"}`; the locale is left alone |
 //! | any other method `m` | `{"result":"Legacy applet method m is not supported; use kz.gov.pki.knca.basics","errorCode":"COMMON"}` |
 //! | no string `method` | `{"result":"The request has no method; use kz.gov.pki.knca.basics","errorCode":"COMMON"}` |
 //!
@@ -19,13 +19,10 @@
 use serde::Serialize;
 
 use super::envelope::{self, Request};
-use crate::service::{Caller, Service};
+use crate::service::Service;
 
 /// The module name.
 pub const MODULE: &str = "kz.gov.pki.knca.applet.Applet";
-
-/// The `result` of a `setLocale` the origin policy refuses (commonUtils' text for the same).
-const ORIGIN_REFUSED: &str = "origin.refused";
 
 /// The applet reply: `result, secondResult?, errorCode`.
 #[derive(Serialize)]
@@ -38,15 +35,12 @@ struct Reply<'a> {
 }
 
 /// Answers one applet request.
-pub fn handle(service: &Service, caller: &Caller, request: &Request) -> String {
+pub fn handle(service: &Service, request: &Request) -> String {
     match request.get("method").and_then(serde_json::Value::as_str) {
-        Some("setLocale") => match service.admit(caller) {
-            Ok(_) => {
-                set_locale(service, request);
-                reply("", "NONE")
-            }
-            Err(_) => reply(ORIGIN_REFUSED, "COMMON"),
-        },
+        Some("setLocale") => {
+            set_locale(service, request);
+            reply("", "NONE")
+        }
         Some(method) => reply(
             &format!("Legacy applet method {method} is not supported; use kz.gov.pki.knca.basics"),
             "COMMON",

@@ -40,8 +40,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::envelope::{self, base64, opt_int, pem_cms, Request};
+use super::errors;
 use super::sign_args::{self, ArgsError, Format, SignArgs};
-use crate::service::{Caller, ErrorKind, Service, ServiceError, SignOutcome};
+use crate::service::{ErrorKind, Guest, Service, ServiceError, SignOutcome};
 
 /// The module name.
 pub const MODULE: &str = "kz.gov.pki.knca.basics";
@@ -103,8 +104,8 @@ enum Signed {
 }
 
 /// Answers one basics request.
-pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) -> String {
-    match invoke(service, caller, request).await {
+pub async fn handle(service: &Arc<Service>, guest: &Guest, request: &Request) -> String {
+    match invoke(service, guest, request).await {
         Ok(Some(body)) => envelope::to_text(&Success { body, status: true }),
         Ok(None) => envelope::to_text(&Success { body: Empty {}, status: true }),
         Err(failure) => envelope::to_text(&failure),
@@ -119,7 +120,7 @@ pub fn error_text(code: &'static str, message: &str) -> String {
 /// CommonInvoker steps 1–5, then `sign`. `Ok(None)`: the user cancelled.
 async fn invoke(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     request: &Request,
 ) -> Result<Option<Body>, Failure> {
     let method = envelope::get_string(request, "method").map_err(|e| {
@@ -142,7 +143,7 @@ async fn invoke(
     let Some(args) = request.get("args").and_then(serde_json::Value::as_object) else {
         return Err(Failure::general("sign demands arguments"));
     };
-    sign(service, caller, args).await
+    sign(service, guest, args).await
 }
 
 /// org.json `optString("class")`: strings and numbers as text, anything else empty.
@@ -156,11 +157,11 @@ fn class_of(request: &Request) -> String {
 
 async fn sign(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     args: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Option<Body>, Failure> {
     let SignArgs { request, format, output_cert } = sign_args::parse(args).map_err(args_failure)?;
-    match service.sign(caller, request).await {
+    match service.sign(guest, request).await {
         Ok(outcome) => render(&outcome, format, output_cert).map(Some),
         Err(error) if error.kind() == ErrorKind::Cancelled => Ok(None),
         Err(error) => Err(service_failure(&error)),
@@ -179,81 +180,10 @@ fn args_failure(error: ArgsError) -> Failure {
     }
 }
 
-/// The one mapping from service errors to basics failures (see the module table).
+/// A service error in the basics envelope (the texts: [`errors::wire`]).
 fn service_failure(error: &ServiceError) -> Failure {
-    let code = match error.kind() {
-        ErrorKind::BadRequest
-        | ErrorKind::StorageParamEmpty
-        | ErrorKind::StorageUnknown
-        | ErrorKind::StorageEmpty
-        | ErrorKind::FileNotFound
-        | ErrorKind::Cancelled => "INVALID_SIGNING_PARAMS",
-        ErrorKind::SigningFailed => "SIGNING_FAILURE",
-        ErrorKind::Unsupported => "NOT_SUPPORTED",
-        ErrorKind::PinLocked | ErrorKind::TokenRemoved | ErrorKind::MechanismUnsupported => {
-            return token_failure(error);
-        }
-        ErrorKind::OriginRefused => return Failure::new("ORIGIN_REFUSED", ORIGIN_REFUSED, None),
-        ErrorKind::TooManyRequests => {
-            return Failure::new("TOO_MANY_REQUESTS", too_many_text(error), None)
-        }
-        ErrorKind::Internal => {
-            tracing::error!("basics sign failed: {error}");
-            return Failure::new(
-                "INTERNAL_ERROR",
-                "Internal error; the Qoltanba log has the details.",
-                None,
-            );
-        }
-    };
-    Failure::new(code, error.to_string(), None)
-}
-
-/// The `ORIGIN_REFUSED` message.
-pub const ORIGIN_REFUSED: &str = "Qoltanba does not accept requests from this site: it is not \
-     on the list of allowed sites (policy.allowed_origins).";
-
-/// The `TOO_MANY_REQUESTS` message of a prompt limit.
-fn too_many_text(error: &ServiceError) -> &'static str {
-    use crate::service::limits::Limited;
-    match error {
-        ServiceError::TooManyRequests(Limited::CoolingDown) => {
-            "Too many signature requests from this site were cancelled: it is refused for a \
-             while (policy.cooldown_seconds). Try again later."
-        }
-        ServiceError::TooManyRequests(Limited::TooManyPrompts) => {
-            "Too many unanswered signature requests from this new site in the last minute \
-             (policy.prompts_per_minute). Try again in a minute."
-        }
-        ServiceError::TooManyRequests(Limited::NewSitesBusy) => {
-            "Too many signature requests from new sites in the last minute \
-             (policy.prompts_per_minute). Try again in a minute."
-        }
-        _ => TOO_MANY_REQUESTS,
-    }
-}
-
-/// The `TOO_MANY_REQUESTS` message when requests wait in too long a queue.
-pub const TOO_MANY_REQUESTS: &str =
-    "Too many requests are waiting for the signing dialog. Try again later.";
-
-/// Token failures: a code of their own and a sentence the user can act on.
-fn token_failure(error: &ServiceError) -> Failure {
-    let (code, message) = match error.kind() {
-        ErrorKind::PinLocked => (
-            "TOKEN_PIN_LOCKED",
-            "The token's PIN is locked after too many wrong PINs. Unlock it with the token's PUK \
-             or administrator tools, then try again.",
-        ),
-        ErrorKind::TokenRemoved => {
-            ("TOKEN_REMOVED", "The token was removed before signing finished. Insert it and try again.")
-        }
-        _ => (
-            "TOKEN_MECHANISM_UNSUPPORTED",
-            "The token cannot sign with this key's algorithm (the PKCS#11 module lacks the mechanism).",
-        ),
-    };
-    Failure::new(code, message, None)
+    let wire = errors::wire(error);
+    Failure::new(wire.code, wire.message, None)
 }
 
 /// The result texts of a successful `sign`.

@@ -8,38 +8,38 @@ use std::sync::Arc;
 
 use super::common_utils::{Call, Error500, Response};
 use super::envelope::{base64, decode_base64};
+use super::errors;
 use super::key_info::KeyInfo;
 use crate::keystore::{KeyFilter, KeyType};
-use crate::service::{Caller, ErrorKind, Service, ServiceError, SignFormat, SignRequest};
+use crate::service::{Guest, Service, ServiceError, SignFormat, SignRequest};
 
 /// Runs one call. `Ok(None)`: success without a `responseObject` (`changeLocale`).
 pub async fn run(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     call: Call,
 ) -> Result<Option<Response>, Error500> {
-    service.admit(caller).map_err(service_error)?;
     let response = match call {
         Call::ActiveTokens => Response::Texts(service.active_tokens().await),
-        Call::KeyInfo { storage } => key_info(service, caller, &storage).await?,
+        Call::KeyInfo { storage } => key_info(service, guest, &storage).await?,
         Call::SignXml { storage, key_type, documents, tbs, parent, many } => {
-            sign_xml(service, caller, (&storage, &key_type), documents, (tbs, parent), many).await?
+            sign_xml(service, guest, (&storage, &key_type), documents, (tbs, parent), many).await?
         }
         Call::Cades { storage, key_type, data, attach } => {
             service.check_storage(&storage).await.map_err(service_error)?;
             let data = decode_base64(&data).map_err(Error500::new)?;
-            cades(service, caller, (&storage, &key_type), data, attach).await?
+            cades(service, guest, (&storage, &key_type), data, attach).await?
         }
         Call::CadesHash { storage, key_type, hash } => {
-            cades_hash(service, caller, (&storage, &key_type), &hash).await?
+            cades_hash(service, guest, (&storage, &key_type), &hash).await?
         }
         Call::CadesFile { storage, key_type, path, attach } => {
             service.check_storage(&storage).await.map_err(service_error)?;
             let data = service.read_picked(Path::new(&path)).await.map_err(service_error)?;
-            cades(service, caller, (&storage, &key_type), data, attach).await?
+            cades(service, guest, (&storage, &key_type), data, attach).await?
         }
         Call::TimeStamped { method } => return Err(time_stamp_refused(method)),
-        Call::ChooseFile { extension } => choose_file(service, caller, extension).await?,
+        Call::ChooseFile { extension } => choose_file(service, guest, extension).await?,
         Call::ChangeLocale { locale } => {
             service.set_locale(&locale);
             return Ok(None);
@@ -54,28 +54,28 @@ type Key<'a> = (&'a str, &'a str);
 /// `getKeyInfo`: the certificate of the key the user picks.
 async fn key_info(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     storage: &str,
 ) -> Result<Response, Error500> {
     service.check_storage(storage).await.map_err(service_error)?;
-    let certificate = service.key_info(caller, storage, None).await.map_err(service_error)?;
+    let certificate = service.key_info(guest, storage, None).await.map_err(service_error)?;
     Ok(Response::KeyInfo(Box::new(KeyInfo::of(&certificate))))
 }
 
 /// `showFileChooser`: the picked path as text.
 async fn choose_file(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     extension: String,
 ) -> Result<Response, Error500> {
-    let path = service.choose_file(caller, extension).await.map_err(service_error)?;
+    let path = service.choose_file(guest, extension).await.map_err(service_error)?;
     Ok(Response::Text(path.to_string_lossy().into_owned()))
 }
 
 /// `signXml` / `signXmls`: empty XPaths sign the whole document, otherwise one element.
 async fn sign_xml(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     (storage, key_type): Key<'_>,
     documents: Vec<String>,
     (tbs, parent): (String, String),
@@ -85,7 +85,7 @@ async fn sign_xml(
     let element = (!tbs.is_empty() || !parent.is_empty()).then_some((tbs, parent));
     let documents = documents.into_iter().map(String::into_bytes).collect();
     let request = sign_request(storage, key_type, SignFormat::Xml { element }, documents);
-    let texts = signatures(service, caller, request)
+    let texts = signatures(service, guest, request)
         .await?
         .into_iter()
         .map(|xml| {
@@ -107,7 +107,7 @@ async fn sign_xml(
 /// null message (`{"code":"500"}`, as recorded).
 async fn cades_hash(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     (storage, key_type): Key<'_>,
     hash: &str,
 ) -> Result<Response, Error500> {
@@ -117,27 +117,27 @@ async fn cades_hash(
     }
     let digest = decode_base64(hash).map_err(Error500::new)?;
     let format = SignFormat::Cms { attached: false, digested: true };
-    one_cms(service, caller, sign_request(storage, key_type, format, vec![digest])).await
+    one_cms(service, guest, sign_request(storage, key_type, format, vec![digest])).await
 }
 
 /// A CAdES-BES over `data`, attached or detached.
 async fn cades(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     (storage, key_type): Key<'_>,
     data: Vec<u8>,
     attached: bool,
 ) -> Result<Response, Error500> {
     let format = SignFormat::Cms { attached, digested: false };
-    one_cms(service, caller, sign_request(storage, key_type, format, vec![data])).await
+    one_cms(service, guest, sign_request(storage, key_type, format, vec![data])).await
 }
 
 async fn one_cms(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     request: SignRequest,
 ) -> Result<Response, Error500> {
-    signatures(service, caller, request)
+    signatures(service, guest, request)
         .await?
         .first()
         .map(|der| Response::Text(base64(der)))
@@ -163,10 +163,10 @@ fn sign_request(
 
 async fn signatures(
     service: &Arc<Service>,
-    caller: &Caller,
+    guest: &Guest,
     request: SignRequest,
 ) -> Result<Vec<Vec<u8>>, Error500> {
-    service.sign(caller, request).await.map(|outcome| outcome.signatures).map_err(service_error)
+    service.sign(guest, request).await.map(|outcome| outcome.signatures).map_err(service_error)
 }
 
 fn time_stamp_refused(method: &str) -> Error500 {
@@ -179,25 +179,7 @@ fn time_stamp_refused(method: &str) -> Error500 {
     ))
 }
 
-/// The one mapping from service errors to commonUtils messages.
+/// A service error as a commonUtils `500` (the texts: [`errors::wire`]).
 fn service_error(error: ServiceError) -> Error500 {
-    match error.kind() {
-        ErrorKind::Internal => {
-            tracing::error!("commonUtils call failed: {error}");
-            Error500::new("internal error")
-        }
-        ErrorKind::Cancelled
-        | ErrorKind::BadRequest
-        | ErrorKind::StorageParamEmpty
-        | ErrorKind::StorageUnknown
-        | ErrorKind::StorageEmpty
-        | ErrorKind::FileNotFound
-        | ErrorKind::SigningFailed
-        | ErrorKind::PinLocked
-        | ErrorKind::TokenRemoved
-        | ErrorKind::MechanismUnsupported
-        | ErrorKind::OriginRefused
-        | ErrorKind::TooManyRequests
-        | ErrorKind::Unsupported => Error500::new(error.to_string()),
-    }
+    Error500::new(errors::wire(&error).common)
 }

@@ -36,7 +36,7 @@ use serde_json::Value;
 use super::common_calls;
 use super::envelope::{self, Request};
 use super::key_info::KeyInfo;
-use crate::service::{Caller, Service};
+use crate::service::{Guest, Service};
 
 /// The module name.
 pub const MODULE: &str = "kz.gov.pki.knca.commonUtils";
@@ -123,11 +123,11 @@ pub enum Call {
 }
 
 /// Answers one commonUtils request.
-pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) -> String {
+pub async fn handle(service: &Arc<Service>, guest: &Guest, request: &Request) -> String {
     let uuid = request.get("uuid").and_then(Value::as_str).filter(|uuid| !uuid.is_empty());
     let outcome = match envelope::get_string(request, "method") {
         Ok(method) => match parse(method, args(request)) {
-            Ok(call) => common_calls::run(service, caller, call).await,
+            Ok(call) => common_calls::run(service, guest, call).await,
             Err(error) => Err(error),
         },
         Err(message) => Err(Error500::new(message)),
@@ -137,6 +137,14 @@ pub async fn handle(service: &Arc<Service>, caller: &Caller, request: &Request) 
         Err(Error500(message)) => Reply { response_object: None, code: "500", message, uuid },
     };
     envelope::to_text(&reply)
+}
+
+/// `{"code":"500","message":…}` (with the request's `uuid`) for a request refused before any
+/// method ran.
+pub fn error_reply(request: &Request, message: &str) -> String {
+    let uuid = request.get("uuid").and_then(Value::as_str).filter(|uuid| !uuid.is_empty());
+    let message = Some(message.to_string());
+    envelope::to_text(&Reply { response_object: None, code: "500", message, uuid })
 }
 
 /// `{"code":"500","message":…}` for a request that never reached dispatch (too large).

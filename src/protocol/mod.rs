@@ -21,6 +21,7 @@ pub mod basics;
 mod common_calls;
 pub mod common_utils;
 pub mod envelope;
+mod errors;
 pub mod key_info;
 mod sign_args;
 #[cfg(test)]
@@ -28,7 +29,7 @@ mod test_support;
 
 use std::sync::Arc;
 
-use crate::service::{Caller, Service};
+use crate::service::{Caller, Service, ServiceError};
 
 /// The protocol version sent in the greeting.
 pub const VERSION: &str = "1.4";
@@ -65,13 +66,29 @@ impl Dispatcher {
             Some(serde_json::Value::String(module)) => module.as_str(),
             Some(_) => return envelope::module_not_found(),
         };
+        // Admission happens here, once, before any method of any module runs.
+        let guest = match self.service.admit(caller) {
+            Ok(guest) => guest,
+            Err(error) => return refusal(module, &request, &error),
+        };
         match module {
-            applet::MODULE => applet::handle(&self.service, caller, &request),
-            basics::MODULE => basics::handle(&self.service, caller, &request).await,
-            common_utils::MODULE => common_utils::handle(&self.service, caller, &request).await,
+            applet::MODULE => applet::handle(&self.service, &request),
+            basics::MODULE => basics::handle(&self.service, &guest, &request).await,
+            common_utils::MODULE => common_utils::handle(&self.service, &guest, &request).await,
             accessory::MODULE => accessory::handle(&request),
             _ => envelope::module_not_found(),
         }
+    }
+}
+
+/// The reply to a caller the origin policy refuses, in the envelope of the module it asked.
+fn refusal(module: &str, request: &envelope::Request, error: &ServiceError) -> String {
+    let wire = errors::wire(error);
+    match module {
+        applet::MODULE => applet::error_text(&wire.common),
+        basics::MODULE => basics::error_text(wire.code, &wire.message),
+        common_utils::MODULE => common_utils::error_reply(request, &wire.common),
+        _ => envelope::top_level_error(wire.code, Some(&wire.message)),
     }
 }
 
@@ -112,11 +129,11 @@ pub fn over_budget(head: &str, len: usize) -> String {
 /// (`TOO_MANY_REQUESTS` / `requests.too_many`), in the envelope of the module it names.
 pub fn too_busy(head: &str) -> String {
     match module_in(head) {
-        Some(basics::MODULE) => basics::error_text("TOO_MANY_REQUESTS", basics::TOO_MANY_REQUESTS),
+        Some(basics::MODULE) => basics::error_text("TOO_MANY_REQUESTS", errors::TOO_MANY_REQUESTS),
         Some(common_utils::MODULE) => common_utils::error_text("requests.too_many"),
-        Some(applet::MODULE) => applet::error_text(basics::TOO_MANY_REQUESTS),
-        None if head.contains("\"method\"") => applet::error_text(basics::TOO_MANY_REQUESTS),
-        _ => envelope::top_level_error("TOO_MANY_REQUESTS", Some(basics::TOO_MANY_REQUESTS)),
+        Some(applet::MODULE) => applet::error_text(errors::TOO_MANY_REQUESTS),
+        None if head.contains("\"method\"") => applet::error_text(errors::TOO_MANY_REQUESTS),
+        _ => envelope::top_level_error("TOO_MANY_REQUESTS", Some(errors::TOO_MANY_REQUESTS)),
     }
 }
 

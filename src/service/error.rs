@@ -1,5 +1,6 @@
 //! One error type for a request end to end; `kind()` tells the protocol layer which wire reply
-//! to send. Internal details are logged, not sent.
+//! to send, and `protocol::errors` alone turns it into NCALayer's texts: the `Display` here is
+//! for the log. Internal details are logged, not sent.
 
 use crate::crypto::{CryptoError, DeviceError, DeviceErrorKind};
 use crate::keystore::KeyStoreError;
@@ -44,22 +45,22 @@ pub enum ErrorKind {
 #[non_exhaustive]
 pub enum ServiceError {
     /// The user cancelled.
-    #[error("action.canceled")]
+    #[error("cancelled by the user")]
     Cancelled,
     /// The request is invalid.
     #[error("{0}")]
     BadRequest(String),
     /// commonUtils `storageName` is empty.
-    #[error("storageName.param.empty")]
+    #[error("the storage name is empty")]
     StorageParamEmpty,
     /// Unknown storage name.
-    #[error("storage.unknown")]
+    #[error("unknown storage name")]
     StorageUnknown,
     /// No token of that type is connected.
-    #[error("storage.empty")]
+    #[error("no token of that storage is connected")]
     StorageEmpty,
     /// The file does not exist.
-    #[error("file.not_found")]
+    #[error("the file does not exist or was not picked by the user")]
     FileNotFound,
     /// A signature format failed.
     #[error(transparent)]
@@ -73,15 +74,14 @@ pub enum ServiceError {
     /// The user failed too many times in one prompt.
     #[error("too many failed attempts")]
     TooManyAttempts,
-    /// A token failed after the user chose a key (PIN locked, token removed, …). The text is
-    /// the commonUtils message (`docs/protocol.md`).
-    #[error("{}", token_message(.0))]
+    /// A token failed after the user chose a key (PIN locked, token removed, …).
+    #[error("token: {0}")]
     Token(DeviceError),
     /// The origin policy refuses the caller (the origin as sent, shortened).
-    #[error("origin.refused")]
+    #[error("the origin policy refuses {0}")]
     OriginRefused(String),
     /// A prompt limit refuses the caller.
-    #[error("requests.too_many")]
+    #[error("refused by a prompt limit: {0:?}")]
     TooManyRequests(super::limits::Limited),
     /// The dialog could not be shown (no display, the dialog program failed): an error to the
     /// page, never "cancelled by the user", and not counted against the site.
@@ -93,18 +93,6 @@ pub enum ServiceError {
     /// Something broke inside the daemon.
     #[error("internal error: {0}")]
     Internal(String),
-}
-
-/// The commonUtils message of a token failure: i18n-style keys like NCALayer's `storage.empty`.
-fn token_message(error: &DeviceError) -> &'static str {
-    match error {
-        DeviceError::NotPresent => "storage.empty",
-        DeviceError::Removed => "token.removed",
-        DeviceError::WrongPin(_) => "token.pin.wrong",
-        DeviceError::PinLocked => "token.pin.locked",
-        DeviceError::MechanismUnsupported(_) => "token.mechanism.unsupported",
-        _ => "token.failed",
-    }
 }
 
 impl ServiceError {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
-use super::security::{Security, Standing};
+use super::security::{Guest, Security, Standing};
 use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
@@ -100,12 +100,14 @@ impl Service {
         })
     }
 
-    /// Whether the origin policy lets `caller` use the daemon, and how far it is trusted.
-    pub fn admit(&self, caller: &Caller) -> Result<Trust, ServiceError> {
-        self.security.admit(caller)
+    /// Admits `caller` once, before any method runs: the [`Guest`] every service call takes,
+    /// or the origin policy's refusal.
+    pub fn admit(&self, caller: &Caller) -> Result<Guest, ServiceError> {
+        self.security.guest(caller)
     }
 
-    /// The caller's standing (trust and the key of its limits), or the policy's refusal.
+    /// The caller's standing (trust and the key of its limits), or the policy's refusal; the
+    /// transport asks at the handshake.
     pub fn standing(&self, caller: &Caller) -> Result<Standing, ServiceError> {
         self.security.standing(caller)
     }
@@ -156,14 +158,14 @@ impl Service {
     /// Signs every document of `request` with one key the user approves.
     pub async fn sign(
         self: &Arc<Self>,
-        caller: &Caller,
+        guest: &Guest,
         request: SignRequest,
     ) -> Result<SignOutcome, ServiceError> {
-        let standing = self.security.standing(caller)?;
+        let standing = guest.standing.clone();
         validate_documents(&request)?;
         let tokens = self.allowed_tokens(request.storages.as_deref()).await;
         let trust = standing.trust;
-        let prompt = PromptRequest { trust, tokens, ..self.prompt_request(caller, &request) };
+        let prompt = PromptRequest { trust, tokens, ..self.prompt_request(guest, &request) };
         let allow_expired = request.allow_expired;
         self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, alias) = service.choose_signer(&prompt, allow_expired, &cancel)?;
@@ -184,13 +186,13 @@ impl Service {
     /// commonUtils `getKeyInfo`: the user picks a key; its certificate is returned.
     pub async fn key_info(
         self: &Arc<Self>,
-        caller: &Caller,
+        guest: &Guest,
         storage: &str,
         key_type: Option<KeyType>,
     ) -> Result<Certificate, ServiceError> {
-        let standing = self.security.standing(caller)?;
+        let standing = guest.standing.clone();
         let prompt = PromptRequest {
-            origin: caller.origin.clone(),
+            origin: guest.origin.clone(),
             trust: standing.trust,
             operation: Operation::KeyInfo,
             documents: Vec::new(),
@@ -211,11 +213,11 @@ impl Service {
     /// commonUtils `showFileChooser`: the path the user picked.
     pub async fn choose_file(
         self: &Arc<Self>,
-        caller: &Caller,
+        guest: &Guest,
         extension: String,
     ) -> Result<PathBuf, ServiceError> {
-        let standing = self.security.standing(caller)?;
-        let origin = caller.origin.clone();
+        let standing = guest.standing.clone();
+        let origin = guest.origin.clone();
         self.in_prompt(standing, move |service, cancel| {
             let path = service
                 .prompter
@@ -274,10 +276,10 @@ impl Service {
         .map_err(|e| ServiceError::Internal(format!("prompt task failed: {e}")))?
     }
 
-    fn prompt_request(&self, caller: &Caller, request: &SignRequest) -> PromptRequest {
+    fn prompt_request(&self, guest: &Guest, request: &SignRequest) -> PromptRequest {
         let digest_only = matches!(request.format, SignFormat::Cms { digested: true, .. });
         PromptRequest {
-            origin: caller.origin.clone(),
+            origin: guest.origin.clone(),
             trust: Trust::default(),
             operation: operation_of(&request.format),
             documents: request

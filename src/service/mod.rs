@@ -11,7 +11,7 @@ pub mod security;
 
 pub use error::{ErrorKind, ServiceError};
 pub use flow::{Service, ServiceSettings};
-pub use security::{Security, Standing};
+pub use security::{Guest, Security, Standing};
 
 use crate::keystore::KeyFilter;
 

@@ -81,6 +81,16 @@ impl Standing {
     }
 }
 
+/// A caller the origin policy admitted: what the dispatcher hands to every service call, so
+/// admission happens once per request, before any method runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guest {
+    /// The handshake's `Origin` (`None`: a program on this computer).
+    pub origin: Option<String>,
+    /// How far it is trusted and how its dialogs are counted.
+    pub standing: Standing,
+}
+
 /// How the limits see the end of a dialog: approved (even if signing then failed), not
 /// approved, or never shown.
 fn ending<T>(result: &Result<T, ServiceError>) -> Ending {
@@ -124,6 +134,11 @@ impl Security {
     pub fn standing(&self, caller: &Caller) -> Result<Standing, ServiceError> {
         let trust = self.admit(caller)?;
         Ok(Standing::of(trust, caller.origin.as_deref()))
+    }
+
+    /// Admits `caller` as a [`Guest`], or refuses it (logged and notified; no prompt shown).
+    pub fn guest(&self, caller: &Caller) -> Result<Guest, ServiceError> {
+        Ok(Guest { origin: caller.origin.clone(), standing: self.standing(caller)? })
     }
 
     /// A place in the dialog queue, unless the caller is cooling down or the queue is full.
