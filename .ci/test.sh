@@ -26,6 +26,8 @@ ldconfig -p | grep -q libayatana-appindicator3.so.1 || missing+=(libayatana-appi
 command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
 command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
 command -v trayer >/dev/null 2>&1 || missing+=(trayer)
+# xwininfo (x11-utils) finds the tray icon embedded in the tray host (tests/it/desktop.rs).
+command -v xwininfo >/dev/null 2>&1 || missing+=(x11-utils)
 command -v import >/dev/null 2>&1 || missing+=(imagemagick)
 ls /usr/lib/*/dri/swrast_dri.so >/dev/null 2>&1 || missing+=(libgl1-mesa-dri)
 for lib in libxkbcommon-x11.so.0 libXcursor.so.1 libXrandr.so.2 libXi.so.6 libEGL.so.1 libGL.so.1; do

@@ -8,4 +8,6 @@ pub mod harden;
 pub mod locked;
 pub mod paths;
 pub mod registry;
+#[cfg(test)]
+pub mod skip;
 pub mod trust;

@@ -1,6 +1,8 @@
 //! The script commands: `keys`, `sign`, `verify`; Kalkan's own signatures verify with ours.
 
-use crate::harness::{fixture, openssl_verify_cms, xmlsec_verify, PASSWORD, RSA_SIGN};
+use crate::harness::{
+    fixture, openssl_verify_attached, openssl_verify_detached, xmlsec_verify, PASSWORD, RSA_SIGN,
+};
 
 fn qoltanba(args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
@@ -63,12 +65,10 @@ fn sign_command_outputs_verify_with_openssl_and_xmlsec1() {
         let (ok, out) = qoltanba(&args);
         assert!(ok, "{out}");
         let signed = std::fs::read(&output).expect("output");
+        let document = std::fs::read(&input).expect("input");
         let (ok, out) = match format {
-            "cms" => openssl_verify_cms(
-                dir.path(),
-                &signed,
-                detached.then(|| std::fs::read(&input).expect("input")).as_deref(),
-            ),
+            "cms" if detached => openssl_verify_detached(dir.path(), &signed, &document),
+            "cms" => openssl_verify_attached(dir.path(), &signed, &document),
             _ => xmlsec_verify(dir.path(), &String::from_utf8(signed).expect("utf8")),
         };
         assert!(ok, "{format} detached={detached}: {out}");

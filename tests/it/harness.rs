@@ -363,15 +363,40 @@ pub fn run(program: &str, args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-/// Verifies a DER CMS with `openssl cms -verify`, chaining to the legacy RSA CA at [`LEGACY_EPOCH`].
-/// `content` is the detached content, if any. Returns (ok, output).
-pub fn openssl_verify_cms(dir: &Path, cms: &[u8], content: Option<&[u8]>) -> (bool, String) {
+/// Verifies a detached DER CMS over `content` with `openssl cms -verify`, chaining to the legacy
+/// RSA CA at [`LEGACY_EPOCH`]. Returns (ok, output).
+pub fn openssl_verify_detached(dir: &Path, cms: &[u8], content: &[u8]) -> (bool, String) {
+    let content_path = dir.join(format!("content-{}.bin", rand_suffix()));
+    std::fs::write(&content_path, content).expect("write content");
+    let content_path = content_path.to_str().expect("path");
+    openssl_cms_verify(dir, cms, &["-content", content_path, "-out", "/dev/null"])
+}
+
+/// Verifies an attached DER CMS as [`openssl_verify_detached`] does, and that the content
+/// openssl takes out of it is exactly `document`: a signature over other bytes, or none, fails.
+pub fn openssl_verify_attached(dir: &Path, cms: &[u8], document: &[u8]) -> (bool, String) {
+    let out_path = dir.join(format!("extracted-{}.bin", rand_suffix()));
+    let (ok, text) = openssl_cms_verify(dir, cms, &["-out", out_path.to_str().expect("path")]);
+    if !ok {
+        return (false, text);
+    }
+    let inside = std::fs::read(&out_path).unwrap_or_default();
+    if inside != document {
+        let (got, want) = (String::from_utf8_lossy(&inside), String::from_utf8_lossy(document));
+        return (false, format!("the CMS holds {got:?}, not the signed document {want:?}: {text}"));
+    }
+    (true, text)
+}
+
+/// `openssl cms -verify -binary` of `cms` with the legacy RSA CA and `extra` options.
+fn openssl_cms_verify(dir: &Path, cms: &[u8], extra: &[&str]) -> (bool, String) {
     let cms_path = dir.join(format!("sig-{}.der", rand_suffix()));
     std::fs::write(&cms_path, cms).expect("write cms");
     let ca = fixture(RSA_CA);
     let mut args = vec![
         "cms",
         "-verify",
+        "-binary",
         "-inform",
         "DER",
         "-in",
@@ -383,14 +408,8 @@ pub fn openssl_verify_cms(dir: &Path, cms: &[u8], content: Option<&[u8]>) -> (bo
         LEGACY_EPOCH,
         "-purpose",
         "any",
-        "-out",
-        "/dev/null",
     ];
-    let content_path = dir.join(format!("content-{}.bin", rand_suffix()));
-    if let Some(content) = content {
-        std::fs::write(&content_path, content).expect("write content");
-        args.extend(["-binary", "-content", content_path.to_str().expect("path")]);
-    }
+    args.extend_from_slice(extra);
     run("openssl", &args)
 }
 

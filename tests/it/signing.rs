@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 
 use crate::harness::{
-    approve, b64, openssl_verify_cms, unb64, xmlsec_verify, Daemon, RSA_AUTH, RSA_SIGN,
+    approve, b64, openssl_verify_attached, openssl_verify_detached, unb64, xmlsec_verify, Daemon,
+    RSA_AUTH, RSA_SIGN,
 };
 
 fn basics(format: &str, data: Value, signing: Value) -> Value {
@@ -32,9 +33,8 @@ async fn basics_cms_attached_and_detached_verify_with_openssl() {
             pem.starts_with("-----BEGIN CMS-----\n") && pem.ends_with("-----END CMS-----\n"),
             "{pem}"
         );
-        let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), None);
+        let (ok, out) = openssl_verify_attached(daemon.dir.path(), &unb64(pem), doc);
         assert!(ok, "openssl rejected our attached CMS: {out}");
-        let _ = doc;
     }
     let detached = client
         .call_json(&basics(
@@ -44,9 +44,9 @@ async fn basics_cms_attached_and_detached_verify_with_openssl() {
         ))
         .await;
     let pem = detached["body"]["result"][1].as_str().expect("second signature");
-    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), Some(&docs[1]));
+    let (ok, out) = openssl_verify_detached(daemon.dir.path(), &unb64(pem), &docs[1]);
     assert!(ok, "openssl rejected our detached CMS: {out}");
-    let (ok, _) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), Some(&docs[0]));
+    let (ok, _) = openssl_verify_detached(daemon.dir.path(), &unb64(pem), &docs[0]);
     assert!(!ok, "a detached CMS must not verify against other content");
 }
 
@@ -65,7 +65,7 @@ async fn digest_cms_verifies_against_the_file() {
         ))
         .await;
     let cms = unb64(reply["body"]["result"][0].as_str().expect("signature"));
-    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(content));
+    let (ok, out) = openssl_verify_detached(daemon.dir.path(), &cms, content);
     assert!(ok, "{out}");
     let reply = client
         .call_json(&common(
@@ -75,7 +75,7 @@ async fn digest_cms_verifies_against_the_file() {
         .await;
     assert_eq!(reply["code"], "200", "{reply}");
     let cms = unb64(reply["responseObject"].as_str().expect("base64 CMS"));
-    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(content));
+    let (ok, out) = openssl_verify_detached(daemon.dir.path(), &cms, content);
     assert!(ok, "{out}");
     let seen = daemon.seen();
     assert_eq!(seen[0]["operation"], "cms-digest");
@@ -92,7 +92,11 @@ async fn common_utils_cades_attached_and_detached() {
         let reply = client.call_json(&request).await;
         assert_eq!(reply["code"], "200", "{reply}");
         let cms = unb64(reply["responseObject"].as_str().expect("base64"));
-        let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, (!attach).then_some(&doc[..]));
+        let (ok, out) = if attach {
+            openssl_verify_attached(daemon.dir.path(), &cms, doc)
+        } else {
+            openssl_verify_detached(daemon.dir.path(), &cms, doc)
+        };
         assert!(ok, "attach={attach}: {out}");
     }
 }
@@ -209,7 +213,7 @@ async fn files_are_signed_only_after_the_user_picked_them() {
         .call_json(&common("createCAdESFromFile", json!(["PKCS12", "SIGNATURE", path, false])))
         .await;
     let cms = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
-    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(b"%PDF-1.4 contract"));
+    let (ok, out) = openssl_verify_detached(daemon.dir.path(), &cms, b"%PDF-1.4 contract");
     assert!(ok, "{out}");
     let cancelled = client.call(&common("showFileChooser", json!(["ALL", ""])).to_string()).await;
     assert_eq!(cancelled, r#"{"code":"500","message":"action.canceled"}"#);

@@ -15,16 +15,13 @@ pub const STORE: &str = "AKKaztokenStore";
 pub const PIN: &str = "1234";
 const SO_PIN: &str = "87654321";
 
-/// Whether SoftHSM2 and pkcs11-tool are installed; without them the token tests are skipped,
-/// unless `QOLTANBA_REQUIRE_ORACLES` is set (CI), where they fail.
+/// Whether SoftHSM2 and pkcs11-tool are installed; without them the calling token test skips
+/// visibly, or fails under `QOLTANBA_REQUIRE_ORACLES` (CI) ([`crate::skip::needs`]).
 pub fn available() -> bool {
-    let ok = Path::new(MODULE).exists()
+    let found = Path::new(MODULE).exists()
         && Command::new("pkcs11-tool").arg("--help").output().is_ok()
         && Command::new("softhsm2-util").arg("--help").output().is_ok();
-    if !ok && std::env::var_os("QOLTANBA_REQUIRE_ORACLES").is_some() {
-        panic!("SoftHSM2 or pkcs11-tool is missing (.ci/test.sh installs softhsm2 and opensc)");
-    }
-    ok
+    crate::skip::needs("SoftHSM2 and pkcs11-tool (softhsm2, opensc)", found)
 }
 
 /// A SoftHSM2 token directory of its own.

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::harness::{
-    b64, openssl_verify_cms, run, unb64, xmlsec_verify, Daemon, LEGACY_NOW, RSA_SIGN,
+    b64, openssl_verify_attached, openssl_verify_detached, run, unb64, xmlsec_verify, Daemon,
+    LEGACY_NOW, RSA_SIGN,
 };
 use crate::softhsm::{self, SoftHsm, PIN, STORE};
 
@@ -40,7 +41,6 @@ fn daemon(hsm: &SoftHsm, module: &Path, answers: &[Value]) -> Daemon {
 /// A token holding the NCA RSA signing key.
 fn fixture_token() -> Option<SoftHsm> {
     if !softhsm::available() {
-        eprintln!("skipped: SoftHSM2 is not installed");
         return None;
     }
     let hsm = SoftHsm::new();
@@ -73,7 +73,7 @@ async fn fixture_key_on_token_signs_cms_and_xml_that_verify() {
     let document = "токендегі құжат".as_bytes();
     let reply = client.call_json(&basics_cms(document)).await;
     let pem = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
-    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), None);
+    let (ok, out) = openssl_verify_attached(daemon.dir.path(), &unb64(pem), document);
     assert!(ok, "openssl rejected the token's CMS: {out}");
 
     let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><root><data>токен</data></root>";
@@ -90,7 +90,7 @@ async fn fixture_key_on_token_signs_cms_and_xml_that_verify() {
         ))
         .await;
     let cms = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
-    let (ok, out) = openssl_verify_cms(daemon.dir.path(), &cms, Some(document));
+    let (ok, out) = openssl_verify_detached(daemon.dir.path(), &cms, document);
     assert!(ok, "openssl rejected the detached CMS: {out}");
     let seen = daemon.seen();
     assert_eq!(seen.len(), 3);
@@ -235,11 +235,12 @@ async fn two_clients_on_one_token_both_sign() {
     let daemon = daemon(&hsm, module(), &[pin_answer(PIN), pin_answer(PIN)]);
     let mut first = daemon.client(ORIGIN).await;
     let mut second = daemon.client(Some("https://other.test.kz")).await;
-    let (one, two) = (basics_cms(b"first client"), basics_cms(b"second client"));
+    let documents: [&[u8]; 2] = [b"first client", b"second client"];
+    let (one, two) = (basics_cms(documents[0]), basics_cms(documents[1]));
     let (a, b) = tokio::join!(first.call_json(&one), second.call_json(&two));
-    for reply in [a, b] {
+    for (reply, document) in [a, b].iter().zip(documents) {
         let pem = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
-        let (ok, out) = openssl_verify_cms(daemon.dir.path(), &unb64(pem), None);
+        let (ok, out) = openssl_verify_attached(daemon.dir.path(), &unb64(pem), document);
         assert!(ok, "{out}");
     }
     assert_eq!(daemon.seen().len(), 2);

@@ -2,8 +2,8 @@
 //! signatures made here, as `kz-pki.md` §2.3 describes: the public key re-wrapped as a Russian
 //! SPKI, the KZ signature `r‖s` (little-endian) byte-reversed into the engine's layout.
 //!
-//! When the engine is not installed the tests print a loud notice and pass without checking,
-//! unless `QOLTANBA_REQUIRE_ORACLES` is set (the test script sets it): then they fail.
+//! When the engine is not installed the tests are skipped with a `SKIPPED:` line, unless
+//! `QOLTANBA_REQUIRE_ORACLES` is set (the test script sets it): then they fail.
 
 use std::process::Command;
 
@@ -11,22 +11,15 @@ use super::nca::gost_signers;
 use crate::crypto::gost::oracle::{engine_verifies, russian_spki_pem};
 use crate::crypto::gost::GostPublicKey;
 use crate::crypto::SignatureAlgorithm;
+use crate::platform::skip;
 
-/// Whether `openssl engine gost` loads; prints why not when it does not.
+/// Whether `openssl engine gost` loads; a visible skip when it does not
+/// ([`crate::platform::skip`]).
 fn engine_available() -> bool {
     let loaded = Command::new("openssl").args(["engine", "-t", "gost"]).output().is_ok_and(|out| {
         out.status.success() && String::from_utf8_lossy(&out.stdout).contains("[ available ]")
     });
-    if !loaded && std::env::var_os("QOLTANBA_REQUIRE_ORACLES").is_some() {
-        panic!("the GOST engine oracle is required (QOLTANBA_REQUIRE_ORACLES) but does not load");
-    }
-    if !loaded {
-        eprintln!(
-            "\n!!!!!!!! GOST ORACLE SKIPPED: `openssl engine -t gost` failed. Install Debian's \
-             libengine-gost-openssl (engines-3/gost.so) to cross-check GOST signatures. !!!!!!!!\n"
-        );
-    }
-    loaded
+    skip::needs("the GOST engine for OpenSSL 3 (libengine-gost-openssl)", loaded)
 }
 
 /// Signs with the first fixture key of `algorithm` and has the engine check it.

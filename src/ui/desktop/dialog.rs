@@ -5,12 +5,12 @@
 //! [`wire`](super::wire) lines; the daemon's lines arrive on a channel fed from stdin.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
 use eframe::egui::{self, Color32, Key, RichText, ViewportCommand};
 use secrecy::SecretString;
 
+use super::home;
 use super::secret_text::SecretText;
 use super::wire::{self, DialogRequest, KeyView, RetryView, Standing, ToDialog};
 use crate::ui::i18n::{fill, text, Locale, Msg};
@@ -94,7 +94,7 @@ pub(super) struct Spots {
 
 impl Dialog {
     fn new(request: DialogRequest, incoming: Receiver<ToDialog>) -> Self {
-        let file = request.recent.first().map(|f| f.display().to_string()).unwrap_or_default();
+        let file = request.recent.first().map(|f| home::shown(f)).unwrap_or_default();
         let files_allowed =
             request.storages.as_ref().is_none_or(|s| s.iter().any(|n| n == FILE_STORE));
         let store = match request.tokens.first() {
@@ -171,7 +171,7 @@ impl Dialog {
                 self.problem = Some(self.t(Msg::ChooseStoreFirst).to_string());
                 return;
             }
-            Store::File => Some(PathBuf::from(self.file.trim())),
+            Store::File => Some(home::typed(&self.file)),
             Store::Token(_) => None,
         };
         let store = match &self.store {

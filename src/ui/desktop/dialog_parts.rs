@@ -2,7 +2,7 @@
 
 use eframe::egui::{self, Color32, RichText};
 
-use super::{Dialog, Store, ERROR, FILE_STORE};
+use super::{home, Dialog, Store, ERROR, FILE_STORE};
 use crate::ui::i18n::Msg;
 
 impl Dialog {
@@ -39,7 +39,7 @@ impl Dialog {
                     .add_filter("PKCS#12", &["p12", "pfx", "P12", "PFX"])
                     .pick_file();
                 if let Some(path) = picked {
-                    self.file = path.display().to_string();
+                    self.file = home::shown(&path);
                 }
             }
         });
@@ -49,8 +49,8 @@ impl Dialog {
                 for path in self.request.recent.clone() {
                     let name = path.file_name().map(|n| n.to_string_lossy().to_string());
                     let name = name.unwrap_or_else(|| path.display().to_string());
-                    if ui.link(name).on_hover_text(path.display().to_string()).clicked() {
-                        self.file = path.display().to_string();
+                    if ui.link(name).on_hover_text(home::shown(&path)).clicked() {
+                        self.file = home::shown(&path);
                     }
                 }
             });

@@ -5,6 +5,7 @@
 
 pub mod dialog;
 mod fonts;
+mod home;
 mod logo;
 pub mod memory;
 mod open;
