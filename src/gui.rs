@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use qoltanba::platform::paths::Paths;
 use qoltanba::service::Service;
-use qoltanba::ui::Prompter;
+use qoltanba::service::consent::Prompter;
 
 /// A failure, printed as one line.
 type Failure = String;
