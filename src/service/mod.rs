@@ -100,3 +100,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod nca_tests;

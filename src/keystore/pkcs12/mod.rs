@@ -18,9 +18,9 @@ use zeroize::Zeroizing;
 use super::ber::{self, BerError, Tlv};
 use super::{KeyEntry, KeyStore, KeyStoreError};
 use crate::crypto::algorithm::RSA_ENCRYPTION;
-use crate::crypto::hex;
 use crate::crypto::gost::keys::{KEY_2004, KEY_2015_256, KEY_2015_512};
 use crate::crypto::gost::GostSigner;
+use crate::crypto::hex;
 use crate::crypto::rsa::RsaSigner;
 use crate::crypto::{Certificate, Signer};
 use bags::{BagAttributes, CertBag, Contents, KeyBag};
@@ -190,3 +190,11 @@ fn alias(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "nca_tests.rs"]
+pub(crate) mod nca;
+
+#[cfg(test)]
+#[path = "gost_oracle_tests.rs"]
+mod gost_oracle;
