@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use qoltanba::platform::paths::Paths;
+use qoltanba::service::consent::Prompter;
 use qoltanba::service::Service;
-use qoltanba::ui::Prompter;
 
 /// A failure, printed as one line.
 type Failure = String;
@@ -117,8 +117,10 @@ impl Desktop {
         use qoltanba::ui::desktop::tray::{self, TrayContext};
         use qoltanba::ui::i18n::Locale;
         let notifications = self.notifications.clone();
+        let ca_file = self.data_dir.join("tls").join(qoltanba::transport::tls::CA_FILE);
         tray::run(TrayContext {
             board: self.board,
+            ca_file,
             data_dir: self.data_dir,
             config_file: self.config_file,
             locale: Locale::parse_or_default(&self.locale),

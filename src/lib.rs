@@ -3,14 +3,19 @@
 //! Layers, and the direction of their dependencies (see `docs/architecture.md`):
 //!
 //! ```text
-//! main ─► transport ─► protocol ─► service ─► sign ─► crypto
-//!                                     ├─► keystore ─► crypto
-//!                                     ├─► pki ─► crypto
-//!                                     └─► ui (trait only)
+//! main, commands, gui, config, cli, demo (wiring and tools)
+//!   ▼
+//! transport ─► protocol ─► service ◄─ ui
+//!                            ├─► sign ─► crypto
+//!                            ├─► keystore ─► crypto
+//!                            └─► pki ─► crypto
+//! platform: used by any module, uses none
 //! ```
 //!
 //! `crypto`, `sign`, `keystore` and `pki` never see JSON, sockets, config files or the UI;
-//! `protocol` is pure data; `transport` is the only code that touches sockets.
+//! `protocol` is pure data; `transport` is the only code that touches sockets; the service owns
+//! the consent vocabulary (`service::consent`) and `ui` implements it. `tests/architecture.rs`
+//! fails on any edge outside this shape.
 
 pub mod cli;
 pub mod config;

@@ -15,9 +15,9 @@ use qoltanba::keystore::pkcs11::Pkcs11Tokens;
 use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, TokenStores};
 use qoltanba::platform::paths::Paths;
 use qoltanba::protocol::Dispatcher;
+use qoltanba::service::consent::Prompter;
 use qoltanba::service::{Service, ServiceSettings};
 use qoltanba::transport::{self, tls::LocalCa, Listen};
-use qoltanba::ui::Prompter;
 
 mod commands;
 mod gui;

@@ -8,8 +8,10 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use qoltanba::keystore::KeyEntry;
 use qoltanba::protocol::Dispatcher;
+use qoltanba::service::consent::{
+    Cancel, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
+};
 use qoltanba::service::{Caller, Service, ServiceSettings};
-use qoltanba::ui::{Cancel, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry};
 
 /// A user who always presses Cancel.
 struct Cancels;

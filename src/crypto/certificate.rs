@@ -255,7 +255,7 @@ fn value_text(value: &Any) -> String {
         | Tag::VisibleString
         | Tag::TeletexString => bytes.iter().map(|b| char::from(*b)).collect(),
         Tag::BmpString => utf16_be(bytes),
-        _ => format!("#{}", hex_lower(&value.to_der().unwrap_or_default())),
+        _ => format!("#{}", crate::crypto::hex(&value.to_der().unwrap_or_default())),
     }
 }
 
@@ -320,21 +320,12 @@ fn java_big_integer_hex(bytes: &[u8]) -> String {
 }
 
 fn minimal_hex(bytes: &[u8]) -> String {
-    let hex = hex_lower(bytes);
+    let hex = crate::crypto::hex(bytes);
     let trimmed = hex.trim_start_matches('0');
     match trimmed.is_empty() {
         true => "0".to_owned(),
         false => trimmed.to_owned(),
     }
-}
-
-/// Lowercase hex of `bytes`.
-pub(crate) fn hex_lower(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 fn to_offset_date_time(t: x509_cert::time::Time) -> time::OffsetDateTime {
@@ -394,9 +385,9 @@ mod tests {
         assert_eq!(c.iin().as_deref(), Some("123456789011"));
         assert_eq!(c.bin().as_deref(), Some("123456789021"));
         assert_eq!(c.serial_hex(), "35588a098dbab52c87a442605f6daac22c823c6f");
-        let ski = c.subject_key_id().map(|k| hex_lower(&k));
+        let ski = c.subject_key_id().map(|k| crate::crypto::hex(&k));
         assert_eq!(ski.as_deref(), Some("d682726b55b3e62600ea8fe1c74e75fc96f47790"));
-        let aki = c.authority_key_id().map(|k| hex_lower(&k));
+        let aki = c.authority_key_id().map(|k| crate::crypto::hex(&k));
         assert_eq!(aki.as_deref(), Some("a68c16337cb8e83567063e5e415755a2af345068"));
         assert_eq!(
             c.ext_key_usage(),

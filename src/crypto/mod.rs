@@ -14,6 +14,16 @@ pub use certificate::Certificate;
 pub use device::{DeviceError, DeviceErrorKind, PinTries};
 pub use signer::Signer;
 
+/// Lowercase hex of `bytes`: key identifiers, aliases, document digests. The one hex encoder of
+/// the crate.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// PEM armour (RFC 7468): `-----BEGIN LABEL-----`, 64-column base64 lines, `-----END LABEL-----`,
 /// each line ended by `\n`.
 pub fn pem(label: &str, der: &[u8]) -> String {

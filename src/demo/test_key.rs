@@ -32,7 +32,7 @@ pub fn make(password: &str) -> Result<(String, Vec<u8>), String> {
     let cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key).map_err(|e| failed(&e))?;
     let certificate = crate::crypto::Certificate::from_der(cert.der()).map_err(|e| failed(&e))?;
     let key_id = certificate.subject_key_id().unwrap_or_else(|| vec![1]);
-    let alias = crate::ui::hex(&key_id);
+    let alias = crate::crypto::hex(&key_id);
     let p12 = crate::keystore::pkcs12::writer::write(
         pkcs8.as_bytes(),
         certificate.der(),

@@ -11,6 +11,8 @@
 //! Every store the CA was added to is recorded in `trust-stores.json` in the data directory;
 //! `uninstall` removes the CA from exactly those, and `install` first removes CAs it added
 //! before (a renewed CA replaces the old one, which is never left trusted).
+//!
+//! Like all of `platform`, this uses no other module of the crate.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -201,9 +203,25 @@ fn nickname(ca_pem: &Path) -> Result<String, TrustError> {
         .next()
         .ok_or_else(|| TrustError::Ca("no certificate in ca.pem".into()))?
         .map_err(|e| TrustError::Ca(e.to_string()))?;
-    let certificate = crate::crypto::Certificate::from_der(der.as_ref())
-        .map_err(|e| TrustError::Ca(e.to_string()))?;
-    certificate.subject_cn().ok_or_else(|| TrustError::Ca("the CA has no common name".into()))
+    subject_cn(der.as_ref())
+}
+
+/// The subject CN of our own CA (rcgen writes it as a UTF8String). Read with `x509-cert`
+/// directly: `platform` uses no module of this crate (not `crypto::Certificate`).
+fn subject_cn(der: &[u8]) -> Result<String, TrustError> {
+    use der::Decode as _;
+    const COMMON_NAME: der::asn1::ObjectIdentifier =
+        der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3");
+    let certificate =
+        x509_cert::Certificate::from_der(der).map_err(|e| TrustError::Ca(e.to_string()))?;
+    let subject = certificate.tbs_certificate.subject;
+    subject
+        .0
+        .iter()
+        .flat_map(|rdn| rdn.0.iter())
+        .find(|a| a.oid == COMMON_NAME)
+        .and_then(|a| std::str::from_utf8(a.value.value()).ok().map(str::to_owned))
+        .ok_or_else(|| TrustError::Ca("the CA has no common name".into()))
 }
 
 fn record_path(data_dir: &Path) -> PathBuf {

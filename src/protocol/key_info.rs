@@ -43,13 +43,13 @@ pub struct KeyInfo {
 impl KeyInfo {
     /// The KeyInfo of `certificate`.
     pub fn of(certificate: &Certificate) -> Self {
-        let key_id = certificate.subject_key_id().map(|ski| crate::ui::hex(&ski));
+        let key_id = certificate.subject_key_id().map(|ski| crate::crypto::hex(&ski));
         Self {
             cert_not_before: epoch_millis(certificate.not_before()),
             issuer_cn: certificate.issuer_cn(),
             authority_key_identifier: certificate
                 .authority_key_id()
-                .map(|aki| crate::ui::hex(&aki)),
+                .map(|aki| crate::crypto::hex(&aki)),
             serial_number: certificate.serial_hex(),
             cert_not_after: epoch_millis(certificate.not_after()),
             issuer_dn: certificate.issuer_dn(),

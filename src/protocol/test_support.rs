@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::Dispatcher;
 use crate::keystore::KeyEntry;
+use crate::service::consent::{Cancel, PromptAnswer, PromptOutcome, PromptRequest, Prompter};
 use crate::service::{Caller, Service, ServiceSettings};
-use crate::ui::{Cancel, PromptAnswer, PromptOutcome, PromptRequest, Prompter};
 
 /// A prompter that cancels every prompt and counts them.
 #[derive(Default)]
@@ -17,7 +17,12 @@ pub struct CancellingPrompter {
 }
 
 impl Prompter for CancellingPrompter {
-    fn ask(&self, _: &PromptRequest, _: Option<&crate::ui::Retry>, _: &Cancel) -> PromptAnswer {
+    fn ask(
+        &self,
+        _: &PromptRequest,
+        _: Option<&crate::service::consent::Retry>,
+        _: &Cancel,
+    ) -> PromptAnswer {
         self.asked.fetch_add(1, Ordering::SeqCst);
         PromptAnswer::Cancel
     }

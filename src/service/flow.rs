@@ -7,6 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
+use super::consent::{
+    Cancel, Credentials, DocumentSummary, Operation, PromptAnswer, PromptOutcome, PromptRequest,
+    Prompter, Retry, Trust,
+};
 use super::security::{Guest, Security, Standing};
 use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
@@ -15,10 +19,6 @@ use crate::keystore::{
     KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, TokenStores,
 };
 use crate::sign;
-use crate::ui::{
-    Cancel, Credentials, DocumentSummary, Operation, PromptAnswer, PromptOutcome, PromptRequest,
-    Prompter, Retry, Trust,
-};
 
 /// Storage names of hardware stores NCALayer knows (`ncalayer-protocol.md` §6).
 pub const TOKEN_STORAGES: &[&str] = &[
@@ -374,13 +374,11 @@ impl Service {
         };
         let alias = alias.to_ascii_lowercase();
         if !offered.iter().any(|k| k.alias == alias) {
-            return Err(Attempt::Retry(Retry::Problem(format!(
-                "The key {alias} is not one the site accepts."
-            ))));
+            return Err(Attempt::Retry(Retry::KeyNotAccepted(alias)));
         }
         let signer = store.signer(&alias).map_err(|e| match e {
             KeyStoreError::Device(device) => device_attempt(&credentials.store, device),
-            other => Attempt::Retry(Retry::Problem(other.to_string())),
+            other => Attempt::Retry(Retry::StoreUnusable(other.to_string())),
         })?;
         Ok((signer, aliases(&offered), alias))
     }
@@ -393,15 +391,14 @@ impl Service {
         let allowed =
             prompt.storages.as_ref().is_none_or(|s| s.iter().any(|n| n == &credentials.store));
         if !allowed {
-            let text = format!("The site does not accept keys from {}.", credentials.store);
-            return Err(Attempt::Retry(Retry::Problem(text)));
+            let store = credentials.store.clone();
+            return Err(Attempt::Retry(Retry::StorageNotAllowed(store)));
         }
         if credentials.store == PKCS12 {
             return open_file(credentials);
         }
         if !self.tokens.knows(&credentials.store) {
-            let text = format!("No {} token is connected.", credentials.store);
-            return Err(Attempt::Retry(Retry::Problem(text)));
+            return Err(Attempt::Retry(Retry::NoToken(credentials.store.clone())));
         }
         self.tokens
             .open(&credentials.store, &credentials.secret, credentials.remember)
@@ -427,9 +424,7 @@ enum Attempt {
 fn device_attempt(store: &str, error: DeviceError) -> Attempt {
     match error {
         DeviceError::WrongPin(tries) => Attempt::Retry(Retry::WrongPin(tries)),
-        DeviceError::NotPresent => {
-            Attempt::Retry(Retry::Problem(format!("No {store} token is connected.")))
-        }
+        DeviceError::NotPresent => Attempt::Retry(Retry::NoToken(store.to_string())),
         DeviceError::NoSuchKey => Attempt::Retry(Retry::NoMatchingKey),
         other => {
             tracing::warn!("token {store}: {other}");
@@ -440,15 +435,15 @@ fn device_attempt(store: &str, error: DeviceError) -> Attempt {
 
 fn open_file(credentials: &Credentials) -> Result<Box<dyn KeyStore>, Attempt> {
     let Some(path) = credentials.file.as_ref() else {
-        return Err(Attempt::Retry(Retry::Problem("Choose a key store file.".into())));
+        return Err(Attempt::Retry(Retry::ChooseFile));
     };
     let bytes = std::fs::read(path).map_err(|e| {
-        Attempt::Retry(Retry::Problem(format!("Cannot read {}: {e}", path.display())))
+        Attempt::Retry(Retry::Unreadable { path: path.clone(), reason: e.to_string() })
     })?;
     match Pkcs12Store::open(&bytes, &credentials.secret) {
         Ok(store) => Ok(Box::new(store)),
         Err(KeyStoreError::WrongPassword) => Err(Attempt::Retry(Retry::WrongPassword)),
-        Err(e) => Err(Attempt::Retry(Retry::Problem(e.to_string()))),
+        Err(e) => Err(Attempt::Retry(Retry::StoreUnusable(e.to_string()))),
     }
 }
 

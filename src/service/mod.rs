@@ -1,7 +1,10 @@
 //! One request end to end: choose key -> consent + password -> open -> sign -> respond.
 //! Depends on traits only (`Prompter`, `KeyStore`, `Signer`); `main` picks implementations.
+//! The consent vocabulary (`consent.rs`) is the service's: `ui` implements it, the service never
+//! names `ui` and builds no sentence for the user.
 
 pub mod audit;
+pub mod consent;
 pub mod error;
 pub mod flow;
 pub mod limits;
@@ -91,9 +94,12 @@ mod tests {
             locale: None,
             logo: None,
         };
-        let summary = crate::ui::DocumentSummary::new(b"TOP-SECRET-CONTENT", false);
+        let summary = super::consent::DocumentSummary::new(b"TOP-SECRET-CONTENT", false);
         for text in [format!("{request:?}"), format!("{summary:?}")] {
             assert!(!text.contains("TOP-SECRET") && !text.contains("84, 79, 80"), "{text}");
         }
     }
 }
+
+#[cfg(test)]
+mod nca_tests;

@@ -18,8 +18,8 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
+pub use super::consent::Trust;
 pub use super::origin::{Origin, OriginPattern};
-pub use crate::ui::Trust;
 
 /// The main government portals that call NCALayer (`docs/portals.md` has the sources).
 pub const BUILTIN_PORTALS: &[&str] = &[

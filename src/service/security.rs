@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::audit::{Entry, Journal};
+use super::consent::PromptRequest;
 use super::limits::{Ending, LimitKey, Opened, PromptLimiter, QueuePlace};
 use super::origin::Origin;
 use super::policy::{OriginPolicy, Refusal, Trust};
 use super::{Caller, ServiceError};
 use crate::crypto::Certificate;
-use crate::ui::PromptRequest;
 
 /// The policy, the limiter and the journal of one daemon.
 #[derive(Debug)]

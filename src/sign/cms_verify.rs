@@ -317,7 +317,7 @@ mod tests {
             assert_eq!(signers.len(), 1);
             let stem = path.file_stem().expect("stem").to_string_lossy().into_owned();
             let ski = signers[0].certificate.subject_key_id().expect("SKI");
-            assert!(stem.ends_with(&crate::crypto::certificate::hex_lower(&ski)), "{stem}");
+            assert!(stem.ends_with(&crate::crypto::hex(&ski)), "{stem}");
             assert_eq!(signers[0].signing_time.map(|t| t.year()), Some(2020), "{path:?}");
             let last = cms.len() - 1;
             cms[last] ^= 0x01;

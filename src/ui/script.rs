@@ -12,8 +12,11 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry};
+use super::i18n::{self, Locale};
 use crate::keystore::KeyEntry;
+use crate::service::consent::{
+    Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
+};
 
 /// One line of the answers file.
 #[derive(Deserialize)]
@@ -126,7 +129,7 @@ impl Prompter for ScriptPrompter {
         cancel: &Cancel,
     ) -> PromptAnswer {
         if let (Some(retry), Ok(mut state)) = (retry, self.state.lock()) {
-            state.retries.push(retry.to_string());
+            state.retries.push(i18n::retry(retry, Locale::En));
         }
         let Some(answer) = self.next_answer(cancel) else {
             return PromptAnswer::Cancel;
@@ -197,7 +200,7 @@ impl Prompter for ScriptPrompter {
             "origin": request.origin,
             "origin_trust": request.trust,
             "operation": request.operation,
-            "description": request.operation.describe(request.documents.len()),
+            "description": i18n::operation(request.operation, request.documents.len(), Locale::En),
             "documents": {"count": request.documents.len(), "sha256": hashes, "sizes": request.documents.iter().map(|d| d.size).collect::<Vec<_>>()},
             "keys": outcome.keys,
             "filter": {

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use super::{Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry};
+use super::i18n::{self, Locale};
 use crate::keystore::KeyEntry;
+use crate::service::consent::{
+    Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry, Trust,
+};
 
 /// Asks on the controlling terminal.
 #[derive(Debug, Default)]
@@ -42,12 +45,15 @@ fn show_request(request: &PromptRequest) {
     say("==================== Qoltanba: signature request ====================");
     let origin = request.origin.as_deref().unwrap_or("a program on this computer (no Origin)");
     let mark = match request.trust {
-        super::Trust::Trusted => "",
-        super::Trust::New => "  [NEW SITE: never trusted before; check the address]",
-        super::Trust::Local => "",
+        Trust::Trusted => "",
+        Trust::New => "  [NEW SITE: never trusted before; check the address]",
+        Trust::Local => "",
     };
     say(&format!("Requested by: {origin}{mark}"));
-    say(&format!("Operation:    {}", request.operation.describe(request.documents.len())));
+    say(&format!(
+        "Operation:    {}",
+        i18n::operation(request.operation, request.documents.len(), Locale::En)
+    ));
     for (n, doc) in request.documents.iter().enumerate() {
         say(&format!("Document {}: {} bytes, SHA-256 {}", n + 1, doc.size, doc.sha256));
         match (&doc.preview, doc.digest_only) {
@@ -61,7 +67,7 @@ fn show_request(request: &PromptRequest) {
 impl Prompter for TtyPrompter {
     fn ask(&self, request: &PromptRequest, retry: Option<&Retry>, cancel: &Cancel) -> PromptAnswer {
         match retry {
-            Some(reason) => say(&format!("! {reason}")),
+            Some(reason) => say(&format!("! {}", i18n::retry(reason, Locale::En))),
             None => show_request(request),
         }
         let Some(file) = read_line(
@@ -81,7 +87,7 @@ impl Prompter for TtyPrompter {
             true => (file, None),
             false => ("PKCS12".to_string(), Some(PathBuf::from(file))),
         };
-        let remember_origin = request.trust == super::Trust::New
+        let remember_origin = request.trust == Trust::New
             && read_line("Trust this site from now on? [y/N] ")
                 .is_some_and(|a| a.eq_ignore_ascii_case("y"));
         PromptAnswer::Approve(Credentials {

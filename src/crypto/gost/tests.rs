@@ -252,10 +252,7 @@ fn gost_34311_known_answers() {
 }
 
 #[path = "nca_tests.rs"]
-pub(super) mod nca;
-
-#[path = "oracle_tests.rs"]
-mod oracle;
+mod nca;
 
 /// Prints sign and verify timings; run with
 /// `cargo test --release --lib gost_speed -- --ignored --nocapture`.

@@ -62,8 +62,8 @@ pub(crate) fn entry(object: &CertObject) -> Option<KeyEntry> {
     };
     let alias = certificate
         .subject_key_id()
-        .map(|ski| crate::ui::hex(&ski))
-        .unwrap_or_else(|| crate::ui::hex(&object.id));
+        .map(|ski| crate::crypto::hex(&ski))
+        .unwrap_or_else(|| crate::crypto::hex(&object.id));
     Some(KeyEntry { alias, certificate })
 }
 

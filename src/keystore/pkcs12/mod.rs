@@ -18,9 +18,9 @@ use zeroize::Zeroizing;
 use super::ber::{self, BerError, Tlv};
 use super::{KeyEntry, KeyStore, KeyStoreError};
 use crate::crypto::algorithm::RSA_ENCRYPTION;
-use crate::crypto::certificate::hex_lower;
 use crate::crypto::gost::keys::{KEY_2004, KEY_2015_256, KEY_2015_512};
 use crate::crypto::gost::GostSigner;
+use crate::crypto::hex;
 use crate::crypto::rsa::RsaSigner;
 use crate::crypto::{Certificate, Signer};
 use bags::{BagAttributes, CertBag, Contents, KeyBag};
@@ -182,11 +182,19 @@ fn alias(
 ) -> String {
     let names = || key.friendly_name.clone().or_else(|| cert_attrs.friendly_name.clone());
     cert.subject_key_id()
-        .map(|ski| hex_lower(&ski))
+        .map(|ski| hex(&ski))
         .or_else(names)
-        .or_else(|| key.local_key_id.as_deref().map(hex_lower))
+        .or_else(|| key.local_key_id.as_deref().map(hex))
         .unwrap_or_else(|| format!("key{index}"))
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "nca_tests.rs"]
+pub(crate) mod nca;
+
+#[cfg(test)]
+#[path = "gost_oracle_tests.rs"]
+mod gost_oracle;

@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::platform::trust;
-use crate::transport::tls::CA_FILE;
 
 /// Opens `path` (or URL) with the desktop's default application.
 pub fn open(path: impl AsRef<std::ffi::OsStr>) {
@@ -20,12 +19,11 @@ pub fn open(path: impl AsRef<std::ffi::OsStr>) {
     }
 }
 
-/// Adds the daemon's local CA to the user's trust stores exactly as `qoltanba cert install`
+/// Adds the daemon's local CA (`ca`, its PEM file) to the user's trust stores exactly as `qoltanba cert install`
 /// does ([`trust::install_for_user`], recorded so that `qoltanba cert uninstall` removes it);
 /// when that fails (no `certutil`, …), opens the status page, which explains the manual steps.
-pub fn trust_local_ca(data_dir: &Path, listening: &[String]) {
-    let ca = data_dir.join("tls").join(CA_FILE);
-    match trust::install_for_user(&ca, data_dir) {
+pub fn trust_local_ca(ca: &Path, data_dir: &Path, listening: &[String]) {
+    match trust::install_for_user(ca, data_dir) {
         Ok(stores) => {
             for store in stores {
                 tracing::info!("added {} to {}", store.nickname, store.location);

@@ -12,9 +12,12 @@ use super::{Board, TrayState};
 use crate::crypto::Certificate;
 use crate::keystore::{KeyEntry, KeyFilter, KeyType};
 use crate::pki::Validity;
+use crate::service::consent::{
+    Cancel, Credentials, DocumentSummary, PromptAnswer, PromptOutcome, PromptRequest, Prompter,
+    Retry, Trust,
+};
 use crate::ui::i18n::{self, Locale, Msg};
 use crate::ui::notify::{ExpiryWatch, Notifications};
-use crate::ui::{Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry};
 
 /// Asks through the desktop dialog.
 pub struct GuiPrompter {
@@ -47,7 +50,7 @@ impl GuiPrompter {
         DialogRequest {
             origin: request.origin.clone(),
             standing: match (request.trust, self.memory.knows(request.origin.as_deref())) {
-                (crate::ui::Trust::Trusted, _) => super::wire::Standing::Trusted,
+                (Trust::Trusted, _) => super::wire::Standing::Trusted,
                 (_, true) => super::wire::Standing::Known,
                 (_, false) => super::wire::Standing::FirstSeen,
             },
@@ -111,7 +114,8 @@ impl Prompter for GuiPrompter {
     fn ask(&self, request: &PromptRequest, retry: Option<&Retry>, cancel: &Cancel) -> PromptAnswer {
         self.board.set_state(TrayState::Waiting);
         let first = || ToDialog::Ask(Box::new(self.dialog_request(request)));
-        let next = retry.map(|r| ToDialog::Retry { retry: retry_view(r) });
+        let locale = Locale::parse_or_default(&request.locale);
+        let next = retry.map(|r| ToDialog::Retry { retry: retry_view(r, locale) });
         match self.exchange(first, next, cancel) {
             Err(reason) => PromptAnswer::Failed(reason),
             Ok(Some(FromDialog::Approve { store, file, secret, remember_origin })) => {
@@ -192,7 +196,7 @@ impl Prompter for GuiPrompter {
     }
 }
 
-fn document_view(document: &crate::ui::DocumentSummary) -> DocumentView {
+fn document_view(document: &DocumentSummary) -> DocumentView {
     DocumentView {
         size: document.size,
         sha256: document.sha256.clone(),
@@ -201,11 +205,11 @@ fn document_view(document: &crate::ui::DocumentSummary) -> DocumentView {
     }
 }
 
-fn retry_view(retry: &Retry) -> RetryView {
+fn retry_view(retry: &Retry, locale: Locale) -> RetryView {
     match retry {
         Retry::WrongPassword => RetryView::WrongPassword { left: None },
         Retry::NoMatchingKey => RetryView::NoMatchingKey,
-        other => RetryView::Problem { text: other.to_string() },
+        other => RetryView::Problem { text: i18n::retry(other, locale) },
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
 
 use super::wire::{FromDialog, ToDialog};
-use crate::ui::Cancel;
+use crate::service::consent::Cancel;
 
 /// How often a wait checks the cancel flag.
 const POLL: Duration = Duration::from_millis(50);

@@ -22,6 +22,8 @@ pub struct TrayContext {
     pub board: Board,
     /// The daemon's data directory (the `listening` file, logs).
     pub data_dir: PathBuf,
+    /// The local CA (`ca.pem`) the "Trust the local certificate" item adds to the browsers.
+    pub ca_file: PathBuf,
     /// The config file the Settings item opens.
     pub config_file: PathBuf,
     /// Language at start.
@@ -232,7 +234,9 @@ impl Action {
                 let journal = context.data_dir.join(crate::service::audit::JOURNAL_FILE);
                 super::open::open(if journal.exists() { journal } else { context.data_dir.clone() })
             }
-            Self::Trust => super::open::trust_local_ca(&context.data_dir, listening),
+            Self::Trust => {
+                super::open::trust_local_ca(&context.ca_file, &context.data_dir, listening)
+            }
             Self::Settings => super::open::edit_config(&context.config_file),
             Self::Language(_) | Self::Quit => {}
         }

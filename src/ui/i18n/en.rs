@@ -1,7 +1,7 @@
 //! English texts.
 
 use super::Msg;
-use crate::ui::Operation;
+use crate::service::consent::Operation;
 
 /// The English text of `msg`.
 pub(super) fn text(msg: Msg) -> &'static str {
@@ -29,6 +29,15 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::WrongPassword => "Wrong password. Try again.",
         Msg::TriesLeft => "Tries left: {left}",
         Msg::NoMatchingKey => "This key store has no key that the site accepts.",
+        Msg::WrongPin => "Wrong PIN. Try again.",
+        Msg::WrongPinFewTries => "Wrong PIN. The token reports few tries left before it locks the PIN.",
+        Msg::WrongPinLastTry => "Wrong PIN. One try is left: another wrong PIN locks the token.",
+        Msg::KeyNotAccepted => "The key {alias} is not one the site accepts.",
+        Msg::StorageNotAllowed => "The site does not accept keys from {store}.",
+        Msg::NoToken => "No {store} token is connected.",
+        Msg::ChooseStoreFile => "Choose a key store file.",
+        Msg::Unreadable => "Cannot read {path}: {reason}",
+        Msg::StoreUnusable => "The key store cannot be used: {reason}",
         Msg::Keys => "Keys",
         Msg::Owner => "Owner",
         Msg::IinBin => "IIN/BIN",

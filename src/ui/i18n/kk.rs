@@ -1,7 +1,7 @@
 //! Қазақша мәтіндер.
 
 use super::Msg;
-use crate::ui::Operation;
+use crate::service::consent::Operation;
 
 /// The Kazakh text of `msg`.
 pub(super) fn text(msg: Msg) -> &'static str {
@@ -29,6 +29,15 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::WrongPassword => "Құпиясөз қате. Қайталап көріңіз.",
         Msg::TriesLeft => "Қалған әрекеттер: {left}",
         Msg::NoMatchingKey => "Бұл қоймада сайт қабылдайтын кілт жоқ.",
+        Msg::WrongPin => "PIN-код қате. Қайталап көріңіз.",
+        Msg::WrongPinFewTries => "PIN-код қате. Токен PIN-код бұғатталғанға дейін әрекеттер аз қалғанын хабарлайды.",
+        Msg::WrongPinLastTry => "PIN-код қате. Бір әрекет қалды: келесі қате PIN-код токенді бұғаттайды.",
+        Msg::KeyNotAccepted => "{alias} кілтін бұл сайт қабылдамайды.",
+        Msg::StorageNotAllowed => "Сайт {store} қоймасындағы кілттерді қабылдамайды.",
+        Msg::NoToken => "{store} токені қосылмаған.",
+        Msg::ChooseStoreFile => "Кілттер қоймасының файлын таңдаңыз.",
+        Msg::Unreadable => "{path} оқылмады: {reason}",
+        Msg::StoreUnusable => "Кілттер қоймасын пайдалану мүмкін емес: {reason}",
         Msg::Keys => "Кілттер",
         Msg::Owner => "Иесі",
         Msg::IinBin => "ЖСН/БСН",

@@ -10,7 +10,8 @@ mod ru;
 
 use serde::{Deserialize, Serialize};
 
-use super::Operation;
+use crate::crypto::PinTries;
+use crate::service::consent::{Operation, Retry};
 
 /// A language of the user interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -125,6 +126,24 @@ pub enum Msg {
     TriesLeft,
     /// The store holds no key the site accepts.
     NoMatchingKey,
+    /// Wrong PIN, the token does not say how many tries are left.
+    WrongPin,
+    /// Wrong PIN, the token reports few tries left.
+    WrongPinFewTries,
+    /// Wrong PIN, one try left before the token locks the PIN.
+    WrongPinLastTry,
+    /// `The key {alias} is not one the site accepts.`
+    KeyNotAccepted,
+    /// `The site does not accept keys from {store}.`
+    StorageNotAllowed,
+    /// `No {store} token is connected.`
+    NoToken,
+    /// A key store file is needed.
+    ChooseStoreFile,
+    /// `Cannot read {path}: {reason}`.
+    Unreadable,
+    /// `The key store cannot be used: {reason}`.
+    StoreUnusable,
     /// Heading of the key list.
     Keys,
     /// Key owner label.
@@ -206,6 +225,28 @@ pub fn operation(op: Operation, count: usize, locale: Locale) -> String {
         Locale::En => en::operation(op, count),
     };
     fill(template, &[("n", &n)])
+}
+
+/// Why the prompt asks again, in words.
+pub fn retry(retry: &Retry, locale: Locale) -> String {
+    let say = |msg| text(msg, locale).to_string();
+    let with = |msg, name: &str, value: &str| fill(text(msg, locale), &[(name, value)]);
+    match retry {
+        Retry::WrongPassword => say(Msg::WrongPassword),
+        Retry::WrongPin(PinTries::Unknown) => say(Msg::WrongPin),
+        Retry::WrongPin(PinTries::Few) => say(Msg::WrongPinFewTries),
+        Retry::WrongPin(PinTries::Last) => say(Msg::WrongPinLastTry),
+        Retry::NoMatchingKey => say(Msg::NoMatchingKey),
+        Retry::KeyNotAccepted(alias) => with(Msg::KeyNotAccepted, "alias", alias),
+        Retry::StorageNotAllowed(store) => with(Msg::StorageNotAllowed, "store", store),
+        Retry::NoToken(store) => with(Msg::NoToken, "store", store),
+        Retry::ChooseFile => say(Msg::ChooseStoreFile),
+        Retry::Unreadable { path, reason } => fill(
+            text(Msg::Unreadable, locale),
+            &[("path", &path.display().to_string()), ("reason", reason)],
+        ),
+        Retry::StoreUnusable(reason) => with(Msg::StoreUnusable, "reason", reason),
+    }
 }
 
 #[cfg(test)]

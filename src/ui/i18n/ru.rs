@@ -1,7 +1,7 @@
 //! Русские тексты.
 
 use super::Msg;
-use crate::ui::Operation;
+use crate::service::consent::Operation;
 
 /// The Russian text of `msg`.
 pub(super) fn text(msg: Msg) -> &'static str {
@@ -31,6 +31,19 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::WrongPassword => "Неверный пароль. Попробуйте ещё раз.",
         Msg::TriesLeft => "Осталось попыток: {left}",
         Msg::NoMatchingKey => "В этом хранилище нет ключа, который принимает сайт.",
+        Msg::WrongPin => "Неверный PIN-код. Попробуйте ещё раз.",
+        Msg::WrongPinFewTries => {
+            "Неверный PIN-код. Токен сообщает, что до блокировки PIN-кода осталось мало попыток."
+        }
+        Msg::WrongPinLastTry => {
+            "Неверный PIN-код. Осталась одна попытка: следующий неверный PIN-код заблокирует токен."
+        }
+        Msg::KeyNotAccepted => "Ключ {alias} не подходит для этого сайта.",
+        Msg::StorageNotAllowed => "Сайт не принимает ключи из хранилища {store}.",
+        Msg::NoToken => "Токен {store} не подключён.",
+        Msg::ChooseStoreFile => "Выберите файл хранилища ключей.",
+        Msg::Unreadable => "Не удалось прочитать {path}: {reason}",
+        Msg::StoreUnusable => "Хранилище ключей нельзя использовать: {reason}",
         Msg::Keys => "Ключи",
         Msg::Owner => "Владелец",
         Msg::IinBin => "ИИН/БИН",

@@ -37,3 +37,33 @@ fn templates_are_filled() {
         fill(text(Msg::RefusedBody, Locale::En), &[("origin", "https://x.kz"), ("reason", "r")]);
     assert_eq!(body, "https://x.kz was refused: r");
 }
+
+#[test]
+fn retries_in_words_in_every_language() {
+    use crate::crypto::PinTries;
+    use crate::service::consent::Retry;
+    let en = |r: Retry| retry(&r, Locale::En);
+    assert_eq!(en(Retry::WrongPassword), "Wrong password. Try again.");
+    assert_eq!(en(Retry::WrongPin(PinTries::Unknown)), "Wrong PIN. Try again.");
+    assert_eq!(
+        en(Retry::NoToken("AKKaztokenStore".into())),
+        "No AKKaztokenStore token is connected."
+    );
+    let unreadable = Retry::Unreadable { path: "/k.p12".into(), reason: "gone".into() };
+    assert_eq!(en(unreadable.clone()), "Cannot read /k.p12: gone");
+    let all = [
+        Retry::WrongPin(PinTries::Few),
+        Retry::WrongPin(PinTries::Last),
+        Retry::KeyNotAccepted("abc".into()),
+        Retry::StorageNotAllowed("PKCS12".into()),
+        Retry::ChooseFile,
+        unreadable,
+        Retry::StoreUnusable("damaged".into()),
+    ];
+    for r in all {
+        let [kk, ru, en] = Locale::ALL.map(|l| retry(&r, l));
+        assert!(!kk.contains('{') && !ru.contains('{') && !en.contains('{'), "{r:?}");
+        assert_ne!(kk, en, "{r:?}");
+        assert_ne!(ru, en, "{r:?}");
+    }
+}

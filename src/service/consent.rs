@@ -1,0 +1,233 @@
+//! The consent vocabulary: what the service asks the user ([`PromptRequest`], [`Retry`]), what
+//! the user answers ([`PromptAnswer`], [`Credentials`]) and the [`Prompter`] trait the service
+//! asks through. The service owns these types; `ui` implements the trait (terminal, script,
+//! desktop dialog). Nothing here holds a word shown to the user: every sentence, in every
+//! language, is built by `ui` from these typed values.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::crypto::PinTries;
+use crate::keystore::{KeyEntry, KeyFilter};
+
+/// What the user is asked to approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Operation {
+    /// CMS with the document inside.
+    CmsAttached,
+    /// CMS without the document.
+    CmsDetached,
+    /// Detached CMS over digests the page computed.
+    CmsDigest,
+    /// Enveloped XML signature over whole documents.
+    Xml,
+    /// XML signature over one element of each document.
+    XmlElement,
+    /// Raw signature values.
+    Raw,
+    /// Choose a key and show its certificate to the page (getKeyInfo).
+    KeyInfo,
+}
+
+/// What the prompt shows of one document. `Debug` leaves the preview out: document content
+/// must never reach a log.
+#[derive(Clone, Serialize)]
+pub struct DocumentSummary {
+    /// Size in bytes of what is signed.
+    pub size: usize,
+    /// SHA-256 hex of what is signed.
+    pub sha256: String,
+    /// A short readable preview, or `None` for digests and binary data.
+    #[serde(skip)]
+    pub preview: Option<String>,
+    /// The content is a digest: it cannot be shown.
+    pub digest_only: bool,
+}
+
+impl DocumentSummary {
+    /// Summarises `data`; text-like content gets a preview of its first lines.
+    pub fn new(data: &[u8], digest_only: bool) -> Self {
+        use sha2::Digest as _;
+        let preview = (!digest_only)
+            .then(|| std::str::from_utf8(data).ok())
+            .flatten()
+            .filter(|text| !text.chars().any(|c| c.is_control() && !c.is_whitespace()))
+            .map(|text| {
+                text.lines().take(12).collect::<Vec<_>>().join("\n").chars().take(800).collect()
+            });
+        let sha256 = crate::crypto::hex(&sha2::Sha256::digest(data));
+        Self { size: data.len(), sha256, preview, digest_only }
+    }
+}
+
+impl std::fmt::Debug for DocumentSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentSummary")
+            .field("size", &self.size)
+            .field("sha256", &self.sha256)
+            .field("digest_only", &self.digest_only)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How far the caller's origin is trusted, as the prompt shows it (`docs/security.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Listed: the built-in portals, `allowed_origins`, or remembered by the user.
+    Trusted,
+    /// A site not seen before: the dialog says so and offers to remember it.
+    #[default]
+    New,
+    /// No `Origin` header: "a program on this computer".
+    Local,
+}
+
+/// Everything one prompt shows.
+#[derive(Debug, Clone)]
+pub struct PromptRequest {
+    /// The origin from the WebSocket handshake (`None`: a program on this computer).
+    pub origin: Option<String>,
+    /// How far the origin is trusted.
+    pub trust: Trust,
+    /// The operation.
+    pub operation: Operation,
+    /// What is signed.
+    pub documents: Vec<DocumentSummary>,
+    /// The key filter the request asks for.
+    pub filter: KeyFilter,
+    /// Storage names the request allows (`None`: any).
+    pub storages: Option<Vec<String>>,
+    /// Language of the prompt (`kk`, `ru`, `en`).
+    pub locale: String,
+    /// Storage names of the tokens connected now that the request allows, for the store choice.
+    pub tokens: Vec<String>,
+    /// The portal's logo (PNG bytes), when the request sent one.
+    pub logo: Option<Vec<u8>>,
+}
+
+/// The user's choice of store, key and secret.
+pub struct Credentials {
+    /// Storage name (`PKCS12`, `AKKaztokenStore`, …).
+    pub store: String,
+    /// The key store file, for file stores.
+    pub file: Option<PathBuf>,
+    /// Password or PIN.
+    pub secret: SecretString,
+    /// Key alias, when the user picked it up front.
+    pub key: Option<String>,
+    /// Tokens: keep this PIN for so long ("remember for N minutes"; off by default, capped by
+    /// the token layer). An empty PIN later uses the remembered one.
+    pub remember: Option<std::time::Duration>,
+    /// "Trust this site from now on" (prompt mode, a new origin; ignored otherwise).
+    pub remember_origin: bool,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("store", &self.store)
+            .field("file", &self.file)
+            .field("key", &self.key)
+            .field("remember", &self.remember)
+            .field("remember_origin", &self.remember_origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The answer to a prompt.
+#[derive(Debug)]
+pub enum PromptAnswer {
+    /// The user pressed Cancel (or closed the dialog, or the client went away).
+    Cancel,
+    /// The user approved with these credentials.
+    Approve(Credentials),
+    /// The dialog could not be shown (the reason, for the log and the page).
+    Failed(String),
+}
+
+/// Why the prompt is shown again. Typed, not worded: `ui` says it in the user's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Retry {
+    /// The password did not open the store.
+    WrongPassword,
+    /// The token refused the PIN; the token's flags say how many tries are left.
+    WrongPin(PinTries),
+    /// The store opened but holds no key that matches the request.
+    NoMatchingKey,
+    /// The key the user picked (its alias) is not one the request accepts.
+    KeyNotAccepted(String),
+    /// The request does not allow keys from this storage (its name).
+    StorageNotAllowed(String),
+    /// No token of this storage (its name) is connected.
+    NoToken(String),
+    /// A key store file is needed and none was chosen.
+    ChooseFile,
+    /// The key store file could not be read.
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why (the operating system's error).
+        reason: String,
+    },
+    /// The store or its key cannot be used (damaged file, unsupported key, …): the key store
+    /// layer's reason.
+    StoreUnusable(String),
+}
+
+/// How a prompt ended, recorded by [`Prompter::finish`].
+#[derive(Debug, Clone)]
+pub struct PromptOutcome {
+    /// Aliases of the keys offered (matching the filter) in the last store opened.
+    pub keys: Vec<String>,
+    /// `signed`, `cancelled` or `failed`.
+    pub result: &'static str,
+}
+
+/// A cancellation flag shared between a request and its prompt.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// Marks the prompt as cancelled (the client went away).
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the prompt was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The user, as the service sees them. Calls block until the user answers; implementations
+/// poll `cancel` and return a cancelling answer soon after it is set.
+pub trait Prompter: Send + Sync {
+    /// Asks for consent and credentials; `retry` says why it is asked again.
+    fn ask(&self, request: &PromptRequest, retry: Option<&Retry>, cancel: &Cancel) -> PromptAnswer;
+
+    /// Lets the user pick one of `keys` (already filtered); `None` cancels.
+    fn choose_key(
+        &self,
+        request: &PromptRequest,
+        keys: &[KeyEntry],
+        cancel: &Cancel,
+    ) -> Option<String>;
+
+    /// Asks for a file (commonUtils `showFileChooser`); `None` cancels.
+    fn choose_file(
+        &self,
+        origin: Option<&str>,
+        extension: &str,
+        cancel: &Cancel,
+    ) -> Option<PathBuf>;
+
+    /// Called once when a prompt ends, before the reply is sent.
+    fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome);
+}
