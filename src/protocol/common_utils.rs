@@ -398,6 +398,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_digest_no_key_can_sign_is_refused_before_the_prompt() {
+        let h = Harness::new();
+        let twenty_bytes = r#"["PKCS12","SIGNATURE","AAAAAAAAAAAAAAAAAAAAAAAAAAA="]"#;
+        let reply = h.reply(&request("createCAdESFromBase64Hash", twenty_bytes)).await;
+        assert!(reply.contains("the digest is 20 bytes"), "{reply}");
+        assert_eq!(h.prompts(), 0, "no PIN typed for a digest no key can sign");
+        let sha256 = r#"["PKCS12","SIGNATURE","AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="]"#;
+        let reply = h.reply(&request("createCAdESFromBase64Hash", sha256)).await;
+        assert_eq!(reply, r#"{"code":"500","message":"action.canceled"}"#);
+        assert_eq!(h.prompts(), 1, "a 32-byte digest reaches the dialog");
+    }
+
+    #[tokio::test]
     async fn refusals_before_the_prompt() {
         let h = Harness::new();
         assert_eq!(

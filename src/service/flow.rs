@@ -467,6 +467,9 @@ fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
     if request.documents.is_empty() {
         return Err(ServiceError::BadRequest("no data to sign".into()));
     }
+    if let SignFormat::Cms { digested: true, .. } = request.format {
+        check_digests(&request.documents)?;
+    }
     if let SignFormat::Xml { element } = &request.format {
         for document in &request.documents {
             let text = std::str::from_utf8(document)
@@ -478,6 +481,22 @@ fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
         }
     }
     Ok(())
+}
+
+/// Digest lengths a key can sign: 32 bytes (SHA-256, GOST 34.311, Streebog-256) or 64
+/// (Streebog-512). Checked before the dialog, so the user never types a PIN for a digest no key
+/// could sign; the key's own length is checked again when it signs.
+const DIGEST_LENGTHS: [usize; 2] = [32, 64];
+
+fn check_digests(documents: &[Vec<u8>]) -> Result<(), ServiceError> {
+    match documents.iter().find(|d| !DIGEST_LENGTHS.contains(&d.len())) {
+        Some(digest) => Err(ServiceError::BadRequest(format!(
+            "the digest is {} bytes; a digest to sign is 32 bytes (SHA-256, GOST 34.311, \
+             Streebog-256) or 64 bytes (Streebog-512)",
+            digest.len()
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn sign_all(signer: &dyn Signer, request: &SignRequest) -> Result<Vec<Vec<u8>>, ServiceError> {
