@@ -528,3 +528,7 @@ fn sign_one(
         SignFormat::Raw => sign::raw::sign(signer, document)?,
     })
 }
+
+#[cfg(test)]
+#[path = "flow_tests.rs"]
+mod tests;
