@@ -98,13 +98,7 @@ pub fn too_large(head: &str, len: usize, limit: usize) -> String {
     let text = format!(
         "The request is {len} bytes; the limit is {limit} bytes (server.max_message_bytes)."
     );
-    match module_in(head) {
-        Some(basics::MODULE) => basics::error_text("MESSAGE_TOO_LARGE", &text),
-        Some(common_utils::MODULE) => common_utils::error_text(&text),
-        Some(applet::MODULE) => applet::error_text(&text),
-        None if head.contains("\"method\"") => applet::error_text(&text),
-        _ => envelope::top_level_error("MESSAGE_TOO_LARGE", Some(&text)),
-    }
+    message_too_large(head, &text)
 }
 
 /// The reply to a message the memory budget refuses (`server.untrusted_memory_bytes` for a site
@@ -116,12 +110,17 @@ pub fn over_budget(head: &str, len: usize) -> String {
          now; send it again when earlier requests are answered, or ask the administrator to \
          trust the site (policy.allowed_origins)."
     );
+    message_too_large(head, &text)
+}
+
+/// `MESSAGE_TOO_LARGE` with `text`, in the envelope of the module named in `head`.
+fn message_too_large(head: &str, text: &str) -> String {
     match module_in(head) {
-        Some(basics::MODULE) => basics::error_text("MESSAGE_TOO_LARGE", &text),
-        Some(common_utils::MODULE) => common_utils::error_text(&text),
-        Some(applet::MODULE) => applet::error_text(&text),
-        None if head.contains("\"method\"") => applet::error_text(&text),
-        _ => envelope::top_level_error("MESSAGE_TOO_LARGE", Some(&text)),
+        Some(basics::MODULE) => basics::error_text("MESSAGE_TOO_LARGE", text),
+        Some(common_utils::MODULE) => common_utils::error_text(text),
+        Some(applet::MODULE) => applet::error_text(text),
+        None if head.contains("\"method\"") => applet::error_text(text),
+        _ => envelope::top_level_error("MESSAGE_TOO_LARGE", Some(text)),
     }
 }
 
