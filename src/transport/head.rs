@@ -98,6 +98,7 @@ fn is_websocket_token(value: &str) -> bool {
 }
 
 /// A stream that first yields bytes already read from `inner`, then reads `inner`.
+#[derive(Debug)]
 pub(crate) struct Replay<S> {
     buffered: Vec<u8>,
     pos: usize,

@@ -18,6 +18,8 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::head::Replay;
+
 pub use budget::{Account, BudgetLimits, MemoryBudget, Reservation};
 
 mod budget;
@@ -253,29 +255,15 @@ impl InFlight {
     }
 }
 
-/// The client's bytes: those read before the wrapper existed, then the stream.
+/// The client's bytes: those read before the wrapper existed, then the stream ([`Replay`]).
 #[derive(Debug)]
 struct Input<S> {
-    inner: S,
-    prefix: Vec<u8>,
-    pos: usize,
+    inner: Replay<S>,
 }
 
 impl<S: AsyncRead + Unpin> Input<S> {
     /// Reads into `dst`; `Ok(0)` at end of stream (or for an empty `dst`).
     fn poll_read(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
-        let rest = self.prefix.get(self.pos..).unwrap_or_default();
-        if !rest.is_empty() {
-            let n = rest.len().min(dst.len());
-            let (to, from) = (dst.get_mut(..n), rest.get(..n));
-            to.unwrap_or_default().copy_from_slice(from.unwrap_or_default());
-            self.pos += n;
-            if self.pos >= self.prefix.len() {
-                self.prefix = Vec::new();
-                self.pos = 0;
-            }
-            return Poll::Ready(Ok(n));
-        }
         let mut buf = ReadBuf::new(dst);
         ready!(Pin::new(&mut self.inner).poll_read(cx, &mut buf))?;
         Poll::Ready(Ok(buf.filled().len()))
@@ -319,7 +307,7 @@ impl<S> Metered<S> {
     pub fn new(inner: S, prefix: Vec<u8>, account: Account, max_message: usize) -> (Self, Tickets) {
         let tickets = Tickets::default();
         let metered = Self {
-            input: Input { inner, prefix, pos: 0 },
+            input: Input { inner: Replay::new(prefix, inner) },
             account,
             max_message,
             tickets: tickets.clone(),
