@@ -1,47 +1,24 @@
-//! The security side of the composition root: the origin policy, prompt limits and journal of
-//! `run` (`[policy]` of the config merged with the IT policy file and registry key),
-//! `qoltanba policy`, `qoltanba history` and `qoltanba cert install|uninstall`.
+//! The security commands: the IT policy `run` starts with, `qoltanba policy`, `qoltanba history`
+//! and `qoltanba cert install|uninstall`.
 
 use qoltanba::cli::CertAction;
 use std::path::Path;
 
 use qoltanba::config::{policy_path, Policy, PolicySources, Settings};
-use qoltanba::keystore::pkcs11::ModuleRegistry;
+use qoltanba::daemon::{origin_policy, token_modules};
+use qoltanba::platform::clock::Clock;
 use qoltanba::platform::paths::Paths;
 use qoltanba::platform::registry::POLICY_KEY_SHOWN;
 use qoltanba::platform::trust;
 use qoltanba::service::audit::{self, Journal};
 use qoltanba::service::policy::{Mode, OriginPolicy};
-use qoltanba::service::Security;
 use qoltanba::transport::tls::LocalCa;
 
 use super::Failure;
 
-/// File of the origins the user chose to trust, in the data directory.
-const REMEMBERED_FILE: &str = "trusted-origins.txt";
-
-/// The daemon's security: the user's `[policy]` under IT's (`it`), remembered
-/// origins and the journal in the data directory.
-pub fn security(paths: &Paths, settings: &Settings, it: &Policy) -> Security {
-    let policy = origin_policy(paths, settings, it);
-    tracing::info!(mode = ?policy.mode(), limits = ?policy.limits(), "origin policy");
-    let journal = Journal::new(paths.data_dir.join(audit::JOURNAL_FILE));
-    Security::new(policy, Some(journal))
-}
-
 /// The IT policy of this computer (file and registry), with where it came from.
 pub fn it_policy() -> Result<(Policy, PolicySources), Failure> {
     Policy::load_system().map_err(|e| e.to_string())
-}
-
-fn origin_policy(paths: &Paths, settings: &Settings, it: &Policy) -> OriginPolicy {
-    OriginPolicy::merge(&settings.policy, &it.policy)
-        .with_remembered(paths.data_dir.join(REMEMBERED_FILE))
-}
-
-/// The token modules: built-in defaults, then the user's config, then the IT policy.
-pub fn token_modules(settings: &Settings, it: &Policy) -> ModuleRegistry {
-    ModuleRegistry::with_overrides(&settings.pkcs11.modules, &it.pkcs11.modules)
 }
 
 /// `qoltanba policy`: the policy in force and the sources it was read from, for IT and support.
@@ -113,7 +90,8 @@ pub fn history(paths: &Paths, last: Option<usize>) -> Result<(), Failure> {
 pub fn cert(paths: &Paths, action: CertAction) -> Result<(), Failure> {
     match action {
         CertAction::Install => {
-            let ca = LocalCa::load_or_create(&paths.tls_dir()).map_err(|e| e.to_string())?;
+            let ca = LocalCa::load_or_create(&paths.tls_dir(), Clock::for_process())
+                .map_err(|e| e.to_string())?;
             let stores = trust::install_for_user(ca.ca_pem_path(), &paths.data_dir)
                 .map_err(|e| e.to_string())?;
             for store in stores {

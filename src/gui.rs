@@ -20,6 +20,8 @@ pub struct Desktop {
     config_file: PathBuf,
     #[cfg_attr(not(feature = "desktop"), allow(dead_code))]
     locale: String,
+    #[cfg_attr(not(feature = "desktop"), allow(dead_code))]
+    clock: qoltanba::platform::clock::Clock,
     #[cfg(feature = "desktop")]
     board: qoltanba::ui::desktop::Board,
     #[cfg(feature = "desktop")]
@@ -28,13 +30,14 @@ pub struct Desktop {
 
 impl Desktop {
     /// The desktop of a daemon with these paths and default language.
-    pub fn new(paths: &Paths, locale: &str) -> Self {
+    pub fn new(paths: &Paths, locale: &str, clock: qoltanba::platform::clock::Clock) -> Self {
         #[cfg(feature = "desktop")]
         let parsed = qoltanba::ui::i18n::Locale::parse_or_default(locale);
         Self {
             data_dir: paths.data_dir.clone(),
             config_file: paths.config_file(),
             locale: locale.to_string(),
+            clock,
             #[cfg(feature = "desktop")]
             board: qoltanba::ui::desktop::Board::default(),
             #[cfg(feature = "desktop")]
@@ -91,10 +94,11 @@ impl Desktop {
     #[cfg(feature = "desktop")]
     fn watch_expiry(&self, done: Arc<std::sync::atomic::AtomicBool>) {
         let (data_dir, notifications) = (self.data_dir.clone(), self.notifications.clone());
+        let clock = self.clock;
         std::thread::spawn(move || {
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 let watch = qoltanba::ui::notify::ExpiryWatch::load(&data_dir);
-                for note in watch.due(qoltanba::platform::clock::now()) {
+                for note in watch.due(clock.now()) {
                     notifications.send(&note);
                 }
                 for _ in 0..3600 {

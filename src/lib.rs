@@ -3,7 +3,9 @@
 //! Layers, and the direction of their dependencies (see `docs/architecture.md`):
 //!
 //! ```text
-//! main, commands, gui, config, cli, demo (wiring and tools)
+//! main, commands, gui, cli, demo (the binary and its tools)
+//!   ▼
+//! daemon (the wiring, as a library), config
 //!   ▼
 //! transport ─► protocol ─► service ◄─ ui
 //!                            ├─► sign ─► crypto
@@ -20,6 +22,7 @@
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod daemon;
 pub mod demo;
 pub mod keystore;
 pub mod pki;

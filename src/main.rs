@@ -1,5 +1,5 @@
-//! Composition root: parse the command line, read config, set up logging, build the prompter,
-//! service, protocol dispatcher and listeners, and run. Also the script commands (`keys`,
+//! Composition root: parse the command line, read config, pick the prompter and clock, and run
+//! the daemon (`qoltanba::daemon`) until a signal or the tray's Quit. Also the script commands (`keys`,
 //! `sign`, `verify`).
 
 use std::path::Path;
@@ -11,13 +11,13 @@ use secrecy::SecretString;
 
 use qoltanba::cli::{Cli, Command, Format, RunArgs, SignArgs};
 use qoltanba::config::Settings;
+use qoltanba::daemon::{self, Parts};
 use qoltanba::keystore::pkcs11::Pkcs11Tokens;
 use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, TokenStores};
+use qoltanba::platform::clock::Clock;
 use qoltanba::platform::paths::Paths;
-use qoltanba::protocol::Dispatcher;
 use qoltanba::service::consent::Prompter;
-use qoltanba::service::{Service, ServiceSettings};
-use qoltanba::transport::{self, tls::LocalCa, Listen};
+use qoltanba::transport::Listen;
 
 mod commands;
 mod gui;
@@ -65,38 +65,6 @@ fn start(cli: Cli) -> Result<(), Failure> {
         }
         Command::Cert { action } => commands::cert(&paths, action),
     }
-}
-
-/// Logs to stderr and to the log file in the data directory. No request or document content
-/// and no secret is ever passed to a log macro.
-fn init_logging(paths: &Paths, level: &str) -> Result<(), Failure> {
-    use tracing_subscriber::{fmt, prelude::*, EnvFilter};
-    std::fs::create_dir_all(&paths.data_dir)
-        .map_err(|e| format!("cannot create {}: {e}", paths.data_dir.display()))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(paths.log_file())
-        .map_err(|e| format!("cannot open the log file: {e}"))?;
-    let mut filter =
-        EnvFilter::try_from_env("QOLTANBA_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    // Libraries below us log whole frames at debug/trace level: cap them, whatever the user asks,
-    // so no document or password ever reaches a log.
-    for quiet in ["tungstenite=warn", "tokio_tungstenite=warn", "rustls=warn", "tokio_rustls=warn"]
-    {
-        if let Ok(directive) = quiet.parse() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr))
-        .with(fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(file)))
-        .try_init()
-        .map_err(|e| e.to_string())?;
-    qoltanba::platform::harden::log();
-    Ok(())
 }
 
 /// `qoltanba demo`: serves the test portal until Ctrl+C.
@@ -172,104 +140,50 @@ fn prompter(mode: &str, desktop: &gui::Desktop) -> Result<Arc<dyn Prompter>, Fai
     ))
 }
 
-/// Notifies the user of a request the origin policy refused, at most once a minute per site.
-fn refusal_notices(settings: &Settings) -> qoltanba::service::security::RefusalHook {
-    use std::collections::HashMap;
-    use std::time::{Duration, Instant};
-    let locale = qoltanba::ui::i18n::Locale::parse_or_default(&settings.ui.locale);
-    let notifications = qoltanba::ui::notify::Notifications::for_desktop(locale);
-    let last: std::sync::Mutex<HashMap<String, Instant>> = std::sync::Mutex::default();
-    qoltanba::service::security::RefusalHook(Arc::new(move |origin, reason| {
-        let key = origin.unwrap_or("").to_string();
-        let Ok(mut last) = last.lock() else { return };
-        if last.get(&key).is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
-            return;
-        }
-        last.insert(key, Instant::now());
-        notifications.policy_refused(origin, reason);
-    }))
-}
-
 fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure> {
-    init_logging(paths, &settings.log.level)?;
+    daemon::logging::init(paths, &settings.log.level)?;
     let urls = if args.listen.is_empty() { settings.server.listen.clone() } else { args.listen };
     let listens = urls
         .iter()
         .map(|url| Listen::parse(url).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     let mode = resolve_mode(args.ui.as_deref().unwrap_or(&settings.ui.mode)).to_string();
-    let desktop = gui::Desktop::new(paths, &settings.ui.locale);
-    let prompter = prompter(&mode, &desktop)?;
+    let clock = Clock::for_process();
+    let desktop = gui::Desktop::new(paths, &settings.ui.locale, clock);
     let (it, _) = commands::it_policy()?;
-    let tokens = Pkcs11Tokens::new(&commands::token_modules(settings, &it));
-    let tokens: Arc<dyn TokenStores> = Arc::new(tokens);
-    let service_settings = ServiceSettings { locale: settings.ui.locale.clone() };
-    let security =
-        commands::security(paths, settings, &it).with_refusal_hook(refusal_notices(settings));
-    let service = Service::with_security(prompter, service_settings, tokens, security);
-    let dispatcher = Arc::new(Dispatcher::new(service.clone()));
-    let limits = transport::Limits {
-        max_message_size: settings.server.max_message_bytes,
-        max_connections: settings.server.max_connections,
-        max_site_connections: settings.server.max_site_connections,
-        memory_budget: settings.server.memory_budget_bytes,
-        untrusted_memory: settings.server.untrusted_memory_bytes,
-        ..transport::Limits::default()
-    };
+    let parts = Parts::assemble(daemon::Setup {
+        paths,
+        settings,
+        it: &it,
+        prompter: prompter(&mode, &desktop)?,
+        clock,
+        refusals: Some(daemon::refusal_notices(settings)),
+    });
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let quit = Arc::new(tokio::sync::Notify::new());
-    let serve = serve_all(paths.clone(), listens, dispatcher, limits, quit.clone());
+    let service = parts.service.clone();
+    let serve = serve(listens, parts, quit.clone());
     if mode == "gui" {
         return desktop.run_with_tray(runtime, serve, service, quit);
     }
     runtime.block_on(serve)
 }
 
-async fn serve_all(
-    paths: Paths,
+/// Serves until a signal or the tray's Quit.
+async fn serve(
     listens: Vec<Listen>,
-    dispatcher: Arc<Dispatcher>,
-    limits: transport::Limits,
+    parts: Parts,
     quit: Arc<tokio::sync::Notify>,
 ) -> Result<(), Failure> {
-    let paths = &paths;
-    let ca = match listens.iter().any(Listen::is_tls) {
-        true => Some(LocalCa::load_or_create(&paths.tls_dir()).map_err(|e| e.to_string())?),
-        false => None,
-    };
-    let status =
-        transport::StatusInfo { ca_pem: ca.as_ref().map(|ca| ca.ca_pem_path().to_path_buf()) };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut tasks = Vec::new();
-    let mut announced = String::new();
-    for listen in listens {
-        let listener = transport::bind(&listen).await.map_err(|e| e.to_string())?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let line = format!("listening on {}", listen.url_for(address));
-        eprintln!("{line}");
-        tracing::info!("{line}");
-        announced.push_str(&line);
-        announced.push('\n');
-        let tls = listen.is_tls().then(|| ca.as_ref().map(LocalCa::server_config)).flatten();
-        let handler: Arc<dyn transport::Handler> = dispatcher.clone();
-        let mut stop = stop_rx.clone();
-        let shutdown = async move {
-            let _ = stop.wait_for(|stopped| *stopped).await;
-        };
-        let serve =
-            transport::serve(listener, tls, handler, limits.clone(), status.clone(), shutdown);
-        tasks.push(tokio::spawn(serve));
+    let running = daemon::start(listens, &parts).await.map_err(|e| e.to_string())?;
+    for url in running.urls() {
+        eprintln!("listening on {url}");
     }
-    std::fs::write(paths.data_dir.join("listening"), announced).map_err(|e| e.to_string())?;
     tokio::select! {
         () = wait_for_signal() => {}
         () = quit.notified() => {}
     }
-    tracing::info!("shutting down");
-    let _ = stop_tx.send(true);
-    for task in tasks {
-        let _ = task.await;
-    }
+    running.stop().await;
     Ok(())
 }
 
@@ -307,7 +221,7 @@ fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Fa
 
 fn token_keys(settings: &Settings, store: &str) -> Result<(), Failure> {
     let (it, _) = commands::it_policy()?;
-    let tokens = Pkcs11Tokens::new(&commands::token_modules(settings, &it));
+    let tokens = Pkcs11Tokens::new(&daemon::token_modules(settings, &it));
     if !tokens.knows(store) {
         return Err(format!("{store} has no PKCS#11 module configured ([pkcs11.modules])"));
     }
@@ -356,7 +270,7 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
     let signer = store.signer(&alias).map_err(|e| e.to_string())?;
     let input = std::fs::read(&args.input)
         .map_err(|e| format!("cannot read {}: {e}", args.input.display()))?;
-    let now = qoltanba::platform::clock::now();
+    let now = Clock::for_process().now();
     let output = match args.format {
         Format::Cms => qoltanba::sign::cms::sign_data(signer.as_ref(), &input, !args.detached, now),
         Format::Xml => {

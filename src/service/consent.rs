@@ -109,6 +109,8 @@ pub struct PromptRequest {
     pub tokens: Vec<String>,
     /// The portal's logo (PNG bytes), when the request sent one.
     pub logo: Option<Vec<u8>>,
+    /// The moment keys are judged at (valid, expired), from the service's clock.
+    pub now: time::OffsetDateTime,
 }
 
 /// The user's choice of store, key and secret.

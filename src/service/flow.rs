@@ -18,6 +18,7 @@ use crate::crypto::{Certificate, Signer};
 use crate::keystore::{
     KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, TokenStores,
 };
+use crate::platform::clock::Clock;
 use crate::sign;
 
 /// Storage names of hardware stores NCALayer knows (`ncalayer-protocol.md` §6).
@@ -41,11 +42,13 @@ const MAX_ATTEMPTS: usize = 10;
 pub struct ServiceSettings {
     /// Default prompt language.
     pub locale: String,
+    /// Where the service reads the time (signing time, key validity, journal).
+    pub clock: Clock,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self { locale: "ru".into() }
+        Self { locale: "ru".into(), clock: Clock::system() }
     }
 }
 
@@ -57,6 +60,7 @@ pub struct Service {
     locale: Mutex<String>,
     picked_files: Mutex<Vec<PathBuf>>,
     security: Security,
+    clock: Clock,
 }
 
 /// Sets the cancel flag when the request future is dropped (the client went away).
@@ -95,6 +99,7 @@ impl Service {
             tokens,
             prompt_queue: Arc::new(tokio::sync::Mutex::new(())),
             locale: Mutex::new(settings.locale),
+            clock: settings.clock,
             picked_files: Mutex::new(Vec::new()),
             security,
         })
@@ -169,9 +174,11 @@ impl Service {
         let allow_expired = request.allow_expired;
         self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, alias) = service.choose_signer(&prompt, allow_expired, &cancel)?;
-            let result = sign_all(signer.as_ref(), &request).map_err(ServiceError::lift_device);
+            let now = service.clock.now();
+            let result =
+                sign_all(signer.as_ref(), &request, now).map_err(ServiceError::lift_device);
             let recorded =
-                service.security.record(&prompt, &alias, signer.certificate(), result.is_ok());
+                service.security.record(&prompt, &alias, signer.certificate(), result.is_ok(), now);
             let result = recorded.and(result);
             let outcome = if result.is_ok() { "signed" } else { "failed" };
             service.prompter.finish(&prompt, &PromptOutcome { keys, result: outcome });
@@ -201,6 +208,7 @@ impl Service {
             locale: self.locale(),
             tokens: self.allowed_tokens(Some(&[storage.to_string()])).await,
             logo: None,
+            now: self.clock.now(),
         };
         self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, _) = service.choose_signer(&prompt, true, &cancel)?;
@@ -292,6 +300,7 @@ impl Service {
             locale: request.locale.clone().unwrap_or_else(|| self.locale()),
             tokens: Vec::new(),
             logo: request.logo.clone(),
+            now: self.clock.now(),
         }
     }
 
@@ -351,7 +360,7 @@ impl Service {
         cancel: &Cancel,
     ) -> Result<Chosen, Attempt> {
         let store = self.open_store(prompt, &credentials)?;
-        let now = crate::platform::clock::now();
+        let now = prompt.now;
         let offered: Vec<KeyEntry> = store
             .keys()
             .iter()
@@ -499,8 +508,11 @@ fn check_digests(documents: &[Vec<u8>]) -> Result<(), ServiceError> {
     }
 }
 
-fn sign_all(signer: &dyn Signer, request: &SignRequest) -> Result<Vec<Vec<u8>>, ServiceError> {
-    let now: OffsetDateTime = crate::platform::clock::now();
+fn sign_all(
+    signer: &dyn Signer,
+    request: &SignRequest,
+    now: OffsetDateTime,
+) -> Result<Vec<Vec<u8>>, ServiceError> {
     request
         .documents
         .iter()

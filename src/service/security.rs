@@ -180,11 +180,10 @@ impl Security {
         alias: &str,
         certificate: &Certificate,
         signed: bool,
+        at: time::OffsetDateTime,
     ) -> Result<(), ServiceError> {
         let Some(journal) = &self.journal else { return Ok(()) };
-        let time = crate::platform::clock::now()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let time = at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
         let operation = serde_json::to_value(prompt.operation)
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))

@@ -9,7 +9,7 @@
 //! `leaf-key.pem` (mode 0600 on unix).
 //!
 //! Later starts load the leaf and its key. A leaf that expires within 30 days (by
-//! [`crate::platform::clock::now`]) or files that cannot be used are replaced by a **new** CA and
+//! the injected [`Clock`]) or files that cannot be used are replaced by a **new** CA and
 //! leaf — the old CA key no longer exists — and a warning says the new CA must be trusted again.
 //! New certificates are dated by the real wall clock, because browsers check them against theirs.
 //!
@@ -28,6 +28,8 @@ use rcgen::{
     SanType, SerialNumber,
 };
 use time::{Duration, OffsetDateTime};
+
+use crate::platform::clock::Clock;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::ServerConfig;
 
@@ -70,10 +72,10 @@ pub struct LocalCa {
 }
 
 impl LocalCa {
-    /// Loads the leaf from `tls_dir`, creating or renewing the CA and leaf when needed.
-    pub fn load_or_create(tls_dir: &Path) -> Result<Self, TransportError> {
-        let now = crate::platform::clock::now();
-        Self::load_or_create_at(tls_dir, now, OffsetDateTime::now_utc())
+    /// Loads the leaf from `tls_dir`, creating or renewing the CA and leaf when needed. Expiry
+    /// is judged by `clock`; new certificates are dated by the system clock, which browsers use.
+    pub fn load_or_create(tls_dir: &Path, clock: Clock) -> Result<Self, TransportError> {
+        Self::load_or_create_at(tls_dir, clock.now(), OffsetDateTime::now_utc())
     }
 
     /// As [`Self::load_or_create`], judging expiry at `now` and dating new certificates `issue_at`.

@@ -16,7 +16,9 @@ fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
 
 fn setup() -> (tempfile::TempDir, LocalCa) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let ca = LocalCa::load_or_create(&tmp.path().join("tls")).expect("create local CA");
+    let ca =
+        LocalCa::load_or_create(&tmp.path().join("tls"), crate::platform::clock::Clock::system())
+            .expect("create local CA");
     (tmp, ca)
 }
 
@@ -95,7 +97,8 @@ fn reload_does_not_regenerate() {
     let (tmp, _ca) = setup();
     let dir = tmp.path().join("tls");
     let before = (read(&dir, CA_FILE), read(&dir, LEAF_FILE), read(&dir, LEAF_KEY_FILE));
-    let again = LocalCa::load_or_create(&dir).expect("reload");
+    let again =
+        LocalCa::load_or_create(&dir, crate::platform::clock::Clock::system()).expect("reload");
     assert_eq!(again.provenance(), Provenance::Loaded);
     let after = (read(&dir, CA_FILE), read(&dir, LEAF_FILE), read(&dir, LEAF_KEY_FILE));
     assert_eq!(before, after);
@@ -132,7 +135,8 @@ fn damaged_files_are_replaced() {
     let (tmp, _ca) = setup();
     let dir = tmp.path().join("tls");
     std::fs::write(dir.join(LEAF_KEY_FILE), "garbage").expect("damage");
-    let again = LocalCa::load_or_create(&dir).expect("replace");
+    let again =
+        LocalCa::load_or_create(&dir, crate::platform::clock::Clock::system()).expect("replace");
     assert_eq!(again.provenance(), Provenance::Renewed);
     let (ok, text) = openssl(&dir, &["verify", "-CAfile", CA_FILE, LEAF_FILE]);
     assert!(ok, "{text}");
@@ -143,8 +147,10 @@ fn leaf_from_another_ca_is_rejected() {
     let (tmp, _ca) = setup();
     let dir = tmp.path().join("tls");
     let other = tempfile::tempdir().expect("tempdir");
-    LocalCa::load_or_create(other.path()).expect("other CA");
+    LocalCa::load_or_create(other.path(), crate::platform::clock::Clock::system())
+        .expect("other CA");
     std::fs::copy(other.path().join(CA_FILE), dir.join(CA_FILE)).expect("swap CA");
-    let again = LocalCa::load_or_create(&dir).expect("replace");
+    let again =
+        LocalCa::load_or_create(&dir, crate::platform::clock::Clock::system()).expect("replace");
     assert_eq!(again.provenance(), Provenance::Renewed);
 }

@@ -95,7 +95,8 @@ struct Server {
 
 async fn start(handler: Arc<dyn Handler>, tls: bool, limits: Limits) -> Server {
     let tls_dir = tempfile::tempdir().expect("tempdir");
-    let ca = LocalCa::load_or_create(tls_dir.path()).expect("local CA");
+    let ca = LocalCa::load_or_create(tls_dir.path(), crate::platform::clock::Clock::system())
+        .expect("local CA");
     let listen =
         Listen::parse(if tls { "wss://127.0.0.1:0" } else { "ws://127.0.0.1:0" }).expect("listen");
     let listener = bind(&listen).await.expect("bind");

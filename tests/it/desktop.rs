@@ -329,9 +329,15 @@ fn tray_host(x: &Xvfb) -> Child {
 
 /// Whether the tray host's panel holds the daemon's icon: the XEmbed window tray-icon makes,
 /// of class `tray-icon tray app <pid>-…`, embedded under trayer's `panel` window, at icon size.
+/// `xwininfo` fails (`BadWindow`) when a window goes away while it walks the tree, as the
+/// dialog's and tray's windows come and go: that reading counts as "not yet", and the caller
+/// asks again.
 fn icon_in_tray(x: &Xvfb, pid: u32) -> bool {
     let (ok, tree) = x.run("xwininfo", &["-root", "-tree"]);
-    assert!(ok, "xwininfo -root -tree: {tree}");
+    if !ok {
+        assert!(tree.contains("BadWindow"), "xwininfo -root -tree: {tree}");
+        return false;
+    }
     let mut lines = tree.lines();
     let Some(panel) = lines.by_ref().find(|l| l.contains(r#"("panel" "trayer")"#)) else {
         return false;

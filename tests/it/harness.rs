@@ -1,6 +1,8 @@
-//! Test harness: starts the real `qoltanba` binary on port 0 with the scripted prompter
-//! (`docs/testing.md`), and talks to it as a browser would (TLS trusted through the generated
-//! local CA, an `Origin` header).
+//! Test harness: starts the daemon on port 0 with the scripted prompter (`docs/testing.md`) and
+//! talks to it as a browser would (TLS trusted through the generated local CA, an `Origin`
+//! header). [`Daemon::start`] runs the daemon in-process (`qoltanba::daemon`, the wiring `main`
+//! runs, with a pinned clock); [`Daemon::process`] runs the real binary, for the tests whose
+//! subject is the process (its memory, hardening, environment, or the Windows build).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -34,11 +36,41 @@ pub const PASSWORD: &str = "Qwerty12";
 
 /// A running daemon in its own temporary data directory.
 pub struct Daemon {
-    child: Child,
+    runner: Runner,
     pub dir: tempfile::TempDir,
     pub ws: String,
     pub wss: String,
     pub answers: PathBuf,
+}
+
+/// How the daemon runs.
+enum Runner {
+    /// The `qoltanba` binary (or the Windows one under Wine).
+    Process(Child),
+    /// `qoltanba::daemon` on its own runtime thread, stopped through `stop`.
+    InProcess {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    },
+}
+
+impl Runner {
+    fn stop(&mut self) {
+        match self {
+            Self::Process(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Self::InProcess { stop, thread } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                if let Some(thread) = thread.take() {
+                    let _ = thread.join();
+                }
+            }
+        }
+    }
 }
 
 impl Drop for Daemon {
@@ -46,8 +78,7 @@ impl Drop for Daemon {
     /// and `pin` of the answers file, and [`PASSWORD`]) is in any file of its data directory
     /// (log, journal, …): so every integration test also tests that secrets do not leak.
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.runner.stop();
         if !std::thread::panicking() {
             let leaks = secret_leaks(&self.data(), &self.secrets());
             assert!(leaks.is_empty(), "secrets in the data directory: {leaks:?}");
@@ -93,13 +124,57 @@ pub fn approve(p12: &str) -> Value {
 }
 
 impl Daemon {
-    /// Starts the daemon with the clock pinned to [`LEGACY_NOW`].
+    /// Starts the daemon in-process with the clock pinned to [`LEGACY_NOW`].
     pub fn start(answers: &[Value]) -> Self {
         Self::start_with(answers, &[("QOLTANBA_TEST_NOW", LEGACY_NOW)], None)
     }
 
-    /// Starts the daemon with extra environment and an optional config file text.
+    /// Starts the daemon in-process with an optional config file text. `env` says what a
+    /// process would take from its environment: `QOLTANBA_TEST_NOW` pins the clock (else it is
+    /// the system's), `QOLTANBA_POLICY` names the IT policy file (else there is none),
+    /// `QOLTANBA_LOG` sets the log level. Anything else needs [`Self::process`].
     pub fn start_with(answers: &[Value], env: &[(&str, &str)], config: Option<&str>) -> Self {
+        let dir = prepare(answers, config);
+        let mut clock = qoltanba::platform::clock::Clock::system();
+        let (mut policy, mut level) = (qoltanba::config::Policy::default(), "info");
+        for &(key, value) in env {
+            match key {
+                "QOLTANBA_TEST_NOW" => {
+                    clock = qoltanba::platform::clock::Clock::parse(value).expect("RFC 3339 time")
+                }
+                "QOLTANBA_POLICY" => {
+                    policy = qoltanba::config::Policy::load(Path::new(value)).expect("IT policy")
+                }
+                "QOLTANBA_LOG" => level = value,
+                other => panic!("{other} is process environment: use Daemon::process"),
+            }
+        }
+        let data = dir.path().join("data");
+        let paths = qoltanba::platform::paths::Paths::resolve(Some(&data)).expect("paths");
+        let settings = qoltanba::config::Settings::load(&dir.path().join("config.toml"), false)
+            .expect("config");
+        // One subscriber per process (nextest runs each test in its own): later ones log nowhere.
+        let _ = qoltanba::daemon::logging::init(&paths, level);
+        let answers_path = dir.path().join("answers.jsonl");
+        let parts = qoltanba::daemon::Parts::assemble(qoltanba::daemon::Setup {
+            paths: &paths,
+            settings: &settings,
+            it: &policy,
+            prompter: Arc::new(qoltanba::ui::script::ScriptPrompter::new(&answers_path)),
+            clock,
+            refusals: None,
+        });
+        let (ready, urls) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || serve_in_process(parts, ready, stopped));
+        let urls = urls.recv().expect("daemon thread").expect("daemon starts");
+        let [ws, wss] = <[String; 2]>::try_from(urls).expect("two listeners");
+        let runner = Runner::InProcess { stop: Some(stop), thread: Some(thread) };
+        Self { runner, dir, ws, wss, answers: answers_path }
+    }
+
+    /// Starts this build's `qoltanba` binary, with extra environment and an optional config.
+    pub fn process(answers: &[Value], env: &[(&str, &str)], config: Option<&str>) -> Self {
         Self::start_program(Command::new(env!("CARGO_BIN_EXE_qoltanba")), answers, env, config)
     }
 
@@ -110,10 +185,8 @@ impl Daemon {
         env: &[(&str, &str)],
         config: Option<&str>,
     ) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = prepare(answers, config);
         let answers_path = dir.path().join("answers.jsonl");
-        let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
-        std::fs::write(&answers_path, text).expect("write answers");
         let data = dir.path().join("data");
         command
             .args(["run", "--listen", "ws://127.0.0.1:0", "--listen", "wss://127.0.0.1:0"])
@@ -125,19 +198,22 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Some(config) = config {
-            let path = dir.path().join("config.toml");
-            std::fs::write(&path, config).expect("write config");
-            command.arg("--config").arg(path);
+        if config.is_some() {
+            command.arg("--config").arg(dir.path().join("config.toml"));
         }
         let child = command.spawn().expect("start qoltanba");
         let (ws, wss) = wait_listening(&data.join("listening"));
-        Self { child, dir, ws, wss, answers: answers_path }
+        Self { runner: Runner::Process(child), dir, ws, wss, answers: answers_path }
     }
 
-    /// The daemon's process id.
+    /// The daemon's process id (a daemon started with [`Self::process`]).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        match &self.runner {
+            Runner::Process(child) => child.id(),
+            Runner::InProcess { .. } => {
+                panic!("an in-process daemon has no process: use Daemon::process")
+            }
+        }
     }
 
     /// A `kB` field of the daemon's `/proc/<pid>/status` (`VmLck`: memory locked against swap).
@@ -235,6 +311,47 @@ impl Daemon {
     pub async fn tls_client(&self, origin: Option<&str>) -> Client {
         Client::connect(&self.wss, origin, Some(&self.data().join("tls/ca.pem"))).await
     }
+}
+
+/// A temporary directory with the answers file and, when given, `config.toml`.
+fn prepare(answers: &[Value], config: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
+    std::fs::write(dir.path().join("answers.jsonl"), text).expect("write answers");
+    if let Some(config) = config {
+        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
+    }
+    dir
+}
+
+/// The in-process daemon's thread: its own runtime (so the test's runtime may block), the plain
+/// and TLS listeners on port 0, serving until `stopped`.
+fn serve_in_process(
+    parts: qoltanba::daemon::Parts,
+    ready: std::sync::mpsc::Sender<Result<Vec<String>, String>>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    use qoltanba::transport::Listen;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let listens =
+            ["ws://127.0.0.1:0", "wss://127.0.0.1:0"].map(|u| Listen::parse(u).expect("url"));
+        match qoltanba::daemon::start(listens.into(), &parts).await {
+            Ok(running) => {
+                let _ = ready.send(Ok(running.urls().to_vec()));
+                let _ = stopped.await;
+                running.stop().await;
+            }
+            Err(e) => {
+                let _ = ready.send(Err(e.to_string()));
+            }
+        }
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
 }
 
 fn wait_listening(path: &Path) -> (String, String) {

@@ -195,7 +195,7 @@ async fn a_refused_site_is_named_in_a_notification_once_a_minute() {
         ("QOLTANBA_NOTIFY_LOG", log_text.as_str()),
         ("QOLTANBA_TEST_NOW", crate::harness::LEGACY_NOW),
     ];
-    let daemon = crate::harness::Daemon::start_with(&[], &env, Some(config));
+    let daemon = crate::harness::Daemon::process(&[], &env, Some(config));
     for _ in 0..3 {
         assert_eq!(daemon.handshake_status(Some("https://phish.example")).await, 403);
     }
@@ -209,7 +209,8 @@ async fn a_refused_site_is_named_in_a_notification_once_a_minute() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_daemon_writes_no_core_file_and_locks_no_memory_unasked() {
-    let daemon = start(&[approve(RSA_SIGN)], None);
+    let now = [("QOLTANBA_TEST_NOW", LEGACY_NOW)];
+    let daemon = Daemon::process(&[approve(RSA_SIGN)], &now, None);
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
     let reply = client.call_json(&basics_cms("x")).await;
     assert!(reply["body"]["result"][0].is_string(), "{reply}");

@@ -35,7 +35,8 @@ fn basics_cms(data: &[u8]) -> Value {
 fn daemon(hsm: &SoftHsm, module: &Path, answers: &[Value]) -> Daemon {
     let (key, value) = hsm.env();
     let env = [("QOLTANBA_TEST_NOW", LEGACY_NOW), (key, value.as_str())];
-    Daemon::start_with(answers, &env, Some(&softhsm::config(module)))
+    // SoftHSM2 reads its configuration from the process environment.
+    Daemon::process(answers, &env, Some(&softhsm::config(module)))
 }
 
 /// A token holding the NCA RSA signing key.

@@ -101,8 +101,7 @@ impl GuiPrompter {
         Ok(answer)
     }
 
-    fn remember_use(&self, key: &KeyEntry) {
-        let now = crate::platform::clock::now();
+    fn remember_use(&self, key: &KeyEntry, now: time::OffsetDateTime) {
         self.expiry.record_use(&key.certificate, now);
         for note in self.expiry.due(now) {
             self.notifications.send(&note);
@@ -137,14 +136,14 @@ impl Prompter for GuiPrompter {
 
     fn choose_key(
         &self,
-        _request: &PromptRequest,
+        request: &PromptRequest,
         keys: &[KeyEntry],
         cancel: &Cancel,
     ) -> Option<String> {
         let chosen = match keys {
             [only] => only.alias.clone(),
             _ => {
-                let views = keys.iter().map(key_view).collect();
+                let views = keys.iter().map(|key| key_view(key, request.now)).collect();
                 let message = ToDialog::Keys { keys: views };
                 match self.exchange(|| ToDialog::Done, Some(message), cancel).ok()?? {
                     FromDialog::Key { alias } => alias,
@@ -153,7 +152,7 @@ impl Prompter for GuiPrompter {
             }
         };
         if let Some(key) = keys.iter().find(|k| k.alias == chosen) {
-            self.remember_use(key);
+            self.remember_use(key, request.now);
         }
         Some(chosen)
     }
@@ -234,9 +233,9 @@ fn wanted(filter: &KeyFilter, locale: Locale) -> String {
 }
 
 /// How the dialog lists a key.
-pub fn key_view(key: &KeyEntry) -> KeyView {
+pub fn key_view(key: &KeyEntry, now: time::OffsetDateTime) -> KeyView {
     let c: &Certificate = &key.certificate;
-    let status = match crate::pki::validity(c, crate::platform::clock::now()) {
+    let status = match crate::pki::validity(c, now) {
         Validity::Valid => "valid",
         Validity::Expired => "expired",
         Validity::NotYetValid => "not-yet-valid",

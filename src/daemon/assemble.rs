@@ -1,0 +1,112 @@
+//! Building the daemon's parts from its settings: the origin policy (the user's `[policy]` under
+//! IT's, with the origins the user chose to trust), the journal, the token modules, the signing
+//! service with its prompter and clock, and the transport limits. `qoltanba policy` prints what
+//! the same functions build.
+
+use std::sync::Arc;
+
+use super::Parts;
+use crate::config::{Policy, Settings};
+use crate::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
+use crate::keystore::TokenStores;
+use crate::platform::clock::Clock;
+use crate::platform::paths::Paths;
+use crate::protocol::Dispatcher;
+use crate::service::audit::{self, Journal};
+use crate::service::consent::Prompter;
+use crate::service::policy::OriginPolicy;
+use crate::service::security::RefusalHook;
+use crate::service::{Security, Service, ServiceSettings};
+use crate::transport;
+
+/// File of the origins the user chose to trust, in the data directory.
+const REMEMBERED_FILE: &str = "trusted-origins.txt";
+
+/// Everything the daemon is built from.
+pub struct Setup<'a> {
+    /// Data directory and config file.
+    pub paths: &'a Paths,
+    /// The user's settings.
+    pub settings: &'a Settings,
+    /// The IT policy of this computer.
+    pub it: &'a Policy,
+    /// Who asks the user.
+    pub prompter: Arc<dyn Prompter>,
+    /// Where the time comes from.
+    pub clock: Clock,
+    /// Told of each request the origin policy refuses (the desktop notifies the user).
+    pub refusals: Option<RefusalHook>,
+}
+
+impl Parts {
+    /// The service, dispatcher and limits of a daemon with this setup.
+    pub fn assemble(setup: Setup<'_>) -> Self {
+        let Setup { paths, settings, it, prompter, clock, refusals } = setup;
+        let tokens: Arc<dyn TokenStores> =
+            Arc::new(Pkcs11Tokens::new(&token_modules(settings, it)));
+        let service_settings = ServiceSettings { locale: settings.ui.locale.clone(), clock };
+        let mut security = security(paths, settings, it);
+        if let Some(hook) = refusals {
+            security = security.with_refusal_hook(hook);
+        }
+        let service = Service::with_security(prompter, service_settings, tokens, security);
+        Self {
+            handler: Arc::new(Dispatcher::new(service.clone())),
+            service,
+            limits: limits(settings),
+            paths: paths.clone(),
+            clock,
+        }
+    }
+}
+
+/// The transport limits of `[server]`.
+fn limits(settings: &Settings) -> transport::Limits {
+    let server = &settings.server;
+    transport::Limits {
+        max_message_size: server.max_message_bytes,
+        max_connections: server.max_connections,
+        max_site_connections: server.max_site_connections,
+        memory_budget: server.memory_budget_bytes,
+        untrusted_memory: server.untrusted_memory_bytes,
+        ..transport::Limits::default()
+    }
+}
+
+/// The daemon's security: the user's `[policy]` under IT's (`it`), remembered origins and the
+/// journal in the data directory.
+pub fn security(paths: &Paths, settings: &Settings, it: &Policy) -> Security {
+    let policy = origin_policy(paths, settings, it);
+    tracing::info!(mode = ?policy.mode(), limits = ?policy.limits(), "origin policy");
+    let journal = Journal::new(paths.data_dir.join(audit::JOURNAL_FILE));
+    Security::new(policy, Some(journal))
+}
+
+/// The origin policy: the user's `[policy]` merged under IT's, with the remembered origins.
+pub fn origin_policy(paths: &Paths, settings: &Settings, it: &Policy) -> OriginPolicy {
+    OriginPolicy::merge(&settings.policy, &it.policy)
+        .with_remembered(paths.data_dir.join(REMEMBERED_FILE))
+}
+
+/// The token modules: built-in defaults, then the user's config, then the IT policy.
+pub fn token_modules(settings: &Settings, it: &Policy) -> ModuleRegistry {
+    ModuleRegistry::with_overrides(&settings.pkcs11.modules, &it.pkcs11.modules)
+}
+
+/// Notifies the user of a request the origin policy refused, at most once a minute per site.
+pub fn refusal_notices(settings: &Settings) -> RefusalHook {
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+    let locale = crate::ui::i18n::Locale::parse_or_default(&settings.ui.locale);
+    let notifications = crate::ui::notify::Notifications::for_desktop(locale);
+    let last: std::sync::Mutex<HashMap<String, Instant>> = std::sync::Mutex::default();
+    RefusalHook(Arc::new(move |origin, reason| {
+        let key = origin.unwrap_or("").to_string();
+        let Ok(mut last) = last.lock() else { return };
+        if last.get(&key).is_some_and(|at| at.elapsed() < Duration::from_secs(60)) {
+            return;
+        }
+        last.insert(key, Instant::now());
+        notifications.policy_refused(origin, reason);
+    }))
+}
