@@ -32,7 +32,7 @@ impl Prompter for CancellingPrompter {
         None
     }
 
-    fn choose_file(&self, _: Option<&str>, _: &str, _: &Cancel) -> Option<PathBuf> {
+    fn choose_file(&self, _: Option<&crate::service::Origin>, _: &str, _: &Cancel) -> Option<PathBuf> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         None
     }
@@ -61,7 +61,7 @@ impl Harness {
 
     /// The reply to one request from `origin` (`None`: a local program without `Origin`).
     pub async fn reply_from(&self, origin: Option<&str>, text: &str) -> String {
-        let caller = Caller { origin: origin.map(str::to_string) };
+        let caller = Caller::from_header(origin);
         self.dispatcher.handle(&caller, text).await
     }
 

@@ -92,7 +92,7 @@ pub enum Trust {
 #[derive(Debug, Clone)]
 pub struct PromptRequest {
     /// The origin from the WebSocket handshake (`None`: a program on this computer).
-    pub origin: Option<String>,
+    pub origin: Option<super::Origin>,
     /// How far the origin is trusted.
     pub trust: Trust,
     /// The operation.
@@ -225,7 +225,7 @@ pub trait Prompter: Send + Sync {
     /// Asks for a file (commonUtils `showFileChooser`); `None` cancels.
     fn choose_file(
         &self,
-        origin: Option<&str>,
+        origin: Option<&super::Origin>,
         extension: &str,
         cancel: &Cancel,
     ) -> Option<PathBuf>;

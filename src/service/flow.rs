@@ -229,7 +229,7 @@ impl Service {
         self.in_prompt(standing, move |service, cancel| {
             let path = service
                 .prompter
-                .choose_file(origin.as_deref(), &extension, &cancel)
+                .choose_file(origin.as_ref(), &extension, &cancel)
                 .ok_or(ServiceError::Cancelled)?;
             if let Ok(mut files) = service.picked_files.lock() {
                 files.push(path.clone());

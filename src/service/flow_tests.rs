@@ -93,7 +93,7 @@ impl Prompter for User {
         keys.first().map(|k| k.alias.clone())
     }
 
-    fn choose_file(&self, _: Option<&str>, _: &str, _: &Cancel) -> Option<PathBuf> {
+    fn choose_file(&self, _: Option<&crate::service::Origin>, _: &str, _: &Cancel) -> Option<PathBuf> {
         None
     }
 
@@ -176,7 +176,7 @@ fn service(user: &Arc<User>, tokens: Token, journal: PathBuf) -> (Arc<Service>, 
         Arc::new(Tokens(tokens)),
         security,
     );
-    let caller = Caller { origin: Some("https://egov.kz".into()) };
+    let caller = Caller::from_header(Some("https://egov.kz"));
     let guest = service.admit(&caller).expect("a built-in portal is admitted");
     (service, guest)
 }

@@ -8,21 +8,64 @@ pub mod consent;
 pub mod error;
 pub mod flow;
 pub mod limits;
-mod origin;
+pub mod origin;
 pub mod policy;
 pub mod security;
 
 pub use error::{ErrorKind, ServiceError};
 pub use flow::{Service, ServiceSettings};
+pub use origin::Origin;
 pub use security::{Guest, Security, Standing};
 
 use crate::keystore::KeyFilter;
 
 /// Who is calling: what the transport learned from the handshake, never from the message.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Caller {
-    /// The `Origin` header (`None`: a local program without Origin).
-    pub origin: Option<String>,
+    /// The handshake's `Origin` header, parsed once.
+    pub origin: HeaderOrigin,
+}
+
+impl Caller {
+    /// The caller whose handshake carried this `Origin` header (`None`: no header).
+    pub fn from_header(header: Option<&str>) -> Self {
+        Self { origin: HeaderOrigin::parse(header) }
+    }
+}
+
+/// The `Origin` header of a handshake, parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum HeaderOrigin {
+    /// No header: a program on this computer, not a browser page.
+    #[default]
+    Absent,
+    /// A web origin.
+    Web(Origin),
+    /// A header that is no origin (`null`, a path, a bad port), as sent (at most 200
+    /// characters): the origin policy refuses it.
+    Malformed(String),
+}
+
+impl HeaderOrigin {
+    /// Parses the header (`None`: absent).
+    pub fn parse(header: Option<&str>) -> Self {
+        match header {
+            None => Self::Absent,
+            Some(text) => match Origin::parse(text) {
+                Some(origin) => Self::Web(origin),
+                None => Self::Malformed(text.chars().take(200).collect()),
+            },
+        }
+    }
+
+    /// The header as logs and notifications name it (`None`: absent).
+    pub fn shown(&self) -> Option<String> {
+        match self {
+            Self::Absent => None,
+            Self::Web(origin) => Some(origin.to_string()),
+            Self::Malformed(text) => Some(text.clone()),
+        }
+    }
 }
 
 /// The signature format a request asks for.

@@ -10,6 +10,8 @@ pub struct Origin {
     scheme: String,
     host: String,
     port: Option<u16>,
+    /// The serialisation, `scheme://host[:port]`.
+    text: String,
 }
 
 impl Origin {
@@ -29,7 +31,16 @@ impl Origin {
             return None;
         }
         let port = port.filter(|p| Some(*p) != default_port(&scheme));
-        Some(Self { scheme, host, port })
+        let text = match port {
+            Some(port) => format!("{scheme}://{host}:{port}"),
+            None => format!("{scheme}://{host}"),
+        };
+        Some(Self { scheme, host, port, text })
+    }
+
+    /// The serialisation, `scheme://host[:port]` (default port left out).
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 
     /// The scheme (`https`).
@@ -67,13 +78,16 @@ impl Origin {
     }
 }
 
+impl serde::Serialize for Origin {
+    /// As its serialisation (`https://egov.kz`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}", self.scheme, self.host)?;
-        match self.port {
-            Some(port) => write!(f, ":{port}"),
-            None => Ok(()),
-        }
+        f.write_str(&self.text)
     }
 }
 

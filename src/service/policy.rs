@@ -18,6 +18,8 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
+use super::HeaderOrigin;
+
 pub use super::consent::Trust;
 pub use super::origin::{Origin, OriginPattern};
 
@@ -275,20 +277,22 @@ impl OriginPolicy {
         self.allow_local
     }
 
-    /// How far `origin` (the handshake's, `None`: no Origin header) is trusted, or why not.
-    pub fn decide(&self, origin: Option<&str>) -> Result<Trust, Refusal> {
-        let Some(text) = origin else {
-            return if self.allow_local { Ok(Trust::Local) } else { Err(Refusal::LocalPrograms) };
+    /// How far the handshake's origin is trusted, or why not.
+    pub fn decide(&self, origin: &HeaderOrigin) -> Result<Trust, Refusal> {
+        let origin = match origin {
+            HeaderOrigin::Absent if self.allow_local => return Ok(Trust::Local),
+            HeaderOrigin::Absent => return Err(Refusal::LocalPrograms),
+            HeaderOrigin::Malformed(text) => return Err(Refusal::Origin(text.clone())),
+            HeaderOrigin::Web(origin) => origin,
         };
-        let refused = || Refusal::Origin(text.chars().take(200).collect());
-        let origin = Origin::parse(text).ok_or_else(refused)?;
-        if self.allowed.iter().any(|p| p.matches(&origin)) {
+        let refused = || Refusal::Origin(origin.to_string());
+        if self.allowed.iter().any(|p| p.matches(origin)) {
             return Ok(Trust::Trusted);
         }
         if self.mode == Mode::Allowlist {
             return Err(refused());
         }
-        if self.builtin.iter().any(|p| p.matches(&origin)) || self.is_remembered(&origin) {
+        if self.builtin.iter().any(|p| p.matches(origin)) || self.is_remembered(origin) {
             return Ok(Trust::Trusted);
         }
         match origin.scheme() {
@@ -303,8 +307,7 @@ impl OriginPolicy {
     }
 
     /// The user chose to trust `origin` from now on (prompt mode only; `allowlist` is IT's).
-    pub fn remember(&self, origin: &str) {
-        let Some(origin) = Origin::parse(origin) else { return };
+    pub fn remember(&self, origin: &Origin) {
         if self.mode == Mode::Allowlist {
             return;
         }
@@ -343,14 +346,26 @@ mod tests {
             &settings(None, &["https://portal.test.kz"]),
             &PolicySettings::default(),
         );
-        assert_eq!(policy.decide(Some("https://portal.test.kz")), Ok(Trust::Trusted));
-        assert_eq!(policy.decide(Some("https://idp.egov.kz")), Ok(Trust::Trusted));
-        assert_eq!(policy.decide(Some("https://esf.gov.kz:8443")), Ok(Trust::Trusted));
-        assert_eq!(policy.decide(Some("https://unknown.kz")), Ok(Trust::New));
-        assert_eq!(policy.decide(Some("http://localhost:8080")), Ok(Trust::New));
-        assert_eq!(policy.decide(None), Ok(Trust::Local));
+        assert_eq!(
+            policy.decide(&HeaderOrigin::parse(Some("https://portal.test.kz"))),
+            Ok(Trust::Trusted)
+        );
+        assert_eq!(
+            policy.decide(&HeaderOrigin::parse(Some("https://idp.egov.kz"))),
+            Ok(Trust::Trusted)
+        );
+        assert_eq!(
+            policy.decide(&HeaderOrigin::parse(Some("https://esf.gov.kz:8443"))),
+            Ok(Trust::Trusted)
+        );
+        assert_eq!(policy.decide(&HeaderOrigin::parse(Some("https://unknown.kz"))), Ok(Trust::New));
+        assert_eq!(
+            policy.decide(&HeaderOrigin::parse(Some("http://localhost:8080"))),
+            Ok(Trust::New)
+        );
+        assert_eq!(policy.decide(&HeaderOrigin::parse(None)), Ok(Trust::Local));
         for refused in ["http://egov.kz", "null", "file://", "chrome-extension://abc", "x"] {
-            assert!(policy.decide(Some(refused)).is_err(), "{refused}");
+            assert!(policy.decide(&HeaderOrigin::parse(Some(refused))).is_err(), "{refused}");
         }
     }
 
@@ -360,10 +375,16 @@ mod tests {
             &settings(Some(Mode::Allowlist), &["https://portal.test.kz"]),
             &PolicySettings::default(),
         );
-        assert_eq!(policy.decide(Some("https://portal.test.kz")), Ok(Trust::Trusted));
-        assert!(policy.decide(Some("https://egov.kz")).is_err(), "only the listed origins");
-        assert!(policy.decide(Some("https://evil.example")).is_err());
-        assert_eq!(policy.decide(None), Ok(Trust::Local));
+        assert_eq!(
+            policy.decide(&HeaderOrigin::parse(Some("https://portal.test.kz"))),
+            Ok(Trust::Trusted)
+        );
+        assert!(
+            policy.decide(&HeaderOrigin::parse(Some("https://egov.kz"))).is_err(),
+            "only the listed origins"
+        );
+        assert!(policy.decide(&HeaderOrigin::parse(Some("https://evil.example"))).is_err());
+        assert_eq!(policy.decide(&HeaderOrigin::parse(None)), Ok(Trust::Local));
     }
 
     #[test]
@@ -382,9 +403,9 @@ mod tests {
         };
         let policy = OriginPolicy::merge(&user, &it);
         assert_eq!(policy.mode(), Mode::Allowlist);
-        assert_eq!(policy.decide(Some("https://it.kz")), Ok(Trust::Trusted));
-        assert!(policy.decide(Some("https://user.kz")).is_err());
-        assert_eq!(policy.decide(None), Err(Refusal::LocalPrograms));
+        assert_eq!(policy.decide(&HeaderOrigin::parse(Some("https://it.kz"))), Ok(Trust::Trusted));
+        assert!(policy.decide(&HeaderOrigin::parse(Some("https://user.kz"))).is_err());
+        assert_eq!(policy.decide(&HeaderOrigin::parse(None)), Err(Refusal::LocalPrograms));
         assert_eq!(policy.limits().prompts_per_minute, 2);
         assert_eq!(policy.limits().cooldown.as_secs(), 600);
         let tighter =
@@ -397,11 +418,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let file = dir.path().join("trusted-origins.txt");
         let policy = OriginPolicy::default().with_remembered(file.clone());
-        assert_eq!(policy.decide(Some("https://new.kz")), Ok(Trust::New));
-        policy.remember("https://NEW.kz:443");
-        assert_eq!(policy.decide(Some("https://new.kz")), Ok(Trust::Trusted));
+        assert_eq!(policy.decide(&HeaderOrigin::parse(Some("https://new.kz"))), Ok(Trust::New));
+        policy.remember(&Origin::parse("https://NEW.kz:443").expect("origin"));
+        assert_eq!(policy.decide(&HeaderOrigin::parse(Some("https://new.kz"))), Ok(Trust::Trusted));
         let again = OriginPolicy::default().with_remembered(file);
-        assert_eq!(again.decide(Some("https://new.kz")), Ok(Trust::Trusted));
+        assert_eq!(again.decide(&HeaderOrigin::parse(Some("https://new.kz"))), Ok(Trust::Trusted));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::consent::PromptRequest;
 use super::limits::{Ending, LimitKey, Opened, PromptLimiter, QueuePlace};
 use super::origin::Origin;
 use super::policy::{OriginPolicy, Refusal, Trust};
-use super::{Caller, ServiceError};
+use super::{Caller, HeaderOrigin, ServiceError};
 use crate::crypto::Certificate;
 
 /// The policy, the limiter and the journal of one daemon.
@@ -59,9 +59,8 @@ pub struct Standing {
 }
 
 impl Standing {
-    fn of(trust: Trust, origin: Option<&str>) -> Self {
-        let parsed = origin.and_then(Origin::parse);
-        let (name, untrusted) = match (trust, parsed) {
+    fn of(trust: Trust, origin: Option<&Origin>) -> Self {
+        let (name, untrusted) = match (trust, origin) {
             (Trust::New, Some(origin)) => (origin.site(), true),
             (_, Some(origin)) => (origin.to_string(), false),
             (_, None) => (LOCAL_KEY.to_string(), trust == Trust::New),
@@ -85,10 +84,18 @@ impl Standing {
 /// admission happens once per request, before any method runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guest {
-    /// The handshake's `Origin` (`None`: a program on this computer).
-    pub origin: Option<String>,
+    /// The handshake's origin (`None`: a program on this computer).
+    pub origin: Option<Origin>,
     /// How far it is trusted and how its dialogs are counted.
     pub standing: Standing,
+}
+
+/// The caller's web origin (`None`: a local program; a malformed header is never admitted).
+fn web_origin(caller: &Caller) -> Option<&Origin> {
+    match &caller.origin {
+        HeaderOrigin::Web(origin) => Some(origin),
+        HeaderOrigin::Absent | HeaderOrigin::Malformed(_) => None,
+    }
 }
 
 /// How the limits see the end of a dialog: approved (even if signing then failed), not
@@ -117,14 +124,14 @@ impl Security {
 
     /// How far the caller is trusted, or the refusal (logged; no prompt is shown).
     pub fn admit(&self, caller: &Caller) -> Result<Trust, ServiceError> {
-        self.policy.decide(caller.origin.as_deref()).map_err(|refusal| {
+        self.policy.decide(&caller.origin).map_err(|refusal| {
             let origin = match refusal {
                 Refusal::Origin(origin) => origin,
                 Refusal::LocalPrograms => LOCAL_KEY.to_string(),
             };
             tracing::warn!(origin, "refused by the origin policy");
             if let Some(RefusalHook(hook)) = &self.on_refusal {
-                hook(caller.origin.as_deref(), "not allowed by the origin policy");
+                hook(caller.origin.shown().as_deref(), "not allowed by the origin policy");
             }
             ServiceError::OriginRefused(origin)
         })
@@ -133,12 +140,13 @@ impl Security {
     /// How the caller stands: the origin policy's decision and the key of its limits.
     pub fn standing(&self, caller: &Caller) -> Result<Standing, ServiceError> {
         let trust = self.admit(caller)?;
-        Ok(Standing::of(trust, caller.origin.as_deref()))
+        Ok(Standing::of(trust, web_origin(caller)))
     }
 
     /// Admits `caller` as a [`Guest`], or refuses it (logged and notified; no prompt shown).
     pub fn guest(&self, caller: &Caller) -> Result<Guest, ServiceError> {
-        Ok(Guest { origin: caller.origin.clone(), standing: self.standing(caller)? })
+        let standing = self.standing(caller)?;
+        Ok(Guest { origin: web_origin(caller).cloned(), standing })
     }
 
     /// A place in the dialog queue, unless the caller is cooling down or the queue is full.
@@ -167,8 +175,8 @@ impl Security {
 
     /// The user chose to trust the prompt's origin from now on.
     pub fn remember(&self, prompt: &PromptRequest) {
-        if let (Trust::New, Some(origin)) = (prompt.trust, prompt.origin.as_deref()) {
-            tracing::info!(origin, "the user trusts this origin from now on");
+        if let (Trust::New, Some(origin)) = (prompt.trust, &prompt.origin) {
+            tracing::info!(%origin, "the user trusts this origin from now on");
             self.policy.remember(origin);
         }
     }
@@ -190,7 +198,7 @@ impl Security {
             .unwrap_or_default();
         let entry = Entry {
             time,
-            origin: prompt.origin.clone(),
+            origin: prompt.origin.as_ref().map(ToString::to_string),
             operation,
             documents: prompt.documents.iter().map(|d| d.sha256.clone()).collect(),
             key: alias.to_string(),

@@ -26,9 +26,9 @@ pub enum Admission {
 
 /// Turns one request text into exactly one reply text.
 pub trait Handler: Send + Sync + 'static {
-    /// Whether `origin` may connect, and how it is counted (default: everyone, trusted).
-    fn admit(&self, origin: Option<&str>) -> Admission {
-        Admission::Admitted { site: origin.unwrap_or_default().to_string(), trusted: true }
+    /// Whether `caller` may connect, and how it is counted (default: everyone, trusted).
+    fn admit(&self, caller: &Caller) -> Admission {
+        Admission::Admitted { site: caller.origin.shown().unwrap_or_default(), trusted: true }
     }
 
     /// Handles one request. Dropping the future cancels the request (and any prompt it shows).
@@ -82,9 +82,8 @@ impl Handler for Dispatcher {
         crate::protocol::too_busy(head)
     }
 
-    fn admit(&self, origin: Option<&str>) -> Admission {
-        let caller = Caller { origin: origin.map(str::to_string) };
-        match self.service().standing(&caller) {
+    fn admit(&self, caller: &Caller) -> Admission {
+        match self.service().standing(caller) {
             Ok(standing) => Admission::Admitted {
                 site: standing.site().to_string(),
                 trusted: !standing.untrusted(),

@@ -328,7 +328,7 @@ fn enter(shared: &Shared, head: &Head) -> Result<(Member, Account), Vec<u8>> {
             Host (DNS rebinding?)");
         return Err(status::error("403 Forbidden", "this server answers only to 127.0.0.1"));
     }
-    let (site, trusted) = match shared.handler.admit(head.origin.as_deref()) {
+    let (site, trusted) = match shared.handler.admit(&Caller::from_header(head.origin.as_deref())) {
         Admission::Refused => {
             tracing::warn!(origin = ?head.origin, "refused a WebSocket handshake: origin policy");
             return Err(status::error("403 Forbidden", "this site may not use Qoltanba"));
@@ -407,7 +407,7 @@ async fn shake_hands(
     #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| match check_request(request) {
         Ok(origin) => {
-            caller.origin = origin;
+            caller = Caller::from_header(origin.as_deref());
             Ok(response)
         }
         Err((status, text)) => Err(refusal(status, text)),

@@ -35,7 +35,7 @@ impl Handler for Echo {
         text: &'a str,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
         Box::pin(async move {
-            self.origins.lock().expect("lock").push(caller.origin.clone());
+            self.origins.lock().expect("lock").push(caller.origin.shown());
             if let Some(ms) = text.strip_prefix("sleep:") {
                 let ms = ms.parse().expect("ms");
                 tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -45,8 +45,8 @@ impl Handler for Echo {
     }
 
     /// `…evil…` origins are the untrusted site `evil.example`, `…refused…` ones are refused.
-    fn admit(&self, origin: Option<&str>) -> Admission {
-        match origin.unwrap_or_default() {
+    fn admit(&self, caller: &Caller) -> Admission {
+        match caller.origin.shown().unwrap_or_default().as_str() {
             o if o.contains("refused") => Admission::Refused,
             o if o.contains("evil") => {
                 Admission::Admitted { site: "evil.example".into(), trusted: false }

@@ -17,6 +17,7 @@ use crate::keystore::KeyEntry;
 use crate::service::consent::{
     Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
 };
+use crate::service::Origin;
 
 /// One line of the answers file.
 #[derive(Deserialize)]
@@ -176,7 +177,7 @@ impl Prompter for ScriptPrompter {
 
     fn choose_file(
         &self,
-        origin: Option<&str>,
+        origin: Option<&Origin>,
         extension: &str,
         cancel: &Cancel,
     ) -> Option<PathBuf> {

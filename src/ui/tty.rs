@@ -14,6 +14,7 @@ use crate::keystore::KeyEntry;
 use crate::service::consent::{
     Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry, Trust,
 };
+use crate::service::Origin;
 
 /// Asks on the controlling terminal.
 #[derive(Debug, Default)]
@@ -43,7 +44,11 @@ pub fn read_password(question: &str) -> Option<SecretString> {
 fn show_request(request: &PromptRequest) {
     say("");
     say("==================== Qoltanba: signature request ====================");
-    let origin = request.origin.as_deref().unwrap_or("a program on this computer (no Origin)");
+    let origin = request
+        .origin
+        .as_ref()
+        .map(Origin::as_str)
+        .unwrap_or("a program on this computer (no Origin)");
     let mark = match request.trust {
         Trust::Trusted => "",
         Trust::New => "  [NEW SITE: never trusted before; check the address]",
@@ -126,11 +131,11 @@ impl Prompter for TtyPrompter {
 
     fn choose_file(
         &self,
-        origin: Option<&str>,
+        origin: Option<&Origin>,
         extension: &str,
         _cancel: &Cancel,
     ) -> Option<PathBuf> {
-        say(&format!("{} asks for a file ({extension}).", origin.unwrap_or("A local program")));
+        say(&format!("{} asks for a file ({extension}).", origin.map_or("A local program", Origin::as_str)));
         read_line("Path, empty to cancel: ").filter(|p| !p.is_empty()).map(PathBuf::from)
     }
 

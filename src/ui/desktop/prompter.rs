@@ -16,6 +16,7 @@ use crate::service::consent::{
     Cancel, Credentials, DocumentSummary, PromptAnswer, PromptOutcome, PromptRequest, Prompter,
     Retry, Trust,
 };
+use crate::service::Origin;
 use crate::ui::i18n::{self, Locale, Msg};
 use crate::ui::notify::{ExpiryWatch, Notifications};
 
@@ -48,8 +49,11 @@ impl GuiPrompter {
     fn dialog_request(&self, request: &PromptRequest) -> DialogRequest {
         let locale = Locale::parse_or_default(&request.locale);
         DialogRequest {
-            origin: request.origin.clone(),
-            standing: match (request.trust, self.memory.knows(request.origin.as_deref())) {
+            origin: request.origin.as_ref().map(ToString::to_string),
+            standing: match (
+                request.trust,
+                self.memory.knows(request.origin.as_ref().map(Origin::as_str)),
+            ) {
                 (Trust::Trusted, _) => super::wire::Standing::Trusted,
                 (_, true) => super::wire::Standing::Known,
                 (_, false) => super::wire::Standing::FirstSeen,
@@ -159,13 +163,13 @@ impl Prompter for GuiPrompter {
 
     fn choose_file(
         &self,
-        origin: Option<&str>,
+        origin: Option<&Origin>,
         extension: &str,
         cancel: &Cancel,
     ) -> Option<PathBuf> {
         self.board.set_state(TrayState::Waiting);
         let locale = Locale::from_system();
-        let origin = origin.map(str::to_string);
+        let origin = origin.map(ToString::to_string);
         let first = || ToDialog::ChooseFile { origin, extension: extension.to_string(), locale };
         let answer = self.exchange(first, None, cancel);
         if let Ok(mut slot) = self.session.lock() {
@@ -190,7 +194,7 @@ impl Prompter for GuiPrompter {
         let state = if outcome.result == "failed" { TrayState::Error } else { TrayState::Idle };
         self.board.set_state(state);
         if matches!(outcome.result, "signed" | "selected") {
-            self.memory.remember(request.origin.as_deref(), file.as_deref());
+            self.memory.remember(request.origin.as_ref().map(Origin::as_str), file.as_deref());
         }
     }
 }
