@@ -13,7 +13,7 @@ use qoltanba::cli::{Cli, Command, Format, RunArgs, SignArgs};
 use qoltanba::config::Settings;
 use qoltanba::daemon::{self, Parts};
 use qoltanba::keystore::pkcs11::Pkcs11Tokens;
-use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, TokenStores};
+use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, StorageName, TokenStores};
 use qoltanba::platform::clock::Clock;
 use qoltanba::platform::paths::Paths;
 use qoltanba::service::consent::Prompter;
@@ -220,6 +220,7 @@ fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Fa
 }
 
 fn token_keys(settings: &Settings, store: &str) -> Result<(), Failure> {
+    let store = &StorageName::parse(store).map_err(|e| format!("--store {store:?}: {e}"))?;
     let (it, _) = commands::it_policy()?;
     let tokens = Pkcs11Tokens::new(&daemon::token_modules(settings, &it));
     if !tokens.knows(store) {

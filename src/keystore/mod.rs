@@ -5,9 +5,11 @@ pub mod ber;
 pub mod filter;
 pub mod pkcs11;
 pub mod pkcs12;
+pub mod storage;
 
 pub use filter::{KeyFilter, KeyType};
 pub use pkcs12::Pkcs12Store;
+pub use storage::{StorageName, StorageNameError};
 
 use std::time::Duration;
 
@@ -81,14 +83,14 @@ pub enum KeyStoreError {
 /// PKCS#11 type crosses this trait. Every call looks at the tokens present now (hot-plug).
 pub trait TokenStores: Send + Sync {
     /// Whether `storage` is a token storage name this daemon is configured for.
-    fn knows(&self, storage: &str) -> bool;
+    fn knows(&self, storage: &StorageName) -> bool;
 
     /// The storage names with at least one token present now.
-    fn present(&self) -> Vec<String>;
+    fn present(&self) -> Vec<StorageName>;
 
     /// The keys of the tokens of `storage`, read without a PIN (certificates are public
     /// objects). Used by `qoltanba keys --store`.
-    fn list(&self, storage: &str) -> Result<Vec<KeyEntry>, DeviceError>;
+    fn list(&self, storage: &StorageName) -> Result<Vec<KeyEntry>, DeviceError>;
 
     /// Opens the tokens of `storage` with `pin`: the PIN is checked by a login and a logout
     /// right away (so a wrong PIN is reported before anything is signed) and kept only in the
@@ -96,7 +98,7 @@ pub trait TokenStores: Send + Sync {
     /// PIN remembered earlier, if any; `remember` keeps this PIN for that long (bounded).
     fn open(
         &self,
-        storage: &str,
+        storage: &StorageName,
         pin: &SecretString,
         remember: Option<Duration>,
     ) -> Result<Box<dyn KeyStore>, DeviceError>;
@@ -107,21 +109,21 @@ pub trait TokenStores: Send + Sync {
 pub struct NoTokens;
 
 impl TokenStores for NoTokens {
-    fn knows(&self, _storage: &str) -> bool {
+    fn knows(&self, _storage: &StorageName) -> bool {
         false
     }
 
-    fn present(&self) -> Vec<String> {
+    fn present(&self) -> Vec<StorageName> {
         Vec::new()
     }
 
-    fn list(&self, _storage: &str) -> Result<Vec<KeyEntry>, DeviceError> {
+    fn list(&self, _storage: &StorageName) -> Result<Vec<KeyEntry>, DeviceError> {
         Err(DeviceError::NotPresent)
     }
 
     fn open(
         &self,
-        _storage: &str,
+        _storage: &StorageName,
         _pin: &SecretString,
         _remember: Option<Duration>,
     ) -> Result<Box<dyn KeyStore>, DeviceError> {

@@ -10,7 +10,7 @@ use super::common_utils::{Call, Error500, Response};
 use super::envelope::{base64, decode_base64};
 use super::errors;
 use super::key_info::KeyInfo;
-use crate::keystore::{KeyFilter, KeyType};
+use crate::keystore::{KeyFilter, KeyType, StorageName, StorageNameError};
 use crate::service::{Guest, Service, ServiceError, SignFormat, SignRequest};
 
 /// Runs one call. `Ok(None)`: success without a `responseObject` (`changeLocale`).
@@ -20,13 +20,15 @@ pub async fn run(
     call: Call,
 ) -> Result<Option<Response>, Error500> {
     let response = match call {
-        Call::ActiveTokens => Response::Texts(service.active_tokens().await),
+        Call::ActiveTokens => {
+            Response::Texts(service.active_tokens().await.iter().map(ToString::to_string).collect())
+        }
         Call::KeyInfo { storage } => key_info(service, guest, &storage).await?,
         Call::SignXml { storage, key_type, documents, tbs, parent, many } => {
             sign_xml(service, guest, (&storage, &key_type), documents, (tbs, parent), many).await?
         }
         Call::Cades { storage, key_type, data, attach } => {
-            service.check_storage(&storage).await.map_err(service_error)?;
+            let storage = served_storage(service, &storage).await?;
             let data = decode_base64(&data).map_err(Error500::new)?;
             cades(service, guest, (&storage, &key_type), data, attach).await?
         }
@@ -34,7 +36,7 @@ pub async fn run(
             cades_hash(service, guest, (&storage, &key_type), &hash).await?
         }
         Call::CadesFile { storage, key_type, path, attach } => {
-            service.check_storage(&storage).await.map_err(service_error)?;
+            let storage = served_storage(service, &storage).await?;
             let data = service.read_picked(Path::new(&path)).await.map_err(service_error)?;
             cades(service, guest, (&storage, &key_type), data, attach).await?
         }
@@ -48,8 +50,22 @@ pub async fn run(
     Ok(Some(response))
 }
 
-/// The storage name and `keyType` of a signing call.
-type Key<'a> = (&'a str, &'a str);
+/// The storage and `keyType` of a signing call.
+type Key<'a> = (&'a StorageName, &'a str);
+
+/// The storage a call names, parsed and served now: an empty name is
+/// `storageName.param.empty`, one that names no storage `storage.unknown`, a token storage with
+/// no token present `storage.empty`.
+async fn served_storage(service: &Arc<Service>, text: &str) -> Result<StorageName, Error500> {
+    let storage = StorageName::parse(text).map_err(|e| {
+        service_error(match e {
+            StorageNameError::Empty => ServiceError::StorageParamEmpty,
+            StorageNameError::Invalid => ServiceError::StorageUnknown,
+        })
+    })?;
+    service.check_storage(&storage).await.map_err(service_error)?;
+    Ok(storage)
+}
 
 /// `getKeyInfo`: the certificate of the key the user picks.
 async fn key_info(
@@ -57,8 +73,8 @@ async fn key_info(
     guest: &Guest,
     storage: &str,
 ) -> Result<Response, Error500> {
-    service.check_storage(storage).await.map_err(service_error)?;
-    let certificate = service.key_info(guest, storage, None).await.map_err(service_error)?;
+    let storage = served_storage(service, storage).await?;
+    let certificate = service.key_info(guest, &storage, None).await.map_err(service_error)?;
     Ok(Response::KeyInfo(Box::new(KeyInfo::of(&certificate))))
 }
 
@@ -76,12 +92,12 @@ async fn choose_file(
 async fn sign_xml(
     service: &Arc<Service>,
     guest: &Guest,
-    (storage, key_type): Key<'_>,
+    (storage, key_type): (&str, &str),
     documents: Vec<String>,
     (tbs, parent): (String, String),
     many: bool,
 ) -> Result<Response, Error500> {
-    service.check_storage(storage).await.map_err(service_error)?;
+    let storage = &served_storage(service, storage).await?;
     let element = (!tbs.is_empty() || !parent.is_empty()).then_some((tbs, parent));
     let documents = documents.into_iter().map(String::into_bytes).collect();
     let request = sign_request(storage, key_type, SignFormat::Xml { element }, documents);
@@ -108,10 +124,10 @@ async fn sign_xml(
 async fn cades_hash(
     service: &Arc<Service>,
     guest: &Guest,
-    (storage, key_type): Key<'_>,
+    (storage, key_type): (&str, &str),
     hash: &str,
 ) -> Result<Response, Error500> {
-    service.check_storage(storage).await.map_err(service_error)?;
+    let storage = &served_storage(service, storage).await?;
     if hash.is_empty() {
         return Err(Error500(None));
     }
@@ -145,7 +161,7 @@ async fn one_cms(
 }
 
 fn sign_request(
-    storage: &str,
+    storage: &StorageName,
     key_type: &str,
     format: SignFormat,
     documents: Vec<Vec<u8>>,
@@ -154,7 +170,7 @@ fn sign_request(
         format,
         documents,
         filter: KeyFilter { key_type: KeyType::parse(key_type), ..KeyFilter::default() },
-        storages: Some(vec![storage.to_string()]),
+        storages: Some(vec![storage.clone()]),
         allow_expired: false,
         locale: None,
         logo: None,

@@ -22,7 +22,7 @@
 use serde_json::{Map, Value};
 
 use super::envelope::{decode_base64, opt_bool};
-use crate::keystore::KeyFilter;
+use crate::keystore::{KeyFilter, StorageName};
 use crate::service::{SignFormat, SignRequest};
 
 /// The output format asked for, for rendering the result.
@@ -197,21 +197,22 @@ fn text_filter(signer: &Map<String, Value>, key: &str) -> Result<Option<String>,
     Ok(Some(text).filter(|t| !t.is_empty()))
 }
 
-fn storages(args: &Map<String, Value>) -> Result<Option<Vec<String>>, ArgsError> {
-    let names: Vec<String> = match args.get("allowedStorages") {
+/// `allowedStorages`: a comma-separated string or an array of strings; empty names are
+/// skipped, and no name at all means any storage.
+fn storages(args: &Map<String, Value>) -> Result<Option<Vec<StorageName>>, ArgsError> {
+    let texts: Vec<&str> = match args.get("allowedStorages") {
         None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(list)) => list
-            .split(',')
-            .map(|name| name.trim().to_string())
-            .filter(|name| !name.is_empty())
-            .collect(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| item.as_str().map(str::to_string))
-            .collect::<Option<_>>()
-            .ok_or_else(storages_invalid)?,
+        Some(Value::String(list)) => list.split(',').collect(),
+        Some(Value::Array(items)) => {
+            items.iter().map(Value::as_str).collect::<Option<_>>().ok_or_else(storages_invalid)?
+        }
         Some(_) => return Err(storages_invalid()),
     };
+    let names = texts
+        .into_iter()
+        .filter(|text| !text.trim().is_empty())
+        .map(|text| StorageName::parse(text).map_err(|_| storages_invalid()))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(names).filter(|n| !n.is_empty()))
 }
 
@@ -284,10 +285,8 @@ mod tests {
         assert_eq!(a.request.filter.iin.as_deref(), Some("123456789012"));
         assert_eq!(a.request.filter.bin, None);
         assert_eq!(a.request.filter.serial_number, None);
-        assert_eq!(
-            a.request.storages,
-            Some(vec!["PKCS12".to_string(), "AKKaztokenStore".to_string()])
-        );
+        let names = a.request.storages.map(|n| n.iter().map(ToString::to_string).collect());
+        assert_eq!(names, Some(vec!["PKCS12".to_string(), "AKKaztokenStore".to_string()]));
         assert_eq!(a.request.locale.as_deref(), Some("kk"));
     }
 

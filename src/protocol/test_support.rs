@@ -32,7 +32,12 @@ impl Prompter for CancellingPrompter {
         None
     }
 
-    fn choose_file(&self, _: Option<&crate::service::Origin>, _: &str, _: &Cancel) -> Option<PathBuf> {
+    fn choose_file(
+        &self,
+        _: Option<&crate::service::Origin>,
+        _: &str,
+        _: &Cancel,
+    ) -> Option<PathBuf> {
         self.asked.fetch_add(1, Ordering::SeqCst);
         None
     }

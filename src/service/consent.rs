@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::crypto::PinTries;
-use crate::keystore::{KeyEntry, KeyFilter};
+use crate::keystore::{KeyEntry, KeyFilter, StorageName};
 
 /// What the user is asked to approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,11 +102,11 @@ pub struct PromptRequest {
     /// The key filter the request asks for.
     pub filter: KeyFilter,
     /// Storage names the request allows (`None`: any).
-    pub storages: Option<Vec<String>>,
+    pub storages: Option<Vec<StorageName>>,
     /// Language of the prompt (`kk`, `ru`, `en`).
     pub locale: String,
     /// Storage names of the tokens connected now that the request allows, for the store choice.
-    pub tokens: Vec<String>,
+    pub tokens: Vec<StorageName>,
     /// The portal's logo (PNG bytes), when the request sent one.
     pub logo: Option<Vec<u8>>,
     /// The moment keys are judged at (valid, expired), from the service's clock.
@@ -116,7 +116,7 @@ pub struct PromptRequest {
 /// The user's choice of store, key and secret.
 pub struct Credentials {
     /// Storage name (`PKCS12`, `AKKaztokenStore`, …).
-    pub store: String,
+    pub store: StorageName,
     /// The key store file, for file stores.
     pub file: Option<PathBuf>,
     /// Password or PIN.
@@ -166,9 +166,9 @@ pub enum Retry {
     /// The key the user picked (its alias) is not one the request accepts.
     KeyNotAccepted(String),
     /// The request does not allow keys from this storage (its name).
-    StorageNotAllowed(String),
+    StorageNotAllowed(StorageName),
     /// No token of this storage (its name) is connected.
-    NoToken(String),
+    NoToken(StorageName),
     /// A key store file is needed and none was chosen.
     ChooseFile,
     /// The key store file could not be read.

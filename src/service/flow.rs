@@ -16,23 +16,11 @@ use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
 use crate::keystore::{
-    KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, TokenStores,
+    KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, StorageName,
+    TokenStores,
 };
 use crate::platform::clock::Clock;
 use crate::sign;
-
-/// Storage names of hardware stores NCALayer knows (`ncalayer-protocol.md` §6).
-pub const TOKEN_STORAGES: &[&str] = &[
-    "AKKaztokenStore",
-    "AKKZIDCardStore",
-    "AKEToken72KStore",
-    "AKEToken5110Store",
-    "AKJaCartaStore",
-    "AKAKEYStore",
-];
-
-/// The file storage name.
-pub const PKCS12: &str = "PKCS12";
 
 /// How many times one prompt may be answered before the request fails.
 const MAX_ATTEMPTS: usize = 10;
@@ -131,30 +119,30 @@ impl Service {
 
     /// Storage names of hardware tokens connected now (slots are re-read on every call, so
     /// tokens inserted or removed are seen at once).
-    pub async fn active_tokens(self: &Arc<Self>) -> Vec<String> {
+    pub async fn active_tokens(self: &Arc<Self>) -> Vec<StorageName> {
         let tokens = Arc::clone(&self.tokens);
         tokio::task::spawn_blocking(move || tokens.present()).await.unwrap_or_default()
     }
 
     /// The connected tokens among `storages` (`None`: any), for the dialog's store choice.
-    async fn allowed_tokens(self: &Arc<Self>, storages: Option<&[String]>) -> Vec<String> {
+    async fn allowed_tokens(
+        self: &Arc<Self>,
+        storages: Option<&[StorageName]>,
+    ) -> Vec<StorageName> {
         let present = self.active_tokens().await;
         present.into_iter().filter(|t| storages.is_none_or(|s| s.contains(t))).collect()
     }
 
     /// Checks a commonUtils storage name: `PKCS12` is served; a token name is served when such
     /// a token is present now (else `storage.empty`); anything else is unknown.
-    pub async fn check_storage(self: &Arc<Self>, name: &str) -> Result<(), ServiceError> {
-        if name.is_empty() {
-            return Err(ServiceError::StorageParamEmpty);
-        }
-        if name == PKCS12 {
+    pub async fn check_storage(self: &Arc<Self>, name: &StorageName) -> Result<(), ServiceError> {
+        if name.is_file() {
             return Ok(());
         }
-        if !TOKEN_STORAGES.contains(&name) && !self.tokens.knows(name) {
+        if !name.is_known_token() && !self.tokens.knows(name) {
             return Err(ServiceError::StorageUnknown);
         }
-        match self.active_tokens().await.iter().any(|t| t == name) {
+        match self.active_tokens().await.contains(name) {
             true => Ok(()),
             false => Err(ServiceError::StorageEmpty),
         }
@@ -194,7 +182,7 @@ impl Service {
     pub async fn key_info(
         self: &Arc<Self>,
         guest: &Guest,
-        storage: &str,
+        storage: &StorageName,
         key_type: Option<KeyType>,
     ) -> Result<Certificate, ServiceError> {
         let standing = guest.standing.clone();
@@ -204,9 +192,9 @@ impl Service {
             operation: Operation::KeyInfo,
             documents: Vec::new(),
             filter: KeyFilter { key_type, ..KeyFilter::default() },
-            storages: Some(vec![storage.to_string()]),
+            storages: Some(vec![storage.clone()]),
             locale: self.locale(),
-            tokens: self.allowed_tokens(Some(&[storage.to_string()])).await,
+            tokens: self.allowed_tokens(Some(std::slice::from_ref(storage))).await,
             logo: None,
             now: self.clock.now(),
         };
@@ -403,7 +391,7 @@ impl Service {
             let store = credentials.store.clone();
             return Err(Attempt::Retry(Retry::StorageNotAllowed(store)));
         }
-        if credentials.store == PKCS12 {
+        if credentials.store.is_file() {
             return open_file(credentials);
         }
         if !self.tokens.knows(&credentials.store) {
@@ -430,10 +418,10 @@ enum Attempt {
 
 /// A token failure in the prompt: a wrong PIN or a missing token is asked again (as NCALayer's
 /// dialog does); a locked PIN, a removed token or a missing mechanism ends the request.
-fn device_attempt(store: &str, error: DeviceError) -> Attempt {
+fn device_attempt(store: &StorageName, error: DeviceError) -> Attempt {
     match error {
         DeviceError::WrongPin(tries) => Attempt::Retry(Retry::WrongPin(tries)),
-        DeviceError::NotPresent => Attempt::Retry(Retry::NoToken(store.to_string())),
+        DeviceError::NotPresent => Attempt::Retry(Retry::NoToken(store.clone())),
         DeviceError::NoSuchKey => Attempt::Retry(Retry::NoMatchingKey),
         other => {
             tracing::warn!("token {store}: {other}");

@@ -18,6 +18,11 @@ use crate::service::{Caller, ErrorKind, Guest};
 const PASSWORD: &str = "Qwerty12";
 const PIN: &str = "1234";
 const TOKEN: &str = "AKKaztokenStore";
+const PKCS12: &str = crate::keystore::storage::PKCS12;
+
+fn name(text: &str) -> StorageName {
+    StorageName::parse(text).expect("storage name")
+}
 
 fn key_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
@@ -61,7 +66,7 @@ impl User {
 
 fn approve(store: &str, file: Option<PathBuf>, secret: &str) -> PromptAnswer {
     PromptAnswer::Approve(Credentials {
-        store: store.into(),
+        store: name(store),
         file,
         secret: SecretString::from(secret),
         key: None,
@@ -93,7 +98,12 @@ impl Prompter for User {
         keys.first().map(|k| k.alias.clone())
     }
 
-    fn choose_file(&self, _: Option<&crate::service::Origin>, _: &str, _: &Cancel) -> Option<PathBuf> {
+    fn choose_file(
+        &self,
+        _: Option<&crate::service::Origin>,
+        _: &str,
+        _: &Cancel,
+    ) -> Option<PathBuf> {
         None
     }
 
@@ -136,21 +146,21 @@ impl KeyStore for TokenStore {
 }
 
 impl TokenStores for Tokens {
-    fn knows(&self, storage: &str) -> bool {
-        storage == TOKEN
+    fn knows(&self, storage: &StorageName) -> bool {
+        storage.as_str() == TOKEN
     }
 
-    fn present(&self) -> Vec<String> {
-        vec![TOKEN.into()]
+    fn present(&self) -> Vec<StorageName> {
+        vec![name(TOKEN)]
     }
 
-    fn list(&self, _: &str) -> Result<Vec<KeyEntry>, DeviceError> {
+    fn list(&self, _: &StorageName) -> Result<Vec<KeyEntry>, DeviceError> {
         Ok(Vec::new())
     }
 
     fn open(
         &self,
-        _: &str,
+        _: &StorageName,
         pin: &SecretString,
         _: Option<Duration>,
     ) -> Result<Box<dyn KeyStore>, DeviceError> {
@@ -186,7 +196,7 @@ fn request(storage: &str) -> SignRequest {
         format: SignFormat::Cms { attached: false, digested: false },
         documents: vec![b"invoice".to_vec()],
         filter: KeyFilter::default(),
-        storages: Some(vec![storage.to_string()]),
+        storages: Some(vec![name(storage)]),
         allow_expired: true,
         locale: None,
         logo: None,

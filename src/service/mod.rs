@@ -17,7 +17,7 @@ pub use flow::{Service, ServiceSettings};
 pub use origin::Origin;
 pub use security::{Guest, Security, Standing};
 
-use crate::keystore::KeyFilter;
+use crate::keystore::{KeyFilter, StorageName};
 
 /// Who is calling: what the transport learned from the handshake, never from the message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub struct SignRequest {
     /// Which keys may sign.
     pub filter: KeyFilter,
     /// Storage names allowed (`None`: any).
-    pub storages: Option<Vec<String>>,
+    pub storages: Option<Vec<StorageName>>,
     /// Allow a certificate outside its validity period (basics `allowExpired`, testing only).
     pub allow_expired: bool,
     /// Prompt language, when the request names one.

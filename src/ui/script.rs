@@ -14,6 +14,7 @@ use serde_json::json;
 
 use super::i18n::{self, Locale};
 use crate::keystore::KeyEntry;
+use crate::keystore::StorageName;
 use crate::service::consent::{
     Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
 };
@@ -144,9 +145,14 @@ impl Prompter for ScriptPrompter {
         if let Ok(mut state) = self.state.lock() {
             state.choose_delay_ms = answer.choose_delay_ms;
         }
+        let store = match answer.store.as_deref().map(StorageName::parse) {
+            None => StorageName::pkcs12(),
+            Some(Ok(store)) => store,
+            Some(Err(e)) => return PromptAnswer::Failed(format!("answers file: store: {e}")),
+        };
         let secret = answer.password.or(answer.pin).unwrap_or_else(|| SecretString::from(""));
         PromptAnswer::Approve(Credentials {
-            store: answer.store.unwrap_or_else(|| "PKCS12".into()),
+            store,
             file: answer.file,
             secret,
             key: answer.key,

@@ -11,6 +11,7 @@ use secrecy::SecretString;
 
 use super::i18n::{self, Locale};
 use crate::keystore::KeyEntry;
+use crate::keystore::StorageName;
 use crate::service::consent::{
     Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry, Trust,
 };
@@ -89,8 +90,14 @@ impl Prompter for TtyPrompter {
             return PromptAnswer::Cancel;
         }
         let (store, file) = match token {
-            true => (file, None),
-            false => ("PKCS12".to_string(), Some(PathBuf::from(file))),
+            true => match StorageName::parse(&file) {
+                Ok(store) => (store, None),
+                Err(e) => {
+                    say(&format!("{file:?}: {e}."));
+                    return PromptAnswer::Cancel;
+                }
+            },
+            false => (StorageName::pkcs12(), Some(PathBuf::from(file))),
         };
         let remember_origin = request.trust == Trust::New
             && read_line("Trust this site from now on? [y/N] ")
@@ -135,7 +142,10 @@ impl Prompter for TtyPrompter {
         extension: &str,
         _cancel: &Cancel,
     ) -> Option<PathBuf> {
-        say(&format!("{} asks for a file ({extension}).", origin.map_or("A local program", Origin::as_str)));
+        say(&format!(
+            "{} asks for a file ({extension}).",
+            origin.map_or("A local program", Origin::as_str)
+        ));
         read_line("Path, empty to cancel: ").filter(|p| !p.is_empty()).map(PathBuf::from)
     }
 

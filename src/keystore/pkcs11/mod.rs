@@ -28,7 +28,7 @@ pub(crate) use signer::rsa_plan;
 pub use signer::TokenSigner;
 pub use store::TokenStore;
 
-use super::{KeyEntry, KeyStore, TokenStores};
+use super::{KeyEntry, KeyStore, StorageName, TokenStores};
 use crate::crypto::DeviceError;
 use crate::platform::locked::LockedSecrets;
 use store::KeyRef;
@@ -73,10 +73,10 @@ impl Pkcs11Tokens {
         Self { storages, pins: Mutex::new(None) }
     }
 
-    fn workers(&self, storage: &str) -> Result<&[Arc<Worker>], DeviceError> {
+    fn workers(&self, storage: &StorageName) -> Result<&[Arc<Worker>], DeviceError> {
         self.storages
             .iter()
-            .find(|(name, _)| name == storage)
+            .find(|(name, _)| name == storage.as_str())
             .map(|(_, workers)| &workers[..])
             .ok_or(DeviceError::NotPresent)
     }
@@ -128,19 +128,19 @@ impl Pkcs11Tokens {
 }
 
 impl TokenStores for Pkcs11Tokens {
-    fn knows(&self, storage: &str) -> bool {
-        self.storages.iter().any(|(name, _)| name == storage)
+    fn knows(&self, storage: &StorageName) -> bool {
+        self.storages.iter().any(|(name, _)| name == storage.as_str())
     }
 
-    fn present(&self) -> Vec<String> {
+    fn present(&self) -> Vec<StorageName> {
         self.storages
             .iter()
             .filter(|(_, workers)| workers.iter().any(|w| !Self::tokens(w).is_empty()))
-            .map(|(name, _)| name.clone())
+            .filter_map(|(name, _)| StorageName::parse(name).ok())
             .collect()
     }
 
-    fn list(&self, storage: &str) -> Result<Vec<KeyEntry>, DeviceError> {
+    fn list(&self, storage: &StorageName) -> Result<Vec<KeyEntry>, DeviceError> {
         let mut entries = Vec::new();
         let mut any = false;
         for worker in self.workers(storage)? {
@@ -155,7 +155,7 @@ impl TokenStores for Pkcs11Tokens {
 
     fn open(
         &self,
-        storage: &str,
+        storage: &StorageName,
         pin: &SecretString,
         remember: Option<Duration>,
     ) -> Result<Box<dyn KeyStore>, DeviceError> {

@@ -10,6 +10,7 @@ use super::session::Session;
 use super::wire::{DialogRequest, DocumentView, FromDialog, KeyView, RetryView, ToDialog};
 use super::{Board, TrayState};
 use crate::crypto::Certificate;
+use crate::keystore::StorageName;
 use crate::keystore::{KeyEntry, KeyFilter, KeyType};
 use crate::pki::Validity;
 use crate::service::consent::{
@@ -61,8 +62,11 @@ impl GuiPrompter {
             operation: i18n::operation(request.operation, request.documents.len(), locale),
             documents: request.documents.iter().map(document_view).collect(),
             wanted: wanted(&request.filter, locale),
-            storages: request.storages.clone(),
-            tokens: request.tokens.clone(),
+            storages: request
+                .storages
+                .as_ref()
+                .map(|names| names.iter().map(ToString::to_string).collect()),
+            tokens: request.tokens.iter().map(ToString::to_string).collect(),
             logo: request.logo.as_deref().map(|png| {
                 use base64::Engine as _;
                 base64::engine::general_purpose::STANDARD.encode(png)
@@ -122,6 +126,9 @@ impl Prompter for GuiPrompter {
         match self.exchange(first, next, cancel) {
             Err(reason) => PromptAnswer::Failed(reason),
             Ok(Some(FromDialog::Approve { store, file, secret, remember_origin })) => {
+                let Ok(store) = StorageName::parse(&store) else {
+                    return PromptAnswer::Failed("the dialog sent no storage name".into());
+                };
                 if let Ok(mut last) = self.file.lock() {
                     last.clone_from(&file);
                 }

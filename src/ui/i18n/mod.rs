@@ -238,8 +238,8 @@ pub fn retry(retry: &Retry, locale: Locale) -> String {
         Retry::WrongPin(PinTries::Last) => say(Msg::WrongPinLastTry),
         Retry::NoMatchingKey => say(Msg::NoMatchingKey),
         Retry::KeyNotAccepted(alias) => with(Msg::KeyNotAccepted, "alias", alias),
-        Retry::StorageNotAllowed(store) => with(Msg::StorageNotAllowed, "store", store),
-        Retry::NoToken(store) => with(Msg::NoToken, "store", store),
+        Retry::StorageNotAllowed(store) => with(Msg::StorageNotAllowed, "store", store.as_str()),
+        Retry::NoToken(store) => with(Msg::NoToken, "store", store.as_str()),
         Retry::ChooseFile => say(Msg::ChooseStoreFile),
         Retry::Unreadable { path, reason } => fill(
             text(Msg::Unreadable, locale),

@@ -41,12 +41,13 @@ fn templates_are_filled() {
 #[test]
 fn retries_in_words_in_every_language() {
     use crate::crypto::PinTries;
+    use crate::keystore::StorageName;
     use crate::service::consent::Retry;
     let en = |r: Retry| retry(&r, Locale::En);
     assert_eq!(en(Retry::WrongPassword), "Wrong password. Try again.");
     assert_eq!(en(Retry::WrongPin(PinTries::Unknown)), "Wrong PIN. Try again.");
     assert_eq!(
-        en(Retry::NoToken("AKKaztokenStore".into())),
+        en(Retry::NoToken(StorageName::parse("AKKaztokenStore").expect("name"))),
         "No AKKaztokenStore token is connected."
     );
     let unreadable = Retry::Unreadable { path: "/k.p12".into(), reason: "gone".into() };
@@ -55,7 +56,7 @@ fn retries_in_words_in_every_language() {
         Retry::WrongPin(PinTries::Few),
         Retry::WrongPin(PinTries::Last),
         Retry::KeyNotAccepted("abc".into()),
-        Retry::StorageNotAllowed("PKCS12".into()),
+        Retry::StorageNotAllowed(StorageName::pkcs12()),
         Retry::ChooseFile,
         unreadable,
         Retry::StoreUnusable("damaged".into()),
