@@ -41,7 +41,7 @@ fn setup() -> &'static (tokio::runtime::Runtime, Dispatcher) {
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (runtime, dispatcher) = setup();
-    let caller = Caller { origin: Some("https://fuzz.test".into()) };
+    let caller = Caller::from_header(Some("https://fuzz.test"));
     let reply = runtime.block_on(dispatcher.handle(&caller, text));
     assert!(serde_json_is_object(&reply), "every reply is one JSON object: {reply}");
 });

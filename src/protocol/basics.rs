@@ -177,6 +177,7 @@ fn args_failure(error: ArgsError) -> Failure {
             "Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature",
             None,
         ),
+        ArgsError::Service(error) => service_failure(&error),
     }
 }
 

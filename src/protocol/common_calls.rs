@@ -11,7 +11,7 @@ use super::envelope::{base64, decode_base64};
 use super::errors;
 use super::key_info::KeyInfo;
 use crate::keystore::{KeyFilter, KeyType, StorageName, StorageNameError};
-use crate::service::{Guest, Service, ServiceError, SignFormat, SignRequest};
+use crate::service::{Documents, Guest, Service, ServiceError, SignRequest};
 
 /// Runs one call. `Ok(None)`: success without a `responseObject` (`changeLocale`).
 pub async fn run(
@@ -99,8 +99,8 @@ async fn sign_xml(
 ) -> Result<Response, Error500> {
     let storage = &served_storage(service, storage).await?;
     let element = (!tbs.is_empty() || !parent.is_empty()).then_some((tbs, parent));
-    let documents = documents.into_iter().map(String::into_bytes).collect();
-    let request = sign_request(storage, key_type, SignFormat::Xml { element }, documents);
+    let documents = Documents::Xml { element, texts: documents };
+    let request = sign_request(storage, key_type, documents);
     let texts = signatures(service, guest, request)
         .await?
         .into_iter()
@@ -132,8 +132,8 @@ async fn cades_hash(
         return Err(Error500(None));
     }
     let digest = decode_base64(hash).map_err(Error500::new)?;
-    let format = SignFormat::Cms { attached: false, digested: true };
-    one_cms(service, guest, sign_request(storage, key_type, format, vec![digest])).await
+    let documents = Documents::digests(vec![digest]).map_err(service_error)?;
+    one_cms(service, guest, sign_request(storage, key_type, documents)).await
 }
 
 /// A CAdES-BES over `data`, attached or detached.
@@ -144,8 +144,8 @@ async fn cades(
     data: Vec<u8>,
     attached: bool,
 ) -> Result<Response, Error500> {
-    let format = SignFormat::Cms { attached, digested: false };
-    one_cms(service, guest, sign_request(storage, key_type, format, vec![data])).await
+    let documents = Documents::Cms { attached, data: vec![data] };
+    one_cms(service, guest, sign_request(storage, key_type, documents)).await
 }
 
 async fn one_cms(
@@ -160,14 +160,8 @@ async fn one_cms(
         .ok_or_else(|| Error500::new("no signature was produced"))
 }
 
-fn sign_request(
-    storage: &StorageName,
-    key_type: &str,
-    format: SignFormat,
-    documents: Vec<Vec<u8>>,
-) -> SignRequest {
+fn sign_request(storage: &StorageName, key_type: &str, documents: Documents) -> SignRequest {
     SignRequest {
-        format,
         documents,
         filter: KeyFilter { key_type: KeyType::parse(key_type), ..KeyFilter::default() },
         storages: Some(vec![storage.clone()]),

@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 
 use super::envelope::{decode_base64, opt_bool};
 use crate::keystore::{KeyFilter, StorageName};
-use crate::service::{SignFormat, SignRequest};
+use crate::service::{Documents, ServiceError, SignRequest};
 
 /// The output format asked for, for rendering the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct SignArgs {
 }
 
 /// Why the arguments were refused.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ArgsError {
     /// What org.json would throw (`INVOCATION_ERROR`): the `JSONException` message.
     Json(String),
@@ -56,6 +56,21 @@ pub enum ArgsError {
     Params(String),
     /// `tsaProfile` asked for a time-stamp (`TSA_NOT_SUPPORTED`).
     TsaRequested,
+    /// The documents cannot be signed (a digest of a length no key signs): the service's
+    /// error, in the envelope the service's errors get.
+    Service(ServiceError),
+}
+
+impl PartialEq for ArgsError {
+    /// Service errors compare by their text (they hold I/O and device errors, which do not).
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Json(a), Self::Json(b)) | (Self::Params(a), Self::Params(b)) => a == b,
+            (Self::TsaRequested, Self::TsaRequested) => true,
+            (Self::Service(a), Self::Service(b)) => a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
 }
 
 /// Parses `args`.
@@ -66,13 +81,12 @@ pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
     if signing.get("tsaProfile").is_some_and(|t| !t.is_null()) {
         return Err(ArgsError::TsaRequested);
     }
-    let sign_format = sign_format(format, signing)?;
-    let documents = documents(args, &sign_format, signing)?;
+    let documents = documents(args, format, signing)?;
+    let (filter, storages) = (filter(signer)?, storages(args)?);
     let request = SignRequest {
-        format: sign_format,
-        documents,
-        filter: filter(signer)?,
-        storages: storages(args)?,
+        documents: documents.map_err(ArgsError::Service)?,
+        filter,
+        storages,
         allow_expired: opt_bool(signing, "allowExpired", false),
         locale: args
             .get("locale")
@@ -105,46 +119,44 @@ fn format(args: &Map<String, Value>) -> Result<Format, ArgsError> {
     }
 }
 
-fn sign_format(format: Format, signing: &Map<String, Value>) -> Result<SignFormat, ArgsError> {
-    let digested = opt_bool(signing, "digested", false);
-    match format {
-        Format::Cms => Ok(SignFormat::Cms {
-            attached: !digested && opt_bool(signing, "encapsulate", true),
-            digested,
-        }),
-        _ if digested => Err(ArgsError::Params(
-            "signingParams.digested is supported with format \"cms\" only".into(),
-        )),
-        Format::Xml => Ok(SignFormat::Xml { element: None }),
-        Format::Raw => Ok(SignFormat::Raw),
-    }
-}
-
-/// The documents as bytes: XML text as is; CMS/raw data decoded when `decode` or `digested`.
+/// The documents, typed by format: XML text as is; CMS and raw data decoded when `decode` (or
+/// `digested`). The inner result is the digest check, which the caller reports after the other
+/// arguments, as NCALayer reports it after parsing.
 fn documents(
     args: &Map<String, Value>,
-    format: &SignFormat,
+    format: Format,
     signing: &Map<String, Value>,
-) -> Result<Vec<Vec<u8>>, ArgsError> {
+) -> Result<Result<Documents, ServiceError>, ArgsError> {
+    let digested = opt_bool(signing, "digested", false);
+    if digested && format != Format::Cms {
+        return Err(ArgsError::Params(
+            "signingParams.digested is supported with format \"cms\" only".into(),
+        ));
+    }
     let texts = data(args)?;
-    let decode = match format {
-        SignFormat::Cms { digested: true, .. } => true,
-        SignFormat::Xml { .. } => false,
-        _ => opt_bool(signing, "decode", false),
-    };
-    texts
-        .into_iter()
-        .enumerate()
-        .map(|(index, text)| {
-            if decode {
+    if format == Format::Xml {
+        let texts = texts.into_iter().map(str::to_string).collect();
+        return Ok(Ok(Documents::Xml { element: None, texts }));
+    }
+    let data = match digested || opt_bool(signing, "decode", false) {
+        true => texts
+            .into_iter()
+            .enumerate()
+            .map(|(index, text)| {
                 decode_base64(text).map_err(|e| {
                     ArgsError::Params(format!("data[{index}] is not valid base64: {e}"))
                 })
-            } else {
-                Ok(text.as_bytes().to_vec())
-            }
-        })
-        .collect()
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        false => texts.into_iter().map(|text| text.as_bytes().to_vec()).collect(),
+    };
+    Ok(match format {
+        Format::Cms if digested => Documents::digests(data),
+        Format::Cms => {
+            Ok(Documents::Cms { attached: opt_bool(signing, "encapsulate", true), data })
+        }
+        Format::Xml | Format::Raw => Ok(Documents::Raw(data)),
+    })
 }
 
 fn data(args: &Map<String, Value>) -> Result<Vec<&str>, ArgsError> {
@@ -252,8 +264,8 @@ mod tests {
     fn defaults_give_attached_cms_over_text() {
         let a = parsed(r#"{"format":"cms","data":"MTEK","signingParams":{},"signerParams":{}}"#);
         let Ok(a) = a else { panic!("{a:?}") };
-        assert_eq!(a.request.format, SignFormat::Cms { attached: true, digested: false });
-        assert_eq!(a.request.documents, vec![b"MTEK".to_vec()]);
+        let data = vec![b"MTEK".to_vec()];
+        assert_eq!(a.request.documents, Documents::Cms { attached: true, data });
         assert_eq!(a.request.storages, None);
         assert_eq!(a.request.filter, KeyFilter::default());
         assert!(!a.output_cert);
@@ -265,13 +277,17 @@ mod tests {
             r#"{"format":"cms","data":["MTEK","MjIK"],"signingParams":{"decode":"true","encapsulate":false},"signerParams":{}}"#,
         );
         let Ok(a) = a else { panic!("{a:?}") };
-        assert_eq!(a.request.documents, vec![b"11\n".to_vec(), b"22\n".to_vec()]);
-        let a = parsed(
-            r#"{"format":"cms","data":"MTEK","signingParams":{"digested":true},"signerParams":{}}"#,
-        );
+        let data = vec![b"11\n".to_vec(), b"22\n".to_vec()];
+        assert_eq!(a.request.documents, Documents::Cms { attached: false, data });
+        let digest = |b64: &str| {
+            parsed(&format!(
+                r#"{{"format":"cms","data":"{b64}","signingParams":{{"digested":true}},"signerParams":{{}}}}"#
+            ))
+        };
+        let a = digest(&format!("{}=", "A".repeat(43))); // 32 zero bytes
         let Ok(a) = a else { panic!("{a:?}") };
-        assert_eq!(a.request.format, SignFormat::Cms { attached: false, digested: true });
-        assert_eq!(a.request.documents, vec![b"11\n".to_vec()]);
+        assert_eq!(a.request.documents, Documents::digests(vec![vec![0; 32]]).expect("digest"));
+        assert!(matches!(digest("MTEK"), Err(ArgsError::Service(_))), "3 bytes is no digest");
     }
 
     #[test]
@@ -280,7 +296,8 @@ mod tests {
             r#"{"format":"xml","data":"<a/>","signingParams":{"decode":true},"signerParams":{"extKeyUsageOids":["1.3.6.1.5.5.7.3.4"],"iin":"123456789012","bin":"","serialNumber":null,"chain":[]},"allowedStorages":"PKCS12, AKKaztokenStore,","locale":"kk"}"#,
         );
         let Ok(a) = a else { panic!("{a:?}") };
-        assert_eq!(a.request.documents, vec![b"<a/>".to_vec()]);
+        let texts = vec!["<a/>".to_string()];
+        assert_eq!(a.request.documents, Documents::Xml { element: None, texts });
         assert_eq!(a.request.filter.ext_key_usage_oids, ["1.3.6.1.5.5.7.3.4"]);
         assert_eq!(a.request.filter.iin.as_deref(), Some("123456789012"));
         assert_eq!(a.request.filter.bin, None);

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use super::consent::{
-    Cancel, Credentials, DocumentSummary, Operation, PromptAnswer, PromptOutcome, PromptRequest,
-    Prompter, Retry, Trust,
+    Cancel, Credentials, Operation, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
+    Trust,
 };
 use super::security::{Guest, Security, Standing};
-use super::{Caller, ServiceError, SignFormat, SignOutcome, SignRequest};
+use super::{Caller, Documents, ServiceError, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
 use crate::keystore::{
@@ -273,16 +273,11 @@ impl Service {
     }
 
     fn prompt_request(&self, guest: &Guest, request: &SignRequest) -> PromptRequest {
-        let digest_only = matches!(request.format, SignFormat::Cms { digested: true, .. });
         PromptRequest {
             origin: guest.origin.clone(),
             trust: Trust::default(),
-            operation: operation_of(&request.format),
-            documents: request
-                .documents
-                .iter()
-                .map(|d| DocumentSummary::new(d, digest_only))
-                .collect(),
+            operation: request.documents.operation(),
+            documents: request.documents.summaries(),
             filter: request.filter.clone(),
             storages: request.storages.clone(),
             locale: request.locale.clone().unwrap_or_else(|| self.locale()),
@@ -448,29 +443,14 @@ fn aliases(keys: &[KeyEntry]) -> Vec<String> {
     keys.iter().map(|k| k.alias.clone()).collect()
 }
 
-fn operation_of(format: &SignFormat) -> Operation {
-    match format {
-        SignFormat::Cms { digested: true, .. } => Operation::CmsDigest,
-        SignFormat::Cms { attached: true, .. } => Operation::CmsAttached,
-        SignFormat::Cms { .. } => Operation::CmsDetached,
-        SignFormat::Xml { element: None } => Operation::Xml,
-        SignFormat::Xml { element: Some(_) } => Operation::XmlElement,
-        SignFormat::Raw => Operation::Raw,
-    }
-}
-
-/// Rejects what cannot be signed before anyone is asked.
+/// Rejects what cannot be signed before anyone is asked (digest lengths are checked when the
+/// request is built: [`super::Digest`]).
 fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
     if request.documents.is_empty() {
         return Err(ServiceError::BadRequest("no data to sign".into()));
     }
-    if let SignFormat::Cms { digested: true, .. } = request.format {
-        check_digests(&request.documents)?;
-    }
-    if let SignFormat::Xml { element } = &request.format {
-        for document in &request.documents {
-            let text = std::str::from_utf8(document)
-                .map_err(|_| ServiceError::BadRequest("the XML document is not UTF-8".into()))?;
+    if let Documents::Xml { element, texts } = &request.documents {
+        for text in texts {
             match element {
                 None => sign::xmldsig::check_document(text)?,
                 Some((tbs, parent)) => sign::xmldsig::check_element(text, tbs, parent)?,
@@ -480,53 +460,37 @@ fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Digest lengths a key can sign: 32 bytes (SHA-256, GOST 34.311, Streebog-256) or 64
-/// (Streebog-512). Checked before the dialog, so the user never types a PIN for a digest no key
-/// could sign; the key's own length is checked again when it signs.
-const DIGEST_LENGTHS: [usize; 2] = [32, 64];
-
-fn check_digests(documents: &[Vec<u8>]) -> Result<(), ServiceError> {
-    match documents.iter().find(|d| !DIGEST_LENGTHS.contains(&d.len())) {
-        Some(digest) => Err(ServiceError::BadRequest(format!(
-            "the digest is {} bytes; a digest to sign is 32 bytes (SHA-256, GOST 34.311, \
-             Streebog-256) or 64 bytes (Streebog-512)",
-            digest.len()
-        ))),
-        None => Ok(()),
-    }
-}
-
+/// One signature per document, in order.
 fn sign_all(
     signer: &dyn Signer,
     request: &SignRequest,
     now: OffsetDateTime,
 ) -> Result<Vec<Vec<u8>>, ServiceError> {
-    request
-        .documents
-        .iter()
-        .map(|document| sign_one(signer, &request.format, document, now))
-        .collect()
-}
-
-fn sign_one(
-    signer: &dyn Signer,
-    format: &SignFormat,
-    document: &[u8],
-    now: OffsetDateTime,
-) -> Result<Vec<u8>, ServiceError> {
-    let text =
-        || std::str::from_utf8(document).map_err(|_| ServiceError::BadRequest("not UTF-8".into()));
-    Ok(match format {
-        SignFormat::Cms { digested: true, .. } => sign::cms::sign_digest(signer, document, now)?,
-        SignFormat::Cms { attached, .. } => sign::cms::sign_data(signer, document, *attached, now)?,
-        SignFormat::Xml { element: None } => {
-            sign::xmldsig::sign_enveloped(signer, text()?)?.into_bytes()
-        }
-        SignFormat::Xml { element: Some((tbs, parent)) } => {
-            sign::xmldsig::sign_element(signer, text()?, tbs, parent)?.into_bytes()
-        }
-        SignFormat::Raw => sign::raw::sign(signer, document)?,
-    })
+    let signatures = match &request.documents {
+        Documents::Cms { attached, data } => data
+            .iter()
+            .map(|document| sign::cms::sign_data(signer, document, *attached, now))
+            .collect::<Result<_, _>>()?,
+        Documents::Digests(digests) => digests
+            .iter()
+            .map(|digest| sign::cms::sign_digest(signer, digest.as_bytes(), now))
+            .collect::<Result<_, _>>()?,
+        Documents::Xml { element: None, texts } => texts
+            .iter()
+            .map(|text| sign::xmldsig::sign_enveloped(signer, text).map(String::into_bytes))
+            .collect::<Result<_, _>>()?,
+        Documents::Xml { element: Some((tbs, parent)), texts } => texts
+            .iter()
+            .map(|text| {
+                sign::xmldsig::sign_element(signer, text, tbs, parent).map(String::into_bytes)
+            })
+            .collect::<Result<_, _>>()?,
+        Documents::Raw(data) => data
+            .iter()
+            .map(|document| sign::raw::sign(signer, document))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(signatures)
 }
 
 #[cfg(test)]

@@ -193,8 +193,7 @@ fn service(user: &Arc<User>, tokens: Token, journal: PathBuf) -> (Arc<Service>, 
 
 fn request(storage: &str) -> SignRequest {
     SignRequest {
-        format: SignFormat::Cms { attached: false, digested: false },
-        documents: vec![b"invoice".to_vec()],
+        documents: Documents::Cms { attached: false, data: vec![b"invoice".to_vec()] },
         filter: KeyFilter::default(),
         storages: Some(vec![name(storage)]),
         allow_expired: true,

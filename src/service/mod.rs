@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod consent;
+pub mod documents;
 pub mod error;
 pub mod flow;
 pub mod limits;
@@ -12,6 +13,7 @@ pub mod origin;
 pub mod policy;
 pub mod security;
 
+pub use documents::{Digest, Documents};
 pub use error::{ErrorKind, ServiceError};
 pub use flow::{Service, ServiceSettings};
 pub use origin::Origin;
@@ -68,24 +70,11 @@ impl HeaderOrigin {
     }
 }
 
-/// The signature format a request asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignFormat {
-    /// CMS/CAdES-BES. `digested`: each document is a digest (detached output).
-    Cms { attached: bool, digested: bool },
-    /// Enveloped XMLDSig; with `element`, the (tbs XPath, parent XPath) by-element variant.
-    Xml { element: Option<(String, String)> },
-    /// Raw signature value.
-    Raw,
-}
-
 /// A validated sign request. `Debug` shows the documents' sizes only, never their content.
 #[derive(Clone)]
 pub struct SignRequest {
-    /// The format.
-    pub format: SignFormat,
-    /// The documents (XML as UTF-8 text, digests as raw bytes).
-    pub documents: Vec<Vec<u8>>,
+    /// The documents, typed per format.
+    pub documents: Documents,
     /// Which keys may sign.
     pub filter: KeyFilter,
     /// Storage names allowed (`None`: any).
@@ -98,22 +87,20 @@ pub struct SignRequest {
     pub logo: Option<Vec<u8>>,
 }
 
-/// Largest logo shown (basics `logo` is documented as at most 50,000 base64 characters).
-pub const MAX_LOGO_BYTES: usize = 37_500;
-
 impl std::fmt::Debug for SignRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sizes: Vec<usize> = self.documents.iter().map(Vec::len).collect();
         f.debug_struct("SignRequest")
-            .field("format", &self.format)
-            .field("document_sizes", &sizes)
+            .field("documents", &self.documents)
             .field("filter", &self.filter)
             .field("storages", &self.storages)
             .field("allow_expired", &self.allow_expired)
             .field("locale", &self.locale)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
+
+/// Largest logo shown (basics `logo` is documented as at most 50,000 base64 characters).
+pub const MAX_LOGO_BYTES: usize = 37_500;
 
 /// The signatures of one request, in document order, with the certificate that made them.
 #[derive(Debug, Clone)]
@@ -129,8 +116,7 @@ mod tests {
     #[test]
     fn debug_output_holds_no_document_content() {
         let request = super::SignRequest {
-            format: super::SignFormat::Raw,
-            documents: vec![b"TOP-SECRET-CONTENT".to_vec()],
+            documents: super::Documents::Raw(vec![b"TOP-SECRET-CONTENT".to_vec()]),
             filter: crate::keystore::KeyFilter::default(),
             storages: None,
             allow_expired: false,
