@@ -130,6 +130,19 @@ pub struct Credentials {
     pub remember_origin: bool,
 }
 
+impl Credentials {
+    /// What a dialog answers: a store, its file for file stores, the password or PIN, and
+    /// whether to trust the site from now on; no key picked up front, no PIN remembered.
+    pub fn chosen(
+        store: StorageName,
+        file: Option<PathBuf>,
+        secret: SecretString,
+        remember_origin: bool,
+    ) -> Self {
+        Self { store, file, secret, key: None, remember: None, remember_origin }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")

@@ -65,14 +65,7 @@ impl User {
 }
 
 fn approve(store: &str, file: Option<PathBuf>, secret: &str) -> PromptAnswer {
-    PromptAnswer::Approve(Credentials {
-        store: name(store),
-        file,
-        secret: SecretString::from(secret),
-        key: None,
-        remember: None,
-        remember_origin: false,
-    })
+    PromptAnswer::Approve(Credentials::chosen(name(store), file, SecretString::from(secret), false))
 }
 
 impl Prompter for User {

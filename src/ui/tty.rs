@@ -102,14 +102,7 @@ impl Prompter for TtyPrompter {
         let remember_origin = request.trust == Trust::New
             && read_line("Trust this site from now on? [y/N] ")
                 .is_some_and(|a| a.eq_ignore_ascii_case("y"));
-        PromptAnswer::Approve(Credentials {
-            store,
-            file,
-            secret,
-            key: None,
-            remember: None,
-            remember_origin,
-        })
+        PromptAnswer::Approve(Credentials::chosen(store, file, secret, remember_origin))
     }
 
     fn choose_key(

@@ -132,14 +132,7 @@ impl Prompter for GuiPrompter {
                 if let Ok(mut last) = self.file.lock() {
                     last.clone_from(&file);
                 }
-                PromptAnswer::Approve(Credentials {
-                    store,
-                    file,
-                    secret,
-                    key: None,
-                    remember: None,
-                    remember_origin,
-                })
+                PromptAnswer::Approve(Credentials::chosen(store, file, secret, remember_origin))
             }
             _ => PromptAnswer::Cancel,
         }
