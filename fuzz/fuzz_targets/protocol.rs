@@ -23,7 +23,7 @@ impl Prompter for Cancels {
     fn choose_key(&self, _: &PromptRequest, _: &[KeyEntry], _: &Cancel) -> Option<String> {
         None
     }
-    fn choose_file(&self, _: Option<&str>, _: &str, _: &Cancel) -> Option<PathBuf> {
+    fn choose_file(&self, _: Option<&qoltanba::service::Origin>, _: &str, _: &Cancel) -> Option<PathBuf> {
         None
     }
     fn finish(&self, _: &PromptRequest, _: &PromptOutcome) {}

@@ -3,7 +3,8 @@
 //! Input is DER (what Kalkan writes); BER is rejected as a parse error. Every SignerInfo must
 //! verify. The signature over signed attributes is checked against the attributes exactly as
 //! received, with the IMPLICIT `[0]` replaced by a SET OF tag (RFC 5652 §5.4). Certificate
-//! chains and revocation are not checked here.
+//! chains and revocation are not checked here. A signer's time-stamp tokens (CAdES-T) are
+//! verified too ([`tsp::verify_token`]) and must be over its signature value.
 
 use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
@@ -12,10 +13,12 @@ use cms::signed_data::{
 };
 use const_oid::{AssociatedOid, ObjectIdentifier};
 use der::asn1::OctetString;
-use der::{AnyRef, Decode, Encode, Reader, SliceReader, Tag, Tagged};
+use der::{AnyRef, Decode, Encode, Tag, Tagged};
 use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
 use super::cms_attrs::{self, CONTENT_TYPE, ID_DATA, ID_SIGNED_DATA, MESSAGE_DIGEST};
+use super::tlv::elements;
+use super::tsp::{self, TimeStamp};
 use super::SignError;
 use crate::crypto::{verify, Certificate, CryptoError, HashAlgorithm, SignatureAlgorithm};
 
@@ -26,6 +29,9 @@ pub struct VerifiedSigner {
     pub certificate: Certificate,
     /// signingTime, when present.
     pub signing_time: Option<time::OffsetDateTime>,
+    /// The signature time-stamp (CAdES-T), verified and over this signature, when present
+    /// (the earliest, when there are several). Its TSA's chain is for `pki` to judge.
+    pub time_stamp: Option<TimeStamp>,
 }
 
 /// Verifies every SignerInfo of a DER CMS. `detached` supplies the content when the CMS does
@@ -97,11 +103,35 @@ fn verify_signer(
             other => SignError::Crypto(other),
         },
     )?;
-    Ok(VerifiedSigner { certificate, signing_time })
+    let time_stamp = time_stamp(&signer_info)?;
+    Ok(VerifiedSigner { certificate, signing_time, time_stamp })
+}
+
+/// Every signature time-stamp token of a signer must verify and be over its signature value.
+fn time_stamp(signer_info: &SignerInfo) -> Result<Option<TimeStamp>, SignError> {
+    let tokens = signer_info
+        .unsigned_attrs
+        .iter()
+        .flat_map(|attrs| attrs.iter())
+        .filter(|a| a.oid == tsp::SIGNATURE_TIME_STAMP_TOKEN)
+        .flat_map(|a| a.values.iter());
+    let mut earliest: Option<TimeStamp> = None;
+    for token in tokens {
+        let stamp = tsp::verify_token(&token.to_der().map_err(parse)?)?;
+        if !stamp.covers(signer_info.signature.as_bytes()) {
+            return Err(invalid("the time-stamp is over another signature"));
+        }
+        if earliest.as_ref().is_none_or(|e| stamp.gen_time < e.gen_time) {
+            earliest = Some(stamp);
+        }
+    }
+    Ok(earliest)
 }
 
 /// The digest and signature algorithms of a SignerInfo; they must agree on the hash.
-fn algorithms(signer_info: &SignerInfo) -> Result<(HashAlgorithm, SignatureAlgorithm), SignError> {
+pub(super) fn algorithms(
+    signer_info: &SignerInfo,
+) -> Result<(HashAlgorithm, SignatureAlgorithm), SignError> {
     let digest_oid = &signer_info.digest_alg.oid;
     let hash = HashAlgorithm::from_oid(digest_oid).ok_or_else(|| unsupported(digest_oid))?;
     let signature_oid = &signer_info.signature_algorithm.oid;
@@ -195,16 +225,6 @@ fn raw_signed_attributes(signer_info: &[u8]) -> Result<Vec<u8>, SignError> {
         .filter(|f| f.tag() == signed_attrs_tag)
         .ok_or_else(|| SignError::CmsParse("signedAttrs not found".into()))?;
     AnyRef::new(Tag::Set, field.value()).and_then(|set| set.to_der()).map_err(parse)
-}
-
-/// The TLVs that make up `bytes`, in order.
-fn elements(bytes: &[u8]) -> Result<Vec<&[u8]>, SignError> {
-    let mut reader = SliceReader::new(bytes).map_err(parse)?;
-    let mut out = Vec::new();
-    while !reader.is_finished() {
-        out.push(reader.tlv_bytes().map_err(parse)?);
-    }
-    Ok(out)
 }
 
 fn unsupported(oid: &ObjectIdentifier) -> SignError {

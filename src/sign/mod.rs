@@ -2,10 +2,13 @@
 //! raw. Pure functions: bytes in, bytes out; no I/O, no JSON, no UI.
 
 pub mod c14n;
+pub mod cades_t;
 pub mod cms;
 mod cms_attrs;
 pub mod cms_verify;
 pub mod raw;
+mod tlv;
+pub mod tsp;
 mod xml_parse;
 pub mod xml_verify;
 pub mod xmldsig;
@@ -33,6 +36,9 @@ pub enum SignError {
     /// Encoding the output failed.
     #[error("encoding failed: {0}")]
     Encoding(String),
+    /// A time-stamp could not be had: the TSA refused, or its answer does not answer the query.
+    #[error("time-stamp: {0}")]
+    TimeStamp(String),
     /// A signature does not verify; the text says which check failed.
     #[error("signature is not valid: {0}")]
     Invalid(String),

@@ -1,0 +1,78 @@
+//! DER at the level of tag, length and value: walking the elements of a structure as received
+//! and writing new ones with definite lengths. Used where bytes must stay exactly as they came
+//! (signed attributes, other signers of a CMS, a time-stamp token) and the typed `der`
+//! structures would re-encode them.
+
+use der::{AnyRef, Decode, Reader, SliceReader};
+
+use super::SignError;
+
+/// The TLVs that make up `bytes`, in order.
+pub fn elements(bytes: &[u8]) -> Result<Vec<&[u8]>, SignError> {
+    let mut reader = SliceReader::new(bytes).map_err(parse)?;
+    let mut out = Vec::new();
+    while !reader.is_finished() {
+        out.push(reader.tlv_bytes().map_err(parse)?);
+    }
+    Ok(out)
+}
+
+/// The value octets of one TLV.
+pub fn value(tlv: &[u8]) -> Result<&[u8], SignError> {
+    AnyRef::from_der(tlv).map(|any| any.value()).map_err(parse)
+}
+
+/// The elements inside one constructed TLV.
+pub fn children(tlv: &[u8]) -> Result<Vec<&[u8]>, SignError> {
+    elements(value(tlv)?)
+}
+
+/// The identifier octet of a TLV (every tag this crate splices fits in one octet).
+pub fn tag(tlv: &[u8]) -> Result<u8, SignError> {
+    tlv.first().copied().ok_or_else(|| SignError::CmsParse("empty element".into()))
+}
+
+/// A TLV with the identifier octet `tag` around `content`, with a DER length.
+pub fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A TLV around the concatenation of `parts`.
+pub fn encode_all(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+    encode(tag, &parts.concat())
+}
+
+fn parse(e: der::Error) -> SignError {
+    SignError::CmsParse(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_are_definite_and_minimal_and_read_back() {
+        for len in [0, 1, 127, 128, 255, 256, 65_535, 65_536, 1_000_000] {
+            let tlv = encode(0x04, &vec![7; len]);
+            assert_eq!(value(&tlv).expect("parses").len(), len);
+            assert_eq!(elements(&tlv).expect("one").len(), 1);
+        }
+        assert_eq!(encode(0x04, &[1; 128])[..3], [0x04, 0x81, 0x80]);
+        assert_eq!(encode(0x30, &[1; 256])[..4], [0x30, 0x82, 0x01, 0x00]);
+        let seq = encode_all(0x30, &[&encode(0x02, &[5]), &encode(0x05, &[])]);
+        assert_eq!(children(&seq).expect("two"), [&[0x02, 1, 5][..], &[0x05, 0][..]]);
+        assert!(elements(&[0x30, 0x05, 0x01]).is_err(), "truncated");
+        assert!(tag(&[]).is_err());
+    }
+}
