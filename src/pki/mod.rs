@@ -1,5 +1,8 @@
-//! Trust and time: certificate validity against the (test) clock. Chain building, CRL/OCSP
-//! status and the RFC 3161 client arrive with the `tsaProfile`/`chain` issue.
+//! Trust and time: certificate validity against the injected clock, and the trust store
+//! (`trust.rs`) a certificate's chain must end in. Revocation arrives with the `chain` work of
+//! the same issue.
+
+pub mod trust;
 
 use time::OffsetDateTime;
 
