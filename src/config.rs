@@ -22,6 +22,13 @@ pub const DEFAULT_MEMORY_BUDGET_BYTES: usize = 640 * 1024 * 1024;
 /// Default part of it for sites not trusted yet, all together (64 MiB; half for one site).
 pub const DEFAULT_UNTRUSTED_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
+/// The NCA's production TSA (the test one is `http://test.pki.gov.kz/tsp/`).
+pub const DEFAULT_TSA_URL: &str = "http://tsp.pki.gov.kz/";
+/// Default TSA timeout for connecting and for each read, in seconds.
+pub const DEFAULT_TSA_TIMEOUT_SECONDS: u64 = 10;
+/// Default extra attempts after a TSA connection failure, timeout or 5xx.
+pub const DEFAULT_TSA_RETRIES: u32 = 1;
+
 /// Errors reading the configuration.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -48,6 +55,40 @@ pub struct Settings {
     pub pkcs11: Pkcs11Settings,
     /// `[policy]`: origin policy and prompt limits (`docs/security.md`).
     pub policy: crate::service::policy::PolicySettings,
+    /// `[tsa]`: where CAdES-T time-stamps come from.
+    pub tsa: TsaSettings,
+    /// `[trust]`: CAs trusted beyond the built-in NCA ones.
+    pub trust: TrustSettings,
+}
+
+/// `[tsa]`: the time-stamp authority (RFC 3161 over HTTP).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TsaSettings {
+    /// The TSA's `http://` URL.
+    pub url: String,
+    /// Connect and read timeout, seconds (1..=120).
+    pub timeout_seconds: u64,
+    /// Extra attempts after a connection failure, a timeout or a 5xx (0..=5).
+    pub retries: u32,
+}
+
+impl Default for TsaSettings {
+    fn default() -> Self {
+        Self {
+            url: DEFAULT_TSA_URL.into(),
+            timeout_seconds: DEFAULT_TSA_TIMEOUT_SECONDS,
+            retries: DEFAULT_TSA_RETRIES,
+        }
+    }
+}
+
+/// `[trust]`: extra trusted CAs.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustSettings {
+    /// PEM or DER files of CA certificates (a PEM file may hold several).
+    pub extra_ca: Vec<PathBuf>,
 }
 
 /// `[pkcs11]`: hardware tokens.
@@ -355,6 +396,13 @@ impl Settings {
             return Err("server.untrusted_memory_bytes must be at least 2048 and at most \
                         server.memory_budget_bytes"
                 .into());
+        }
+        let tsa = &self.tsa;
+        if !tsa.url.starts_with("http://") {
+            return Err(format!("tsa.url must be an http:// URL, not {:?}", tsa.url));
+        }
+        if !(1..=120).contains(&tsa.timeout_seconds) || tsa.retries > 5 {
+            return Err("tsa.timeout_seconds must be 1..120 and tsa.retries 0..5".into());
         }
         if self.server.listen.is_empty() {
             return Err("server.listen must name at least one address".into());

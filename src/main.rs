@@ -158,7 +158,8 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
         prompter: prompter(&mode, &desktop)?,
         clock,
         refusals: Some(daemon::refusal_notices(settings)),
-    });
+    })
+    .map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let quit = Arc::new(tokio::sync::Notify::new());
     let service = parts.service.clone();
@@ -294,7 +295,16 @@ fn verify(format: Format, input: &Path, content: Option<&Path>) -> Result<(), Fa
             qoltanba::sign::cms_verify::verify(&der, detached.as_deref())
                 .map_err(|e| e.to_string())?
                 .into_iter()
-                .map(|s| s.certificate.subject_dn())
+                .map(|s| match &s.time_stamp {
+                    Some(stamp) => format!(
+                        "{}\n    time-stamp: {} by {} (policy {})",
+                        s.certificate.subject_dn(),
+                        day_time(stamp.gen_time),
+                        stamp.tsa.subject_dn(),
+                        stamp.policy
+                    ),
+                    None => s.certificate.subject_dn(),
+                })
                 .collect()
         }
         Format::Xml => {

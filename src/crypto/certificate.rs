@@ -87,6 +87,19 @@ impl Certificate {
         }
     }
 
+    /// Every certificate of a PEM file (one or more `CERTIFICATE` blocks), or the one DER
+    /// certificate of a binary file.
+    pub fn all_from_pem_or_der(bytes: &[u8]) -> Result<Vec<Self>, super::CryptoError> {
+        const END: &str = "-----END CERTIFICATE-----";
+        let Some(text) = std::str::from_utf8(bytes).ok().filter(|t| t.contains(END)) else {
+            return Self::from_der(bytes).map(|c| vec![c]);
+        };
+        text.split_inclusive(END)
+            .filter(|block| block.contains(END))
+            .map(|block| Self::from_pem_or_der(block.as_bytes()))
+            .collect()
+    }
+
     /// Subject DN in Kalkan/BouncyCastle text form: RDNs in encoded order, `,` without spaces,
     /// e.g. `CN=ТЕСТОВ ТЕСТ,SURNAME=ТЕСТОВ,SERIALNUMBER=IIN123456789011,C=KZ,G=ТЕСТОВИЧ`.
     pub fn subject_dn(&self) -> String {
@@ -448,5 +461,21 @@ mod tests {
         assert_eq!(twelve_digits_after("IIN12345", "IIN"), None);
         assert_eq!(twelve_digits_after("IIN12345678901X", "IIN"), None);
         assert_eq!(twelve_digits_after("BIN", "BIN"), None);
+    }
+
+    #[test]
+    fn a_pem_file_may_hold_several_certificates() {
+        let ca = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/nca/ncanode-2022/ca/nca_2004_gost_cert.pem"
+        ))
+        .expect("fixture");
+        let one = Certificate::all_from_pem_or_der(&ca).expect("one");
+        assert_eq!(one.len(), 1);
+        let two = [ca.clone(), b"\n".to_vec(), ca].concat();
+        assert_eq!(Certificate::all_from_pem_or_der(&two).expect("two").len(), 2);
+        let der = one[0].der().to_vec();
+        assert_eq!(Certificate::all_from_pem_or_der(&der).expect("DER").len(), 1);
+        assert!(Certificate::all_from_pem_or_der(b"not a certificate").is_err());
     }
 }

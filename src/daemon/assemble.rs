@@ -5,8 +5,12 @@
 
 use std::sync::Arc;
 
-use super::Parts;
-use crate::config::{Policy, Settings};
+use super::{DaemonError, Parts};
+use crate::config::{Policy, Settings, TrustSettings, TsaSettings};
+use crate::crypto::Certificate;
+use crate::pki::trust::TrustStore;
+use crate::platform::http::{HttpClient, ProxyEnv};
+use crate::service::stamps::TimeStamper;
 use crate::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
 use crate::keystore::TokenStores;
 use crate::platform::clock::Clock;
@@ -39,25 +43,50 @@ pub struct Setup<'a> {
 }
 
 impl Parts {
-    /// The service, dispatcher and limits of a daemon with this setup.
-    pub fn assemble(setup: Setup<'_>) -> Self {
+    /// The service, dispatcher and limits of a daemon with this setup; fails when a CA file of
+    /// `[trust] extra_ca` cannot be read.
+    pub fn assemble(setup: Setup<'_>) -> Result<Self, DaemonError> {
         let Setup { paths, settings, it, prompter, clock, refusals } = setup;
         let tokens: Arc<dyn TokenStores> =
             Arc::new(Pkcs11Tokens::new(&token_modules(settings, it)));
-        let service_settings = ServiceSettings { locale: settings.ui.locale.clone(), clock };
+        let trust = Arc::new(trust_store(&settings.trust)?);
+        let stamper = Some(Arc::new(time_stamper(&settings.tsa, trust)));
+        let locale = settings.ui.locale.clone();
+        let service_settings = ServiceSettings { locale, clock, stamper };
         let mut security = security(paths, settings, it);
         if let Some(hook) = refusals {
             security = security.with_refusal_hook(hook);
         }
         let service = Service::with_security(prompter, service_settings, tokens, security);
-        Self {
+        Ok(Self {
             handler: Arc::new(Dispatcher::new(service.clone())),
             service,
             limits: limits(settings),
             paths: paths.clone(),
             clock,
-        }
+        })
     }
+}
+
+/// The trusted CAs: the built-in ones and `[trust] extra_ca`.
+fn trust_store(settings: &TrustSettings) -> Result<TrustStore, DaemonError> {
+    let mut anchors = Vec::new();
+    for file in &settings.extra_ca {
+        let unusable = |reason: String| DaemonError::Config(format!(
+            "trust.extra_ca: {}: {reason}",
+            file.display()
+        ));
+        let bytes = std::fs::read(file).map_err(|e| unusable(e.to_string()))?;
+        anchors.extend(Certificate::all_from_pem_or_der(&bytes).map_err(|e| unusable(e.to_string()))?);
+    }
+    Ok(TrustStore::new(anchors))
+}
+
+/// The TSA client of `[tsa]`, through the proxy of the environment.
+fn time_stamper(settings: &TsaSettings, trust: Arc<TrustStore>) -> TimeStamper {
+    let timeout = std::time::Duration::from_secs(settings.timeout_seconds);
+    let client = HttpClient::new(timeout, settings.retries, ProxyEnv::from_env());
+    TimeStamper::new(&settings.url, Arc::new(client), trust)
 }
 
 /// The transport limits of `[server]`.

@@ -1,5 +1,6 @@
-//! The daemon as a library. [`Parts::assemble`] builds the service, the protocol dispatcher and
-//! the transport limits from the settings, the IT policy, a prompter and a clock; [`start`]
+//! The daemon as a library. [`Parts::assemble`] builds the service (with its TSA client and
+//! trust store), the protocol dispatcher and the transport limits from the settings, the IT
+//! policy, a prompter and a clock; [`start`]
 //! binds every listener and serves them until [`Running::stop`]; [`run`] serves until a
 //! shutdown future completes. `main` runs it as a process, with the tray and the signals; the
 //! integration tests run it in-process on port 0 with the scripted prompter and a pinned clock.
@@ -31,6 +32,9 @@ pub enum DaemonError {
     /// A listener could not be bound, or the local CA could not be made.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// A setting cannot be used (a CA file that cannot be read, …).
+    #[error("{0}")]
+    Config(String),
     /// The data directory could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {

@@ -24,7 +24,8 @@
 //! | steps 1–5 above | `GENERAL_ERROR` | `General error.` | `java.lang.IllegalArgumentException: …` / `org.json.JSONException: …` |
 //! | org.json type errors in `args` | `INVOCATION_ERROR` | `An invoked method threw an exception.` | `org.json.JSONException: …` |
 //! | bad parameter values; `ErrorKind::BadRequest` and the storage/file kinds | `INVALID_SIGNING_PARAMS` | the reason | — |
-//! | `tsaProfile` given | `TSA_NOT_SUPPORTED` | `Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature` | — |
+//! | `tsaProfile` given with `format` `xml` or `raw` | `TSA_NOT_SUPPORTED` | `Time-stamping (tsaProfile) is supported with format "cms" only: refusing to return an unstamped signature` | — |
+//! | `ErrorKind::TimeStamp` (TSA down, refused, or an answer that does not check out) | `TSA_ERROR` | `time-stamp failed, no signature is returned: <TSA URL>: <reason>` | — |
 //! | `ErrorKind::SigningFailed` | `SIGNING_FAILURE` | the reason | — |
 //! | `ErrorKind::Unsupported` | `NOT_SUPPORTED` | the reason | — |
 //! | `ErrorKind::PinLocked` (token PIN locked) | `TOKEN_PIN_LOCKED` | `The token's PIN is locked …` | — |
@@ -174,7 +175,7 @@ fn args_failure(error: ArgsError) -> Failure {
         ArgsError::Params(message) => Failure::new("INVALID_SIGNING_PARAMS", message, None),
         ArgsError::TsaRequested => Failure::new(
             "TSA_NOT_SUPPORTED",
-            "Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature",
+            "Time-stamping (tsaProfile) is supported with format \"cms\" only: refusing to return an unstamped signature",
             None,
         ),
         ArgsError::Service(error) => service_failure(&error),

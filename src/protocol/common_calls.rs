@@ -27,20 +27,25 @@ pub async fn run(
         Call::SignXml { storage, key_type, documents, tbs, parent, many } => {
             sign_xml(service, guest, (&storage, &key_type), documents, (tbs, parent), many).await?
         }
-        Call::Cades { storage, key_type, data, attach } => {
+        Call::Cades { storage, key_type, data, attach, stamp } => {
             let storage = served_storage(service, &storage).await?;
             let data = decode_base64(&data).map_err(Error500::new)?;
-            cades(service, guest, (&storage, &key_type), data, attach).await?
+            cades(service, guest, (&storage, &key_type), data, (attach, stamp)).await?
         }
         Call::CadesHash { storage, key_type, hash } => {
             cades_hash(service, guest, (&storage, &key_type), &hash).await?
         }
-        Call::CadesFile { storage, key_type, path, attach } => {
+        Call::CadesFile { storage, key_type, path, attach, stamp } => {
             let storage = served_storage(service, &storage).await?;
             let data = service.read_picked(Path::new(&path)).await.map_err(service_error)?;
-            cades(service, guest, (&storage, &key_type), data, attach).await?
+            cades(service, guest, (&storage, &key_type), data, (attach, stamp)).await?
         }
-        Call::TimeStamped { method } => return Err(time_stamp_refused(method)),
+        Call::ApplyCadesT { storage, key_type: _, cms } => {
+            served_storage(service, &storage).await?;
+            let cms = decode_base64(&cms).map_err(Error500::new)?;
+            let stamped = service.apply_time_stamps(guest, cms).await.map_err(service_error)?;
+            Response::Text(base64(&stamped))
+        }
         Call::ChooseFile { extension } => choose_file(service, guest, extension).await?,
         Call::ChangeLocale { locale } => {
             service.set_locale(&locale);
@@ -142,10 +147,11 @@ async fn cades(
     guest: &Guest,
     (storage, key_type): Key<'_>,
     data: Vec<u8>,
-    attached: bool,
+    (attached, stamp): (bool, bool),
 ) -> Result<Response, Error500> {
     let documents = Documents::Cms { attached, data: vec![data] };
-    one_cms(service, guest, sign_request(storage, key_type, documents)).await
+    let request = SignRequest { time_stamp: stamp, ..sign_request(storage, key_type, documents) };
+    one_cms(service, guest, request).await
 }
 
 async fn one_cms(
@@ -168,6 +174,7 @@ fn sign_request(storage: &StorageName, key_type: &str, documents: Documents) -> 
         allow_expired: false,
         locale: None,
         logo: None,
+        time_stamp: false,
     }
 }
 
@@ -177,16 +184,6 @@ async fn signatures(
     request: SignRequest,
 ) -> Result<Vec<Vec<u8>>, Error500> {
     service.sign(guest, request).await.map(|outcome| outcome.signatures).map_err(service_error)
-}
-
-fn time_stamp_refused(method: &str) -> Error500 {
-    let instead =
-        if method.ends_with("FromFile") { "createCAdESFromFile" } else { "createCAdESFromBase64" };
-    Error500::new(format!(
-        "Time-stamping is not supported yet: {method} adds a time-stamp (CAdES-T) and we will \
-         not return a signature without it; use {instead} for a signature without \
-         a time-stamp"
-    ))
 }
 
 /// A service error as a commonUtils `500` (the texts: [`errors::wire`]).

@@ -108,14 +108,16 @@ pub enum Call {
         parent: String,
         many: bool,
     },
-    /// `createCAdESFromBase64(storageName, keyType, data, attach)`.
-    Cades { storage: String, key_type: String, data: String, attach: bool },
+    /// `createCAdESFromBase64(storageName, keyType, data, attach)`; with `stamp`,
+    /// `createCMSSignatureFromBase64` (the same with a TSA time-stamp: CAdES-T).
+    Cades { storage: String, key_type: String, data: String, attach: bool, stamp: bool },
     /// `createCAdESFromBase64Hash(storageName, keyType, hash)`.
     CadesHash { storage: String, key_type: String, hash: String },
-    /// `createCAdESFromFile(storageName, keyType, path, attach)`.
-    CadesFile { storage: String, key_type: String, path: String, attach: bool },
-    /// A method that adds a time-stamp, which we refuse for now.
-    TimeStamped { method: &'static str },
+    /// `createCAdESFromFile(storageName, keyType, path, attach)`; with `stamp`,
+    /// `createCMSSignatureFromFile`.
+    CadesFile { storage: String, key_type: String, path: String, attach: bool, stamp: bool },
+    /// `applyCAdEST(storageName, keyType, cms)`: a time-stamp on each signer of `cms`.
+    ApplyCadesT { storage: String, key_type: String, cms: String },
     /// `showFileChooser(fileExtension, currentDirectory)`.
     ChooseFile { extension: String },
     /// `changeLocale(localeId)`.
@@ -180,23 +182,25 @@ pub fn parse(method: &str, args: &[Value]) -> Result<Call, Error500> {
             parent: a.text(4)?,
             many: name == "signXmls",
         },
-        "createCAdESFromBase64" => Call::Cades {
+        "createCAdESFromBase64" | "createCMSSignatureFromBase64" => Call::Cades {
             storage: a.text(0)?,
             key_type: a.text(1)?,
             data: a.text(2)?,
             attach: a.flag(3)?,
+            stamp: name == "createCMSSignatureFromBase64",
         },
         "createCAdESFromBase64Hash" => {
             Call::CadesHash { storage: a.text(0)?, key_type: a.text(1)?, hash: a.text(2)? }
         }
-        "createCAdESFromFile" => Call::CadesFile {
+        "createCAdESFromFile" | "createCMSSignatureFromFile" => Call::CadesFile {
             storage: a.text(0)?,
             key_type: a.text(1)?,
             path: a.text(2)?,
             attach: a.flag(3)?,
+            stamp: name == "createCMSSignatureFromFile",
         },
-        "createCMSSignatureFromBase64" | "createCMSSignatureFromFile" | "applyCAdEST" => {
-            time_stamped(&a)?
+        "applyCAdEST" => {
+            Call::ApplyCadesT { storage: a.text(0)?, key_type: a.text(1)?, cms: a.text(2)? }
         }
         "showFileChooser" => {
             a.text(1)?; // currentDirectory: type-checked, not used
@@ -204,17 +208,6 @@ pub fn parse(method: &str, args: &[Value]) -> Result<Call, Error500> {
         }
         _ => Call::ChangeLocale { locale: a.text(0)? },
     })
-}
-
-/// Type-checks a time-stamping method's arguments (reflection runs before the body refuses).
-fn time_stamped(a: &Args<'_>) -> Result<Call, Error500> {
-    for index in 0..3 {
-        a.text(index)?;
-    }
-    if a.method != "applyCAdEST" {
-        a.flag(3)?;
-    }
-    Ok(Call::TimeStamped { method: a.method })
 }
 
 /// Positional arguments with Java's reflection conversions.

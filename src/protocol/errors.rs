@@ -52,6 +52,7 @@ pub(crate) fn wire(error: &ServiceError) -> Wire {
             ("INTERNAL_ERROR", "Internal error; the Qoltanba log has the details.".into())
         }
         (_, ErrorKind::SigningFailed) => ("SIGNING_FAILURE", common.clone()),
+        (_, ErrorKind::TimeStamp) => ("TSA_ERROR", common.clone()),
         (_, ErrorKind::Unsupported) => ("NOT_SUPPORTED", common.clone()),
         _ => ("INVALID_SIGNING_PARAMS", common.clone()),
     };

@@ -54,7 +54,7 @@ pub enum ArgsError {
     Json(String),
     /// A parameter value we cannot use (`INVALID_SIGNING_PARAMS`).
     Params(String),
-    /// `tsaProfile` asked for a time-stamp (`TSA_NOT_SUPPORTED`).
+    /// `tsaProfile` asked for a time-stamp on an XML or raw signature (`TSA_NOT_SUPPORTED`).
     TsaRequested,
     /// The documents cannot be signed (a digest of a length no key signs): the service's
     /// error, in the envelope the service's errors get.
@@ -78,7 +78,8 @@ pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
     let signing = object(args, "signingParams")?;
     let signer = object(args, "signerParams")?;
     let format = format(args)?;
-    if signing.get("tsaProfile").is_some_and(|t| !t.is_null()) {
+    let time_stamp = signing.get("tsaProfile").is_some_and(|t| !t.is_null());
+    if time_stamp && format != Format::Cms {
         return Err(ArgsError::TsaRequested);
     }
     let documents = documents(args, format, signing)?;
@@ -94,6 +95,7 @@ pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
             .filter(|l| !l.is_empty())
             .map(str::to_string),
         logo: logo(args),
+        time_stamp,
     };
     Ok(SignArgs { request, format, output_cert: opt_bool(signing, "outputCert", false) })
 }

@@ -36,6 +36,8 @@ pub enum ErrorKind {
     OriginRefused,
     /// The caller asked too often (prompt rate limit, cool-down, full queue); no prompt shown.
     TooManyRequests,
+    /// A time-stamp was asked for and could not be had: nothing was returned.
+    TimeStamp,
     /// Something broke inside the daemon.
     Internal,
 }
@@ -90,6 +92,10 @@ pub enum ServiceError {
     /// The journal could not be written: no signature leaves unrecorded.
     #[error("internal error: {0}")]
     Journal(#[from] super::audit::JournalError),
+    /// A time-stamp was asked for and could not be had (TSA down, refused, or an answer that
+    /// does not check out): the signature is not returned.
+    #[error("time-stamp failed, no signature is returned: {0}")]
+    TimeStamp(String),
     /// Something broke inside the daemon.
     #[error("internal error: {0}")]
     Internal(String),
@@ -121,6 +127,7 @@ impl ServiceError {
                 SignError::XmlParse(_) | SignError::XmlTarget(_) | SignError::CmsParse(_),
             ) => ErrorKind::BadRequest,
             Self::Sign(SignError::DigestLength { .. }) => ErrorKind::BadRequest,
+            Self::Sign(SignError::TimeStamp(_)) | Self::TimeStamp(_) => ErrorKind::TimeStamp,
             Self::Sign(_) | Self::Store(_) | Self::TooManyAttempts => ErrorKind::SigningFailed,
             Self::Unsupported(_) => ErrorKind::Unsupported,
             Self::Token(device) => match device.kind() {

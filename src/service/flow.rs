@@ -19,6 +19,7 @@ use crate::keystore::{
     KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, StorageName,
     TokenStores,
 };
+use super::stamps::TimeStamper;
 use crate::platform::clock::Clock;
 use crate::sign;
 
@@ -32,11 +33,13 @@ pub struct ServiceSettings {
     pub locale: String,
     /// Where the service reads the time (signing time, key validity, journal).
     pub clock: Clock,
+    /// Where CAdES-T time-stamps come from (`None`: requests for one fail).
+    pub stamper: Option<Arc<TimeStamper>>,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self { locale: "ru".into(), clock: Clock::system() }
+        Self { locale: "ru".into(), clock: Clock::system(), stamper: None }
     }
 }
 
@@ -49,6 +52,7 @@ pub struct Service {
     picked_files: Mutex<Vec<PathBuf>>,
     security: Security,
     clock: Clock,
+    stamper: Option<Arc<TimeStamper>>,
 }
 
 /// Sets the cancel flag when the request future is dropped (the client went away).
@@ -88,6 +92,7 @@ impl Service {
             prompt_queue: Arc::new(tokio::sync::Mutex::new(())),
             locale: Mutex::new(settings.locale),
             clock: settings.clock,
+            stamper: settings.stamper,
             picked_files: Mutex::new(Vec::new()),
             security,
         })
@@ -163,8 +168,9 @@ impl Service {
         self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, alias) = service.choose_signer(&prompt, allow_expired, &cancel)?;
             let now = service.clock.now();
-            let result =
-                sign_all(signer.as_ref(), &request, now).map_err(ServiceError::lift_device);
+            let result = sign_all(signer.as_ref(), &request, now)
+                .map_err(ServiceError::lift_device)
+                .and_then(|signatures| service.time_stamped(&request, signatures));
             let recorded =
                 service.security.record(&prompt, &alias, signer.certificate(), result.is_ok(), now);
             let result = recorded.and(result);
@@ -176,6 +182,39 @@ impl Service {
             })
         })
         .await
+    }
+
+    /// The signatures with a TSA time-stamp on each, when the request asks for one.
+    fn time_stamped(
+        &self,
+        request: &SignRequest,
+        signatures: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, ServiceError> {
+        if !request.time_stamp {
+            return Ok(signatures);
+        }
+        let stamper = self.stamper()?;
+        signatures.iter().map(|cms| stamper.stamp(cms)).collect()
+    }
+
+    fn stamper(&self) -> Result<&TimeStamper, ServiceError> {
+        self.stamper
+            .as_deref()
+            .ok_or_else(|| ServiceError::TimeStamp("no TSA is configured".into()))
+    }
+
+    /// commonUtils `applyCAdEST`: a time-stamp on every signer of `cms` that has none. No key
+    /// is used, so no dialog is shown; the TSA exchanges are bounded ([`TimeStamper`]).
+    pub async fn apply_time_stamps(
+        self: &Arc<Self>,
+        guest: &Guest,
+        cms: Vec<u8>,
+    ) -> Result<Vec<u8>, ServiceError> {
+        tracing::info!(site = guest.standing.site(), "time-stamping a CMS (applyCAdEST)");
+        let service = Arc::clone(self);
+        tokio::task::spawn_blocking(move || service.stamper()?.stamp(&cms))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("time-stamp task failed: {e}")))?
     }
 
     /// commonUtils `getKeyInfo`: the user picks a key; its certificate is returned.

@@ -192,6 +192,7 @@ fn request(storage: &str) -> SignRequest {
         allow_expired: true,
         locale: None,
         logo: None,
+        time_stamp: false,
     }
 }
 

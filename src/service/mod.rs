@@ -12,6 +12,7 @@ pub mod limits;
 pub mod origin;
 pub mod policy;
 pub mod security;
+pub mod stamps;
 
 pub use documents::{Digest, Documents};
 pub use error::{ErrorKind, ServiceError};
@@ -85,6 +86,8 @@ pub struct SignRequest {
     pub locale: Option<String>,
     /// The portal's logo (basics `logo`, decoded, at most [`MAX_LOGO_BYTES`]), for the dialog.
     pub logo: Option<Vec<u8>>,
+    /// Add a TSA time-stamp to each CMS signature (CAdES-T); CMS formats only.
+    pub time_stamp: bool,
 }
 
 impl std::fmt::Debug for SignRequest {
@@ -95,6 +98,7 @@ impl std::fmt::Debug for SignRequest {
             .field("storages", &self.storages)
             .field("allow_expired", &self.allow_expired)
             .field("locale", &self.locale)
+            .field("time_stamp", &self.time_stamp)
             .finish_non_exhaustive()
     }
 }
@@ -122,6 +126,7 @@ mod tests {
             allow_expired: false,
             locale: None,
             logo: None,
+            time_stamp: false,
         };
         let summary = super::consent::DocumentSummary::new(b"TOP-SECRET-CONTENT", false);
         for text in [format!("{request:?}"), format!("{summary:?}")] {

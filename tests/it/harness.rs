@@ -163,7 +163,8 @@ impl Daemon {
             prompter: Arc::new(qoltanba::ui::script::ScriptPrompter::new(&answers_path)),
             clock,
             refusals: None,
-        });
+        })
+        .expect("daemon parts");
         let (ready, urls) = std::sync::mpsc::channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || serve_in_process(parts, ready, stopped));

@@ -12,6 +12,7 @@ mod prompts;
 mod protocol;
 mod security;
 mod signing;
+mod tsa;
 #[path = "../../src/platform/skip.rs"]
 mod skip;
 mod softhsm;
