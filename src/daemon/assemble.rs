@@ -8,18 +8,18 @@ use std::sync::Arc;
 use super::{DaemonError, Parts};
 use crate::config::{Policy, Settings, TrustSettings, TsaSettings};
 use crate::crypto::Certificate;
-use crate::pki::trust::TrustStore;
-use crate::platform::http::{HttpClient, ProxyEnv};
-use crate::service::stamps::TimeStamper;
 use crate::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
 use crate::keystore::TokenStores;
+use crate::pki::trust::TrustStore;
 use crate::platform::clock::Clock;
+use crate::platform::http::{HttpClient, ProxyEnv};
 use crate::platform::paths::Paths;
 use crate::protocol::Dispatcher;
 use crate::service::audit::{self, Journal};
 use crate::service::consent::Prompter;
 use crate::service::policy::OriginPolicy;
 use crate::service::security::RefusalHook;
+use crate::service::stamps::TimeStamper;
 use crate::service::{Security, Service, ServiceSettings};
 use crate::transport;
 
@@ -72,12 +72,12 @@ impl Parts {
 fn trust_store(settings: &TrustSettings) -> Result<TrustStore, DaemonError> {
     let mut anchors = Vec::new();
     for file in &settings.extra_ca {
-        let unusable = |reason: String| DaemonError::Config(format!(
-            "trust.extra_ca: {}: {reason}",
-            file.display()
-        ));
+        let unusable = |reason: String| {
+            DaemonError::Config(format!("trust.extra_ca: {}: {reason}", file.display()))
+        };
         let bytes = std::fs::read(file).map_err(|e| unusable(e.to_string()))?;
-        anchors.extend(Certificate::all_from_pem_or_der(&bytes).map_err(|e| unusable(e.to_string()))?);
+        anchors
+            .extend(Certificate::all_from_pem_or_der(&bytes).map_err(|e| unusable(e.to_string()))?);
     }
     Ok(TrustStore::new(anchors))
 }

@@ -314,17 +314,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn tsa_profile_is_refused_before_the_prompt() {
+    async fn tsa_profile_on_xml_or_raw_is_refused_before_the_prompt() {
         let h = Harness::new();
-        let reply = h
-            .reply(&sign_request(
-                r#"{"format":"cms","data":"MTEK","signingParams":{"decode":true,"encapsulate":false,"digested":false,"tsaProfile":{}},"signerParams":{}}"#,
-            ))
-            .await;
-        assert_eq!(
-            reply,
-            r#"{"code":"TSA_NOT_SUPPORTED","message":"Time-stamping (tsaProfile) is not supported yet: refusing to return an unstamped signature","status":false}"#
-        );
+        for format in ["xml", "raw"] {
+            let reply = h
+                .reply(&sign_request(&format!(
+                    r#"{{"format":"{format}","data":"<a/>","signingParams":{{"tsaProfile":{{}}}},"signerParams":{{}}}}"#
+                )))
+                .await;
+            assert_eq!(
+                reply,
+                r#"{"code":"TSA_NOT_SUPPORTED","message":"Time-stamping (tsaProfile) is supported with format \"cms\" only: refusing to return an unstamped signature","status":false}"#
+            );
+        }
         assert_eq!(h.prompts(), 0);
         let reply = h
             .reply(&sign_request(

@@ -12,6 +12,7 @@ use super::consent::{
     Trust,
 };
 use super::security::{Guest, Security, Standing};
+use super::stamps::TimeStamper;
 use super::{Caller, Documents, ServiceError, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
@@ -19,7 +20,6 @@ use crate::keystore::{
     KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, StorageName,
     TokenStores,
 };
-use super::stamps::TimeStamper;
 use crate::platform::clock::Clock;
 use crate::sign;
 

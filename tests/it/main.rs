@@ -12,9 +12,9 @@ mod prompts;
 mod protocol;
 mod security;
 mod signing;
-mod tsa;
 #[path = "../../src/platform/skip.rs"]
 mod skip;
 mod softhsm;
 mod tokens;
+mod tsa;
 mod windows;

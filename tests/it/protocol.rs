@@ -55,17 +55,14 @@ async fn basics_envelope_errors_and_cancel() {
         r#"{"code":"INVOCATION_ERROR","details":"org.json.JSONException: JSONObject[\"signingParams\"] is not a JSONObject.","message":"An invoked method threw an exception.","status":false}"#
     );
     let tsa = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
-        "format":"cms","data":"MTEK","signingParams":{"tsaProfile":{}},"signerParams":{}}});
+        "format":"xml","data":"<a/>","signingParams":{"tsaProfile":{}},"signerParams":{}}});
     let reply = client.call_json(&tsa).await;
-    assert_eq!(
-        reply["status"],
-        json!(false),
-        "tsaProfile must not give an unstamped signature: {reply}"
-    );
+    assert_eq!(reply["status"], json!(false), "no unstamped XML signature: {reply}");
+    assert_eq!(reply["code"], "TSA_NOT_SUPPORTED", "{reply}");
     let cancel = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
         "format":"cms","data":"MTEK","signingParams":{},"signerParams":{}}});
     assert_eq!(client.call(&cancel.to_string()).await, r#"{"body":{},"status":true}"#);
-    assert_eq!(daemon.seen().len(), 1, "the tsaProfile request must not reach the prompt");
+    assert_eq!(daemon.seen().len(), 1, "the XML tsaProfile request must not reach the prompt");
 }
 
 #[tokio::test]

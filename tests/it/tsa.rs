@@ -58,7 +58,10 @@ impl TestTsa {
     /// The config text of a daemon using this TSA and trusting its CA.
     fn config(&self) -> String {
         let ca = self.dir.path().join("tsaca.pem");
-        format!("[tsa]\nurl = \"{}\"\ntimeout_seconds = 3\nretries = 0\n[trust]\nextra_ca = [{:?}]\n", self.url, ca)
+        format!(
+            "[tsa]\nurl = \"{}\"\ntimeout_seconds = 3\nretries = 0\n[trust]\nextra_ca = [{:?}]\n",
+            self.url, ca
+        )
     }
 
     fn ca(&self) -> PathBuf {
@@ -152,7 +155,8 @@ fn tokens(dir: &Path, cms: &[u8]) -> Vec<Vec<u8>> {
         let offset = lines[i + 2].split(':').next().expect("offset").trim().to_string();
         let token = dir.join(format!("token-{offset}.der"));
         let args = ["asn1parse", "-inform", "DER", "-in", path, "-strparse", &offset, "-noout"];
-        let (ok, text) = run("openssl", &[&args[..], &["-out", token.to_str().expect("p")]].concat());
+        let (ok, text) =
+            run("openssl", &[&args[..], &["-out", token.to_str().expect("p")]].concat());
         assert!(ok, "{text}");
         out.push(std::fs::read(token).expect("token"));
     }
@@ -176,20 +180,27 @@ fn signature_value(dir: &Path, cms: &[u8]) -> Vec<u8> {
         .find(|l| l.contains("d=5") && l.contains("OCTET STRING"))
         .expect("signature");
     let hex = line.rsplit(':').next().expect("hex").trim();
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex")).collect()
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
 }
 
 /// `openssl ts -verify` of every token of `cms` against the TSA's CA.
 fn openssl_ts_verify(dir: &Path, cms: &[u8], ca: &Path) -> usize {
     use sha2::Digest as _;
-    let digest: String =
-        sha2::Sha256::digest(signature_value(dir, cms)).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = sha2::Sha256::digest(signature_value(dir, cms))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let tokens = tokens(dir, cms);
     for (n, token) in tokens.iter().enumerate() {
         let file = dir.join(format!("t{n}.der"));
         std::fs::write(&file, token).expect("write");
-        let args = ["ts", "-verify", "-in", file.to_str().expect("p"), "-token_in", "-digest", &digest];
-        let (ok, out) = run("openssl", &[&args[..], &["-CAfile", ca.to_str().expect("p")]].concat());
+        let args =
+            ["ts", "-verify", "-in", file.to_str().expect("p"), "-token_in", "-digest", &digest];
+        let (ok, out) =
+            run("openssl", &[&args[..], &["-CAfile", ca.to_str().expect("p")]].concat());
         assert!(ok && out.contains("Verification: OK"), "openssl ts -verify: {out}");
     }
     tokens.len()
@@ -245,7 +256,8 @@ async fn create_cms_signature_and_apply_cades_t_stamp() {
     let bes = client.call_json(&common("createCAdESFromBase64", args)).await;
     let bes = bes["responseObject"].as_str().expect("CAdES-BES").to_string();
     assert!(tokens(dir, &unb64(&bes)).is_empty(), "createCAdES* never stamps");
-    let applied = client.call_json(&common("applyCAdEST", json!(["PKCS12", "SIGNATURE", bes]))).await;
+    let applied =
+        client.call_json(&common("applyCAdEST", json!(["PKCS12", "SIGNATURE", bes]))).await;
     let cms = unb64(applied["responseObject"].as_str().unwrap_or_else(|| panic!("{applied}")));
     assert!(openssl_verify_detached(dir, &cms, b"act of work").0);
     assert_eq!(openssl_ts_verify(dir, &cms, &tsa.ca()), 1);
@@ -261,7 +273,8 @@ async fn create_cms_signature_and_apply_cades_t_stamp() {
     ))
     .expect("Kalkan CMS");
     let kalkan: String = kalkan.lines().filter(|l| !l.starts_with("-----")).collect();
-    let applied = client.call_json(&common("applyCAdEST", json!(["PKCS12", "SIGNATURE", kalkan]))).await;
+    let applied =
+        client.call_json(&common("applyCAdEST", json!(["PKCS12", "SIGNATURE", kalkan]))).await;
     let cms = unb64(applied["responseObject"].as_str().unwrap_or_else(|| panic!("{applied}")));
     assert_eq!(openssl_ts_verify(dir, &cms, &tsa.ca()), 1, "Kalkan's signature stamped");
     assert_eq!(daemon.seen().len(), 4, "applyCAdEST shows no dialog");
@@ -282,7 +295,10 @@ async fn a_tsa_down_or_answering_garbage_gives_an_error_not_a_signature() {
         let reply = client.call_json(&basics_cms(b"invoice 8", true)).await;
         assert_eq!(reply["status"], false, "{reply}");
         assert_eq!(reply["code"], "TSA_ERROR", "{reply}");
-        assert!(reply["message"].as_str().expect("message").contains("time-stamp failed"), "{reply}");
+        assert!(
+            reply["message"].as_str().expect("message").contains("time-stamp failed"),
+            "{reply}"
+        );
         assert!(reply["body"].get("result").is_none(), "no signature: {reply}");
         assert!(started.elapsed() < Duration::from_secs(15), "bounded: {:?}", started.elapsed());
         let args = json!(["PKCS12", "SIGNATURE", b64(b"x"), true]);
@@ -302,7 +318,10 @@ async fn a_tsa_whose_ca_is_not_trusted_is_refused() {
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
     let reply = client.call_json(&basics_cms(b"invoice 9", true)).await;
     assert_eq!(reply["code"], "TSA_ERROR", "{reply}");
-    assert!(reply["message"].as_str().expect("m").contains("does not chain to a trusted CA"), "{reply}");
+    assert!(
+        reply["message"].as_str().expect("m").contains("does not chain to a trusted CA"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
@@ -316,7 +335,10 @@ async fn qoltanba_verify_shows_the_stamp_and_refuses_a_tampered_one() {
     let verify = |name: &str, bytes: &[u8]| {
         let file = dir.join(name);
         std::fs::write(&file, bytes).expect("write");
-        run(env!("CARGO_BIN_EXE_qoltanba"), &["verify", "--format", "cms", file.to_str().expect("p")])
+        run(
+            env!("CARGO_BIN_EXE_qoltanba"),
+            &["verify", "--format", "cms", file.to_str().expect("p")],
+        )
     };
     let (ok, out) = verify("good.der", &cms);
     assert!(ok && out.contains("time-stamp:") && out.contains("Qoltanba Test TSA"), "{out}");
