@@ -149,7 +149,11 @@ async fn cades(
     data: Vec<u8>,
     (attached, stamp): (bool, bool),
 ) -> Result<Response, Error500> {
-    let documents = Documents::Cms { attached, data: vec![data] };
+    // createCMSSignatureFromBase64 given a CMS adds a signer to it (co-signing).
+    let documents = match stamp && crate::sign::cosign::is_signed_data(&data) {
+        true => Documents::CoSign { cms: data },
+        false => Documents::Cms { attached, data: vec![data] },
+    };
     let request = SignRequest { time_stamp: stamp, ..sign_request(storage, key_type, documents) };
     one_cms(service, guest, request).await
 }

@@ -24,6 +24,8 @@ pub enum Operation {
     CmsDetached,
     /// Detached CMS over digests the page computed.
     CmsDigest,
+    /// A signature added to a CMS others signed (co-signing).
+    CmsCoSign,
     /// Enveloped XML signature over whole documents.
     Xml,
     /// XML signature over one element of each document.

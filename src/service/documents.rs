@@ -55,6 +55,11 @@ pub enum Documents {
     },
     /// Raw signature values over the bytes.
     Raw(Vec<Vec<u8>>),
+    /// A signer added to an existing CMS SignedData that carries its document (co-signing).
+    CoSign {
+        /// The DER CMS.
+        cms: Vec<u8>,
+    },
 }
 
 impl Documents {
@@ -69,6 +74,7 @@ impl Documents {
             Self::Cms { data, .. } | Self::Raw(data) => data.len(),
             Self::Digests(digests) => digests.len(),
             Self::Xml { texts, .. } => texts.len(),
+            Self::CoSign { .. } => 1,
         }
     }
 
@@ -86,6 +92,7 @@ impl Documents {
             Self::Xml { element: None, .. } => Operation::Xml,
             Self::Xml { element: Some(_), .. } => Operation::XmlElement,
             Self::Raw(_) => Operation::Raw,
+            Self::CoSign { .. } => Operation::CmsCoSign,
         }
     }
 
@@ -101,6 +108,10 @@ impl Documents {
             Self::Xml { texts, .. } => {
                 texts.iter().map(|t| DocumentSummary::new(t.as_bytes(), false)).collect()
             }
+            Self::CoSign { cms } => {
+                let content = crate::sign::cosign::attached_content(cms).ok().flatten();
+                vec![DocumentSummary::new(content.as_deref().unwrap_or(cms), false)]
+            }
         }
     }
 
@@ -110,6 +121,7 @@ impl Documents {
             Self::Cms { data, .. } | Self::Raw(data) => data.iter().map(Vec::len).collect(),
             Self::Digests(digests) => digests.iter().map(|d| d.0.len()).collect(),
             Self::Xml { texts, .. } => texts.iter().map(String::len).collect(),
+            Self::CoSign { cms } => vec![cms.len()],
         }
     }
 }

@@ -194,7 +194,7 @@ impl Service {
             return Ok(signatures);
         }
         let stamper = self.stamper()?;
-        signatures.iter().map(|cms| stamper.stamp(cms)).collect()
+        signatures.iter().map(|cms| stamper.stamp_newest(cms)).collect()
     }
 
     fn stamper(&self) -> Result<&TimeStamper, ServiceError> {
@@ -488,13 +488,19 @@ fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
     if request.documents.is_empty() {
         return Err(ServiceError::BadRequest("no data to sign".into()));
     }
-    if let Documents::Xml { element, texts } = &request.documents {
-        for text in texts {
-            match element {
-                None => sign::xmldsig::check_document(text)?,
-                Some((tbs, parent)) => sign::xmldsig::check_element(text, tbs, parent)?,
+    match &request.documents {
+        Documents::Xml { element, texts } => {
+            for text in texts {
+                match element {
+                    None => sign::xmldsig::check_document(text)?,
+                    Some((tbs, parent)) => sign::xmldsig::check_element(text, tbs, parent)?,
+                }
             }
         }
+        Documents::CoSign { cms } => {
+            sign::cms_verify::verify(cms, None)?; // every signature there must hold
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -528,6 +534,7 @@ fn sign_all(
             .iter()
             .map(|document| sign::raw::sign(signer, document))
             .collect::<Result<_, _>>()?,
+        Documents::CoSign { cms } => vec![sign::cosign::add_signer(signer, cms, now)?],
     };
     Ok(signatures)
 }

@@ -58,6 +58,20 @@ impl TimeStamper {
         Ok(stamped)
     }
 
+    /// `cms` with a verified time-stamp on its last signer (the one just added), leaving the
+    /// other signers as they are.
+    pub fn stamp_newest(&self, cms: &[u8]) -> Result<Vec<u8>, ServiceError> {
+        let signers = cades_t::unstamped(cms)?;
+        let count = cades_t::signer_count(cms)?;
+        match signers.into_iter().find(|s| s.index + 1 == count) {
+            Some(newest) => {
+                let token = self.token_for(&newest)?;
+                Ok(cades_t::add_time_stamp(cms, newest.index, &token)?)
+            }
+            None => Ok(cms.to_vec()),
+        }
+    }
+
     /// A checked token over one signer's signature.
     fn token_for(&self, signer: &Unstamped) -> Result<Vec<u8>, ServiceError> {
         let mut nonce = [0_u8; 8];

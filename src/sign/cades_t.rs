@@ -45,6 +45,14 @@ pub fn unstamped(cms: &[u8]) -> Result<Vec<Unstamped>, SignError> {
     Ok(out)
 }
 
+/// How many SignerInfos a DER CMS SignedData has.
+pub fn signer_count(cms: &[u8]) -> Result<usize, SignError> {
+    let signed_data = ContentInfo::from_der(cms)
+        .and_then(|ci| ci.content.decode_as::<SignedData>())
+        .map_err(parse)?;
+    Ok(signed_data.signer_infos.0.len())
+}
+
 fn has_time_stamp(signer: &SignerInfo) -> bool {
     signer
         .unsigned_attrs

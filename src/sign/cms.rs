@@ -80,7 +80,7 @@ fn encap_content_info(econtent: Option<&[u8]>) -> Result<EncapsulatedContentInfo
 
 /// SignerInfo v1 with issuerAndSerialNumber; the signature covers the DER SET OF the signed
 /// attributes (RFC 5652 §5.3, §5.4).
-fn signer_info(
+pub(super) fn signer_info(
     signer: &dyn Signer,
     digest: &[u8],
     signing_time: OffsetDateTime,
@@ -107,7 +107,7 @@ fn signer_info(
 
 /// An AlgorithmIdentifier with explicit NULL parameters, as Kalkan writes every one
 /// (`kz-pki.md` §1.1).
-fn algorithm_id(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
+pub(super) fn algorithm_id(oid: ObjectIdentifier) -> AlgorithmIdentifierOwned {
     AlgorithmIdentifierOwned { oid, parameters: Some(Any::null()) }
 }
 

@@ -6,6 +6,7 @@ pub mod cades_t;
 pub mod cms;
 mod cms_attrs;
 pub mod cms_verify;
+pub mod cosign;
 pub mod raw;
 mod tlv;
 pub mod tsp;

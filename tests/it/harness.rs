@@ -507,7 +507,7 @@ pub fn openssl_verify_attached(dir: &Path, cms: &[u8], document: &[u8]) -> (bool
 }
 
 /// `openssl cms -verify -binary` of `cms` with the legacy RSA CA and `extra` options.
-fn openssl_cms_verify(dir: &Path, cms: &[u8], extra: &[&str]) -> (bool, String) {
+pub fn openssl_cms_verify(dir: &Path, cms: &[u8], extra: &[&str]) -> (bool, String) {
     let cms_path = dir.join(format!("sig-{}.der", rand_suffix()));
     std::fs::write(&cms_path, cms).expect("write cms");
     let ca = fixture(RSA_CA);

@@ -357,3 +357,55 @@ async fn qoltanba_verify_shows_the_stamp_and_refuses_a_tampered_one() {
     let (ok, out) = verify("later.der", &later);
     assert!(!ok, "an altered time: {out}");
 }
+
+#[tokio::test]
+async fn create_cms_signature_given_a_cms_adds_a_signer_and_keeps_the_others() {
+    let Some(tsa) = TestTsa::start(Mode::Stamp) else { return };
+    let daemon = daemon(&[approve(RSA_SIGN)], &tsa.config());
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let dir = daemon.dir.path();
+    let kalkan = std::fs::read_to_string(fixture(
+        "legacy-2020/personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.cms",
+    ))
+    .expect("Kalkan CMS");
+    let kalkan = unb64(&kalkan.lines().filter(|l| !l.starts_with("-----")).collect::<String>());
+    let args = json!(["PKCS12", "SIGNATURE", b64(&kalkan), true]);
+    let reply = client.call_json(&common("createCMSSignatureFromBase64", args)).await;
+    let cosigned = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let file = dir.join("cosigned.der");
+    std::fs::write(&file, &cosigned).expect("write");
+    let (ok, out) = run(
+        env!("CARGO_BIN_EXE_qoltanba"),
+        &["verify", "--format", "cms", file.to_str().expect("path")],
+    );
+    assert!(ok && out.matches("OK: signed by").count() == 2, "two signers: {out}");
+    assert_eq!(out.matches("time-stamp:").count(), 1, "only the new signer is stamped: {out}");
+    let kalkan_signer = last_signer_info(dir, &kalkan);
+    assert!(
+        cosigned.windows(kalkan_signer.len()).any(|w| w == &kalkan_signer[..]),
+        "Kalkan's SignerInfo is in the co-signed CMS byte for byte"
+    );
+    assert_eq!(openssl_ts_verify(dir, &cosigned, &tsa.ca()), 1);
+    let (ok, out) = crate::harness::openssl_cms_verify(dir, &cosigned, &["-out", "/dev/null"]);
+    assert!(ok, "openssl cms -verify checks both signers: {out}");
+    assert_eq!(daemon.seen()[0]["operation"], "cms-co-sign");
+}
+
+/// The DER of the last SignerInfo of `cms` (its last bytes), its length read by `openssl
+/// asn1parse`: the element after the last depth-3 SET (signerInfos).
+fn last_signer_info(dir: &Path, cms: &[u8]) -> Vec<u8> {
+    let file = dir.join("si.der");
+    std::fs::write(&file, cms).expect("write");
+    let path = file.to_str().expect("p");
+    let (ok, listing) = run("openssl", &["asn1parse", "-inform", "DER", "-in", path]);
+    assert!(ok, "{listing}");
+    let lines: Vec<&str> = listing.lines().collect();
+    let set = lines.iter().rposition(|l| l.contains("d=3") && l.contains("SET")).expect("SET");
+    let line = lines[set + 1];
+    let number = |key: &str| -> usize {
+        let after = line.split(key).nth(1).expect("field").trim_start();
+        after.split_whitespace().next().expect("value").parse().expect("number")
+    };
+    let size = number("hl=") + number(" l=");
+    cms[cms.len() - size..].to_vec()
+}

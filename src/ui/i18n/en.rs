@@ -78,6 +78,7 @@ pub(super) fn operation(op: Operation, count: usize) -> &'static str {
         (Operation::CmsDetached, false) => "Sign {n} documents (CMS, detached)",
         (Operation::CmsDigest, true) => "Sign a file digest (detached)",
         (Operation::CmsDigest, false) => "Sign {n} file digests (detached)",
+        (Operation::CmsCoSign, _) => "Add your signature to a document others signed (CMS)",
         (Operation::Xml, true) => "Sign 1 XML document",
         (Operation::Xml, false) => "Sign {n} XML documents",
         (Operation::XmlElement, true) => "Sign an element of 1 XML document",

@@ -74,6 +74,7 @@ pub(super) fn operation(op: Operation) -> &'static str {
         Operation::CmsAttached => "{n} құжатқа қол қою (CMS, құжатпен бірге)",
         Operation::CmsDetached => "{n} құжатқа қол қою (CMS, бөлек)",
         Operation::CmsDigest => "{n} файл хешіне қол қою (бөлек)",
+        Operation::CmsCoSign => "Басқалар қол қойған құжатқа өз қолыңызды қосу (CMS)",
         Operation::Xml => "{n} XML құжатқа қол қою",
         Operation::XmlElement => "{n} XML құжаттың элементіне қол қою",
         Operation::Raw => "{n} құжатқа қол қою (қарапайым қолтаңба)",

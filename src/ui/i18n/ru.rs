@@ -104,6 +104,7 @@ pub(super) fn operation(op: Operation, count: usize) -> &'static str {
             "Подписать хеши {n} файлов (отсоединённая)",
             "Подписать хеши {n} файлов (отсоединённая)",
         ][form],
+        Operation::CmsCoSign => "Добавить свою подпись к документу, подписанному другими (CMS)",
         Operation::Xml => [
             "Подписать {n} XML-документ",
             "Подписать {n} XML-документа",
