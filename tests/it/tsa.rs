@@ -409,3 +409,32 @@ fn last_signer_info(dir: &Path, cms: &[u8]) -> Vec<u8> {
     let size = number("hl=") + number(" l=");
     cms[cms.len() - size..].to_vec()
 }
+
+/// A GOST 34.10-2015 key asks under the NCA's GOST-2015 policy with a Streebog-512 imprint;
+/// openssl's TSA knows no Kazakh hash, so it refuses, and the page gets that refusal as the
+/// error (never the unstamped signature).
+#[tokio::test]
+async fn a_gost_2015_key_asks_for_its_policy_and_a_refusal_is_an_error() {
+    let Some(tsa) = TestTsa::start(Mode::Stamp) else { return };
+    let gost = json!({"approve": true, "store": "PKCS12",
+        "file": fixture("gost2015-2026/individual/valid/individual_valid.p12"), "password": "Qwerty12"});
+    let config = tsa.config();
+    let daemon = Daemon::start_with(
+        &[gost],
+        &[("QOLTANBA_TEST_NOW", "2026-11-01T00:00:00Z")],
+        Some(&config),
+    );
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let reply = client.call_json(&basics_cms(b"invoice 11", true)).await;
+    assert_eq!(reply["code"], "TSA_ERROR", "{reply}");
+    let message = reply["message"].as_str().expect("message");
+    assert!(message.contains("refused (status 2)"), "the TSA's refusal is passed on: {message}");
+    let queries = tsa.queries.lock().expect("lock").clone();
+    let file = daemon.dir.path().join("gost.tsq");
+    std::fs::write(&file, &queries[0]).expect("write");
+    let (ok, text) = run("openssl", &["ts", "-query", "-in", file.to_str().expect("p"), "-text"]);
+    assert!(ok && text.contains("Policy OID: 1.2.398.3.3.2.6.4"), "{text}");
+    let (_, der) = run("openssl", &["asn1parse", "-inform", "DER", "-in", file.to_str().expect("p")]);
+    assert!(der.contains(":1.2.398.3.10.1.3.3"), "Streebog-512 imprint: {der}");
+    assert!(der.contains("OCTET STRING      [HEX DUMP]") && der.contains("l=  64"), "{der}");
+}
