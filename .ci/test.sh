@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
+# faketime: the test TSA (tests/it/tsa.rs) stamps at the fixture keys' time, 2020.
+command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 # SoftHSM2 and OpenSC's pkcs11-tool: the PKCS#11 token of the token tests (docs/tokens.md).
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)

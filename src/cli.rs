@@ -63,14 +63,20 @@ pub enum Command {
     Prompt,
     /// Verify a CMS or XML signature with Qoltanba's own verifier.
     Verify {
-        /// Signature format.
+        /// Signature format (default: XML when the file starts with `<`, else CMS).
         #[arg(long, value_enum)]
-        format: Format,
+        format: Option<Format>,
         /// The signature file (CMS as DER, PEM or base64; XML as text).
         input: PathBuf,
         /// The signed content, for a detached CMS.
         #[arg(long)]
         content: Option<PathBuf>,
+        /// A CA certificate file (PEM or DER) to trust besides `[trust]` (repeatable).
+        #[arg(long)]
+        ca: Vec<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the journal of signatures (data directory `journal.jsonl`) as a table.
     History {

@@ -21,6 +21,7 @@ use qoltanba::transport::Listen;
 
 mod commands;
 mod gui;
+mod verify_command;
 
 /// A failure of a command, printed as one line on stderr.
 type Failure = String;
@@ -52,7 +53,16 @@ fn start(cli: Cli) -> Result<(), Failure> {
         Command::Keys { store: Some(store), .. } => token_keys(&settings, &store),
         Command::Keys { .. } => Err("give --file or --store".into()),
         Command::Sign(args) => sign(&args),
-        Command::Verify { format, input, content } => verify(format, &input, content.as_deref()),
+        Command::Verify { format, input, content, ca, json } => verify_command::run(
+            &settings,
+            &verify_command::Request {
+                format,
+                input: &input,
+                content: content.as_deref(),
+                cas: &ca,
+                json,
+            },
+        ),
         Command::Prompt => prompt(),
         Command::Demo { make_test_key: true, out, password, .. } => {
             make_test_key(&paths, out, &password)
@@ -283,59 +293,4 @@ fn sign(args: &SignArgs) -> Result<(), Failure> {
     .map_err(|e| e.to_string())?;
     std::fs::write(&args.output, output)
         .map_err(|e| format!("cannot write {}: {e}", args.output.display()))
-}
-
-fn verify(format: Format, input: &Path, content: Option<&Path>) -> Result<(), Failure> {
-    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
-    let bytes = read(input)?;
-    let subjects: Vec<String> = match format {
-        Format::Cms => {
-            let der = der_from_text_or_der(bytes)?;
-            let detached = content.map(read).transpose()?;
-            qoltanba::sign::cms_verify::verify(&der, detached.as_deref())
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|s| match &s.time_stamp {
-                    Some(stamp) => format!(
-                        "{}\n    time-stamp: {} by {} (policy {})",
-                        s.certificate.subject_dn(),
-                        day_time(stamp.gen_time),
-                        stamp.tsa.subject_dn(),
-                        stamp.policy
-                    ),
-                    None => s.certificate.subject_dn(),
-                })
-                .collect()
-        }
-        Format::Xml => {
-            let text = String::from_utf8(bytes).map_err(|_| "the XML file is not UTF-8")?;
-            qoltanba::sign::xml_verify::verify(&text)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .map(|c| c.subject_dn())
-                .collect()
-        }
-    };
-    for subject in subjects {
-        println!("OK: signed by {subject}");
-    }
-    Ok(())
-}
-
-/// CMS as DER, or as base64 text with or without `-----BEGIN CMS-----` armour.
-fn der_from_text_or_der(bytes: Vec<u8>) -> Result<Vec<u8>, Failure> {
-    use base64::Engine as _;
-    if bytes.first() == Some(&0x30) {
-        return Ok(bytes);
-    }
-    let text =
-        String::from_utf8(bytes).map_err(|_| "the CMS file is neither DER nor base64 text")?;
-    let body: String = text
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .flat_map(|line| line.chars().filter(|c| !c.is_whitespace()))
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .map_err(|e| format!("the CMS file is not valid base64: {e}"))
 }

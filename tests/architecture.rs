@@ -13,7 +13,8 @@ use std::path::Path;
 /// module may name `platform`. The crate roots (`lib.rs`, `main.rs`) are `main`.
 const LAYERS: &[(&str, &[&str])] = &[
     // Wiring and tools, at the top: the binary and what it composes.
-    ("main", &["cli", "commands", "daemon", "demo", "gui"]),
+    ("main", &["cli", "commands", "daemon", "demo", "gui", "verify_command"]),
+    ("verify_command", &["cli", "daemon"]),
     ("commands", &["cli", "daemon"]),
     ("gui", &["daemon"]),
     // The wiring, as a library: builds the parts below and serves them.

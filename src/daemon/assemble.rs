@@ -69,7 +69,7 @@ impl Parts {
 }
 
 /// The trusted CAs: the built-in ones and `[trust] extra_ca`.
-fn trust_store(settings: &TrustSettings) -> Result<TrustStore, DaemonError> {
+pub fn trust_store(settings: &TrustSettings) -> Result<TrustStore, DaemonError> {
     let mut anchors = Vec::new();
     for file in &settings.extra_ca {
         let unusable = |reason: String| {

@@ -13,6 +13,7 @@ pub mod origin;
 pub mod policy;
 pub mod security;
 pub mod stamps;
+pub mod verify;
 
 pub use documents::{Digest, Documents};
 pub use error::{ErrorKind, ServiceError};

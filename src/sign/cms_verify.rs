@@ -53,6 +53,25 @@ pub fn verify(cms: &[u8], detached: Option<&[u8]>) -> Result<Vec<VerifiedSigner>
     raw_signers.into_iter().map(|raw| verify_signer(&signed_data, raw, content)).collect()
 }
 
+/// Every certificate a CMS carries (for building the signers' chains).
+pub fn certificates(cms: &[u8]) -> Vec<Certificate> {
+    let Ok(signed_data) =
+        ContentInfo::from_der(cms).and_then(|ci| ci.content.decode_as::<SignedData>())
+    else {
+        return Vec::new();
+    };
+    signed_data
+        .certificates
+        .iter()
+        .flat_map(|set| set.0.iter())
+        .filter_map(|choice| match choice {
+            CertificateChoices::Certificate(c) => c.to_der().ok(),
+            CertificateChoices::Other(_) => None,
+        })
+        .filter_map(|der| Certificate::from_der(&der).ok())
+        .collect()
+}
+
 /// The signed content: the eContent OCTET STRING value or the detached bytes (RFC 5652 §5.2).
 fn content<'a>(
     encap: &'a EncapsulatedContentInfo,

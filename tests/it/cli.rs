@@ -75,6 +75,28 @@ fn sign_command_outputs_verify_with_openssl_and_xmlsec1() {
     }
 }
 
+/// `--ca` for the NCA test CAs of the legacy fixtures (RSA and GOST-2004).
+fn cas() -> Vec<&'static str> {
+    let rsa = fixture("ncanode-2022/ca/nca_rsa_test.crt");
+    let gost = fixture("ncanode-2022/ca/nca_gost_test.crt");
+    let leak =
+        |p: std::path::PathBuf| &*Box::leak(p.to_string_lossy().into_owned().into_boxed_str());
+    vec!["--ca", leak(rsa), "--ca", leak(gost)]
+}
+
+#[test]
+fn verify_reports_as_json_for_scripts() {
+    let cms =
+        fixture("legacy-2020/personal/active/RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.cms");
+    let (ok, out) =
+        qoltanba(&[&["verify", "--json", cms.to_str().expect("p")][..], &cas()].concat());
+    assert!(ok, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["signers"][0]["chain"]["status"], "trusted");
+    assert!(report["signers"][0]["signing_time"].as_str().expect("time").starts_with("2020-"));
+}
+
 #[test]
 fn kalkan_rsa_and_gost_signatures_verify_with_ours() {
     let mut checked = 0;
@@ -91,8 +113,21 @@ fn kalkan_rsa_and_gost_signatures_verify_with_ours() {
             if !(ext == "cms" || ext == "xml") {
                 continue;
             }
-            let (ok, out) = qoltanba(&["verify", "--format", &ext, path.to_str().expect("path")]);
+            let path = path.to_str().expect("path");
+            let (ok, out) = qoltanba(&[&["verify", "--format", &ext, path][..], &cas()].concat());
             assert!(ok && out.contains("OK: signed by CN="), "{name}: {out}");
+            assert!(out.contains("chain:        trusted: ") && out.ends_with("VALID\n"), "{out}");
+            let (ok, out) = qoltanba(&["verify", path]);
+            assert!(!ok && out.contains("NOT TRUSTED"), "without its CA, {name}: {out}");
+            let mut changed = std::fs::read(path).expect("read");
+            let at = changed.len() / 2;
+            changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
+            let copy = std::env::temp_dir().join(format!("changed-{}-{name}", std::process::id()));
+            std::fs::write(&copy, &changed).expect("write");
+            let (ok, out) =
+                qoltanba(&[&["verify", copy.to_str().expect("p")][..], &cas()].concat());
+            assert!(!ok, "one changed byte, {name}: {out}");
+            let _ = std::fs::remove_file(copy);
             checked += 1;
         }
     }

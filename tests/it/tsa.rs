@@ -1,7 +1,9 @@
 //! CAdES-T end to end (issue 12): the daemon asks a real RFC 3161 server on 127.0.0.1 (`openssl
 //! ts -reply` behind a small HTTP front this test runs, with a test TSA certificate from
 //! `tests/tsa/make-tsa.sh`), and every stamped signature is checked by `openssl cms -verify` and
-//! `openssl ts -verify`. A TSA that is down, refuses, or answers garbage gives an error, never
+//! `openssl ts -verify`. The TSA runs under `faketime` at the time the legacy fixture keys were
+//! valid (2020-06-01 12:00 UTC, its certificate made in 2019), so a stamped signature is valid
+//! as a whole: the signer's certificate was valid at the stamp's time. A TSA that is down, refuses, or answers garbage gives an error, never
 //! an unstamped signature; a tampered token or an altered time is refused by `qoltanba verify`.
 
 use std::io::{Read as _, Write as _};
@@ -16,6 +18,10 @@ use crate::harness::{
     approve, b64, fixture, openssl_verify_attached, openssl_verify_detached, run, unb64, Daemon,
     LEGACY_NOW, RSA_SIGN,
 };
+
+/// When the test TSA's certificates are made, and the time it stamps (faketime).
+const MADE_AT: &str = "2019-06-01 00:00:00";
+const STAMPS_AT: &str = "2020-06-01 12:00:00";
 
 /// How the test TSA answers.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,12 +42,18 @@ struct TestTsa {
 impl TestTsa {
     /// A TSA answering in `mode`, or `None` (skipped visibly) without openssl.
     fn start(mode: Mode) -> Option<Self> {
-        if !crate::skip::needs("openssl", crate::skip::on_path("openssl")) {
+        let found = ["openssl", "faketime"].iter().all(|t| crate::skip::on_path(t));
+        if !crate::skip::needs("openssl and faketime", found) {
             return None;
         }
         let dir = tempfile::tempdir().expect("dir");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tsa/make-tsa.sh");
-        let made = std::process::Command::new(script).arg(dir.path()).status().expect("run");
+        let made = std::process::Command::new("faketime")
+            .arg(MADE_AT)
+            .arg(script)
+            .arg(dir.path())
+            .status()
+            .expect("run");
         assert!(made.success(), "make-tsa.sh");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let url = format!("http://{}/tsp", listener.local_addr().expect("address"));
@@ -103,9 +115,10 @@ fn answer(
             let n = seen.lock().expect("lock").len();
             let (query, reply) = (format!("q{n}.tsq"), format!("r{n}.tsr"));
             std::fs::write(dir.join(&query), &body)?;
-            let out = std::process::Command::new("openssl")
+            let out = std::process::Command::new("faketime")
                 .current_dir(dir)
-                .args(["ts", "-reply", "-config", "tsa.cnf", "-queryfile", &query, "-out", &reply])
+                .args([STAMPS_AT, "openssl", "ts", "-reply", "-config", "tsa.cnf"])
+                .args(["-queryfile", &query, "-out", &reply])
                 .output()?;
             if !out.status.success() {
                 let head = "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n";
@@ -120,6 +133,16 @@ fn answer(
     );
     stream.write_all(head.as_bytes())?;
     stream.write_all(&reply)
+}
+
+/// `qoltanba verify FILE` trusting the legacy keys' CA and the test TSA's CA.
+fn qoltanba_verify(tsa: &TestTsa, file: &Path) -> (bool, String) {
+    let rsa_ca = fixture(crate::harness::RSA_CA);
+    let args = ["verify", file.to_str().expect("p"), "--ca", rsa_ca.to_str().expect("p")];
+    run(
+        env!("CARGO_BIN_EXE_qoltanba"),
+        &[&args[..], &["--ca", tsa.ca().to_str().expect("p")]].concat(),
+    )
 }
 
 /// A daemon with the clock pinned to the legacy keys' validity, using `tsa`.
@@ -335,19 +358,20 @@ async fn qoltanba_verify_shows_the_stamp_and_refuses_a_tampered_one() {
     let verify = |name: &str, bytes: &[u8]| {
         let file = dir.join(name);
         std::fs::write(&file, bytes).expect("write");
-        run(
-            env!("CARGO_BIN_EXE_qoltanba"),
-            &["verify", "--format", "cms", file.to_str().expect("p")],
-        )
+        qoltanba_verify(&tsa, &file)
     };
     let (ok, out) = verify("good.der", &cms);
-    assert!(ok && out.contains("time-stamp:") && out.contains("Qoltanba Test TSA"), "{out}");
+    assert!(ok && out.contains("time-stamp:   2020-06-01T12:00"), "{out}");
+    assert!(out.contains("by CN=Qoltanba Test TSA") && out.ends_with("VALID\n"), "{out}");
+    let (ok, out) =
+        run(env!("CARGO_BIN_EXE_qoltanba"), &["verify", dir.join("good.der").to_str().expect("p")]);
+    assert!(!ok && out.contains("NOT TRUSTED"), "without the CAs the signer is not trusted: {out}");
     let token = &tokens(dir, &cms)[0];
     let at = cms.windows(token.len()).position(|w| w == &token[..]).expect("token inside");
     let mut tampered = cms.clone();
     tampered[at + token.len() - 5] ^= 0x01; // inside the TSA's signature value
     let (ok, out) = verify("tampered.der", &tampered);
-    assert!(!ok, "a tampered token: {out}");
+    assert!(!ok && !out.contains("OK: signed by"), "a tampered token fails the check: {out}");
     let gen_time = token
         .windows(4)
         .position(|w| w[0] == 0x18 && (0x0f..=0x13).contains(&w[1]) && &w[2..] == b"20")
@@ -355,7 +379,7 @@ async fn qoltanba_verify_shows_the_stamp_and_refuses_a_tampered_one() {
     let mut later = cms.clone();
     later[at + gen_time + 2 + 3] ^= 0x01; // a digit of the year
     let (ok, out) = verify("later.der", &later);
-    assert!(!ok, "an altered time: {out}");
+    assert!(!ok && !out.contains("OK: signed by"), "an altered time fails the check: {out}");
 }
 
 #[tokio::test]
@@ -374,10 +398,7 @@ async fn create_cms_signature_given_a_cms_adds_a_signer_and_keeps_the_others() {
     let cosigned = unb64(reply["responseObject"].as_str().unwrap_or_else(|| panic!("{reply}")));
     let file = dir.join("cosigned.der");
     std::fs::write(&file, &cosigned).expect("write");
-    let (ok, out) = run(
-        env!("CARGO_BIN_EXE_qoltanba"),
-        &["verify", "--format", "cms", file.to_str().expect("path")],
-    );
+    let (ok, out) = qoltanba_verify(&tsa, &file);
     assert!(ok && out.matches("OK: signed by").count() == 2, "two signers: {out}");
     assert_eq!(out.matches("time-stamp:").count(), 1, "only the new signer is stamped: {out}");
     let kalkan_signer = last_signer_info(dir, &kalkan);
@@ -434,7 +455,8 @@ async fn a_gost_2015_key_asks_for_its_policy_and_a_refusal_is_an_error() {
     std::fs::write(&file, &queries[0]).expect("write");
     let (ok, text) = run("openssl", &["ts", "-query", "-in", file.to_str().expect("p"), "-text"]);
     assert!(ok && text.contains("Policy OID: 1.2.398.3.3.2.6.4"), "{text}");
-    let (_, der) = run("openssl", &["asn1parse", "-inform", "DER", "-in", file.to_str().expect("p")]);
+    let (_, der) =
+        run("openssl", &["asn1parse", "-inform", "DER", "-in", file.to_str().expect("p")]);
     assert!(der.contains(":1.2.398.3.10.1.3.3"), "Streebog-512 imprint: {der}");
     assert!(der.contains("OCTET STRING      [HEX DUMP]") && der.contains("l=  64"), "{der}");
 }
