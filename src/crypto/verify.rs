@@ -27,11 +27,12 @@ pub fn verify_digest(
     }
 }
 
-/// Verifies that `issuer` signed `subject` (X.509 signature over the TBS certificate).
+/// Verifies that `issuer` signed `subject` (X.509 signature over the TBS certificate, as
+/// received: a re-encoding may differ from what the CA signed, e.g. an explicit default).
 pub fn verify_issued_by(subject: &Certificate, issuer: &Certificate) -> Result<(), CryptoError> {
     let cert = subject.inner();
     let invalid = |e: der::Error| CryptoError::InvalidCertificate(e.to_string());
-    let tbs = cert.tbs_certificate.to_der().map_err(invalid)?;
+    let tbs = first_element(subject.der()).map_err(invalid)?;
     let signature = cert
         .signature
         .as_bytes()
@@ -50,6 +51,13 @@ pub fn verify_crl_signed_by(crl_der: &[u8], issuer: &Certificate) -> Result<(), 
         .as_bytes()
         .ok_or_else(|| CryptoError::InvalidCertificate("CRL: unaligned signature".into()))?;
     verify_signed(&crl.signature_algorithm.oid, &tbs, signature, issuer)
+}
+
+/// The first element inside the outer SEQUENCE of `der` (a certificate's tbsCertificate).
+fn first_element(der: &[u8]) -> Result<&[u8], der::Error> {
+    use der::{Decode as _, Reader as _};
+    let outer = der::asn1::AnyRef::from_der(der)?;
+    der::SliceReader::new(outer.value())?.tlv_bytes()
 }
 
 /// Hashes `tbs` with the algorithm of `oid` and checks `signature` with the issuer's key.

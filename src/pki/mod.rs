@@ -2,6 +2,7 @@
 //! (`trust.rs`) a certificate's chain must end in. Revocation arrives with the `chain` work of
 //! the same issue.
 
+pub mod roots;
 pub mod trust;
 
 use time::OffsetDateTime;

@@ -10,16 +10,22 @@
 //! |---|---|
 //! | `setLocale` | `{"result":"","errorCode":"NONE"}` — the real applet sends nothing, but one reply per request keeps clients in step; the locale is applied |
 //! | `setLocale` from a caller the origin policy refuses (checked once by the dispatcher) | `{"result":"origin.refused","errorCode":"COMMON"}`; the locale is left alone |
+//! | `verifyXml(xml[, idAttr, parent])` | `{"result":true,"errorCode":"NONE"}` when every signature of the document holds; `{"result":false,"errorCode":"SIGNATURE_VALIDATION_ERROR"}` when one does not; `{"result":false,"errorCode":"XML_PARSE_EXCEPTION"}` when it is not XML |
+//! | `verifyCMSSignature(base64Cms, data)` | the same for a CMS: `data` (UTF-8 text) is the content of a detached CMS, or empty; a CMS that cannot be read is `SIGNATURE_VALIDATION_ERROR` |
 //! | any other method `m` | `{"result":"Legacy applet method m is not supported; use kz.gov.pki.knca.basics","errorCode":"COMMON"}` |
 //! | no string `method` | `{"result":"The request has no method; use kz.gov.pki.knca.basics","errorCode":"COMMON"}` |
 //!
-//! `setLocale` is the only method that acts, so it is the only one that asks the origin policy,
-//! as every acting call of the other modules does; the error texts of the others change nothing.
+//! Verification checks the signatures (and their time-stamps) only, as the applet did: whose
+//! certificate and whether it chains is `qoltanba verify`'s report. Neither method uses a key,
+//! so neither asks the user.
 
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::envelope::{self, Request};
-use crate::service::Service;
+use crate::service::{Service, ServiceError};
+use crate::sign::SignError;
 
 /// The module name.
 pub const MODULE: &str = "kz.gov.pki.knca.applet.Applet";
@@ -35,11 +41,19 @@ struct Reply<'a> {
 }
 
 /// Answers one applet request.
-pub fn handle(service: &Service, request: &Request) -> String {
+pub async fn handle(service: &Arc<Service>, request: &Request) -> String {
     match request.get("method").and_then(serde_json::Value::as_str) {
         Some("setLocale") => {
             set_locale(service, request);
             reply("", "NONE")
+        }
+        Some("verifyXml") => verified(service.verify_xml(text_arg(request, 0)).await),
+        Some("verifyCMSSignature") => {
+            let Ok(cms) = super::envelope::decode_base64(&text_arg(request, 0)) else {
+                return verdict(false, "SIGNATURE_VALIDATION_ERROR");
+            };
+            let data = Some(text_arg(request, 1)).filter(|d| !d.is_empty()).map(String::into_bytes);
+            verified(service.verify_cms(cms, data).await)
         }
         Some(method) => reply(
             &format!("Legacy applet method {method} is not supported; use kz.gov.pki.knca.basics"),
@@ -47,6 +61,38 @@ pub fn handle(service: &Service, request: &Request) -> String {
         ),
         None => reply("The request has no method; use kz.gov.pki.knca.basics", "COMMON"),
     }
+}
+
+/// The `index`-th argument as text (empty when absent or not a string).
+fn text_arg(request: &Request, index: usize) -> String {
+    request
+        .get("args")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|args| args.get(index))
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The applet's boolean verdict of a verification.
+fn verified(result: Result<usize, ServiceError>) -> String {
+    match result {
+        Ok(_) => verdict(true, "NONE"),
+        Err(ServiceError::Sign(SignError::XmlParse(_))) => verdict(false, "XML_PARSE_EXCEPTION"),
+        Err(ServiceError::Internal(_)) => reply("internal error", "COMMON"),
+        Err(_) => verdict(false, "SIGNATURE_VALIDATION_ERROR"),
+    }
+}
+
+/// `{"result":<bool>,"errorCode":…}`.
+fn verdict(result: bool, error_code: &str) -> String {
+    #[derive(Serialize)]
+    struct Verdict<'a> {
+        result: bool,
+        #[serde(rename = "errorCode")]
+        error_code: &'a str,
+    }
+    envelope::to_text(&Verdict { result, error_code })
 }
 
 fn set_locale(service: &Service, request: &Request) {
@@ -123,5 +169,39 @@ mod tests {
         );
         assert_eq!(h.service().locale(), "kk");
         assert_eq!(h.prompts(), 0);
+    }
+
+    fn kalkan(extension: &str) -> String {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "../shared/fixtures/nca/legacy-2020/personal/active/\
+             RSA256_11c707bd54cbfcccb3815e39c4eb57b1dc7dfea9.{extension}"
+        ));
+        std::fs::read_to_string(file).expect("fixture")
+    }
+
+    fn request(method: &str, args: &[&str]) -> String {
+        serde_json::json!({"method": method, "args": args}).to_string()
+    }
+
+    #[tokio::test]
+    async fn kalkan_xml_and_cms_verify_on_the_wire_and_a_changed_byte_does_not() {
+        let h = Harness::new();
+        let xml = kalkan("xml");
+        let ok = r#"{"result":true,"errorCode":"NONE"}"#;
+        let bad = r#"{"result":false,"errorCode":"SIGNATURE_VALIDATION_ERROR"}"#;
+        assert_eq!(h.reply(&request("verifyXml", &[&xml])).await, ok);
+        let changed = xml.replacen("<name>NCANode</name>", "<name>NCANodf</name>", 1);
+        assert_ne!(changed, xml);
+        assert_eq!(h.reply(&request("verifyXml", &[&changed])).await, bad);
+        assert_eq!(
+            h.reply(&request("verifyXml", &["<a><b></a>"])).await,
+            r#"{"result":false,"errorCode":"XML_PARSE_EXCEPTION"}"#
+        );
+        let cms: String = kalkan("cms").lines().filter(|l| !l.starts_with("-----")).collect();
+        assert_eq!(h.reply(&request("verifyCMSSignature", &[&cms, ""])).await, ok);
+        let flipped = format!("{}{}", &cms[..100], cms[100..].replacen('A', "B", 1));
+        assert_eq!(h.reply(&request("verifyCMSSignature", &[&flipped, ""])).await, bad);
+        assert_eq!(h.reply(&request("verifyCMSSignature", &["not base64!", ""])).await, bad);
+        assert_eq!(h.prompts(), 0, "verification asks no one");
     }
 }

@@ -72,7 +72,7 @@ impl Dispatcher {
             Err(error) => return refusal(module, &request, &error),
         };
         match module {
-            applet::MODULE => applet::handle(&self.service, &request),
+            applet::MODULE => applet::handle(&self.service, &request).await,
             basics::MODULE => basics::handle(&self.service, &guest, &request).await,
             common_utils::MODULE => common_utils::handle(&self.service, &guest, &request).await,
             accessory::MODULE => accessory::handle(&request),

@@ -217,6 +217,20 @@ impl Service {
             .map_err(|e| ServiceError::Internal(format!("time-stamp task failed: {e}")))?
     }
 
+    /// Applet `verifyXml`: how many signatures the document holds, all verified (no dialog).
+    pub async fn verify_xml(self: &Arc<Self>, xml: String) -> Result<usize, ServiceError> {
+        blocking(move || Ok(sign::xml_verify::verify(&xml)?.len())).await
+    }
+
+    /// Applet `verifyCMSSignature`: how many signers the CMS has, all verified (no dialog).
+    pub async fn verify_cms(
+        self: &Arc<Self>,
+        cms: Vec<u8>,
+        content: Option<Vec<u8>>,
+    ) -> Result<usize, ServiceError> {
+        blocking(move || Ok(sign::cms_verify::verify(&cms, content.as_deref())?.len())).await
+    }
+
     /// commonUtils `getKeyInfo`: the user picks a key; its certificate is returned.
     pub async fn key_info(
         self: &Arc<Self>,
@@ -480,6 +494,15 @@ fn open_file(credentials: &Credentials) -> Result<Box<dyn KeyStore>, Attempt> {
 
 fn aliases(keys: &[KeyEntry]) -> Vec<String> {
     keys.iter().map(|k| k.alias.clone()).collect()
+}
+
+/// Runs CPU-bound work (verification) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("verification task failed: {e}")))?
 }
 
 /// Rejects what cannot be signed before anyone is asked (digest lengths are checked when the
