@@ -1,9 +1,19 @@
-//! Trust and time: certificate validity against the injected clock, and the trust store
-//! (`trust.rs`) a certificate's chain must end in. Revocation arrives with the `chain` work of
-//! the same issue.
+//! Trust and time: certificate validity against the injected clock, the NCA's CA certificates
+//! shipped with the program (`roots.rs`), the trust store (`trust.rs`) a certificate's chain
+//! must end in, and revocation: OCSP (`ocsp.rs`) and CRLs
+//! (`crl.rs`), with what they share (`revocation.rs`). Nothing here does I/O: callers fetch
+//! the bytes and read the clock.
 
+pub mod crl;
+pub mod ocsp;
+mod revocation;
 pub mod roots;
 pub mod trust;
+
+#[cfg(test)]
+mod test_fixtures;
+
+pub use revocation::{reason_name, RevocationError};
 
 use time::OffsetDateTime;
 
