@@ -37,7 +37,7 @@ pub fn verify_issued_by(subject: &Certificate, issuer: &Certificate) -> Result<(
         .signature
         .as_bytes()
         .ok_or_else(|| CryptoError::InvalidCertificate("unaligned signature".into()))?;
-    verify_signed(&cert.signature_algorithm.oid, &tbs, signature, issuer)
+    verify_signed(&cert.signature_algorithm.oid, tbs, signature, issuer)
 }
 
 /// Verifies that `issuer` signed the DER CRL `crl_der` (signature over `tbsCertList`).
