@@ -59,6 +59,38 @@ pub struct Settings {
     pub tsa: TsaSettings,
     /// `[trust]`: CAs trusted beyond the built-in NCA ones.
     pub trust: TrustSettings,
+    /// `[revocation]`: OCSP and CRL checks before signing.
+    pub revocation: RevocationSettings,
+    /// `[network]`: how the TSA, OCSP and CRL services are reached.
+    pub network: NetworkSettings,
+}
+
+/// `[revocation]`: whether a key's certificate is revoked, asked before it signs.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RevocationSettings {
+    /// Ask at all (OCSP, then the CRLs of the certificate).
+    pub check: bool,
+    /// When neither OCSP nor a CRL can be had: `allow` (sign, with a warning in the log) or
+    /// `refuse`.
+    pub offline: String,
+    /// An OCSP responder used instead of the certificates' own (`""`: theirs).
+    pub ocsp_url: String,
+}
+
+impl Default for RevocationSettings {
+    fn default() -> Self {
+        Self { check: true, offline: "allow".into(), ocsp_url: String::new() }
+    }
+}
+
+/// `[network]`: the way out to the NCA's services.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    /// An HTTP proxy (`http://host:port`) for the TSA, OCSP and CRL requests; `""`: the
+    /// `http_proxy`/`no_proxy` environment variables.
+    pub proxy: String,
 }
 
 /// `[tsa]`: the time-stamp authority (RFC 3161 over HTTP).
@@ -83,12 +115,14 @@ impl Default for TsaSettings {
     }
 }
 
-/// `[trust]`: extra trusted CAs.
+/// `[trust]`: which CAs a certificate's chain may end at.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustSettings {
     /// PEM or DER files of CA certificates (a PEM file may hold several).
     pub extra_ca: Vec<PathBuf>,
+    /// Also trust the NCA's test CAs (test keys, test portals); never for real use.
+    pub nca_test: bool,
 }
 
 /// `[pkcs11]`: hardware tokens.
@@ -396,6 +430,9 @@ impl Settings {
             return Err("server.untrusted_memory_bytes must be at least 2048 and at most \
                         server.memory_budget_bytes"
                 .into());
+        }
+        if !["allow", "refuse"].contains(&self.revocation.offline.as_str()) {
+            return Err("revocation.offline must be \"allow\" or \"refuse\"".into());
         }
         let tsa = &self.tsa;
         if !tsa.url.starts_with("http://") {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::{DaemonError, Parts};
-use crate::config::{Policy, Settings, TrustSettings, TsaSettings};
+use crate::config::{Policy, Settings, TrustSettings};
 use crate::crypto::Certificate;
 use crate::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
 use crate::keystore::TokenStores;
@@ -18,6 +18,7 @@ use crate::protocol::Dispatcher;
 use crate::service::audit::{self, Journal};
 use crate::service::consent::Prompter;
 use crate::service::policy::OriginPolicy;
+use crate::service::revocation::RevocationChecker;
 use crate::service::security::RefusalHook;
 use crate::service::stamps::TimeStamper;
 use crate::service::{Security, Service, ServiceSettings};
@@ -50,9 +51,20 @@ impl Parts {
         let tokens: Arc<dyn TokenStores> =
             Arc::new(Pkcs11Tokens::new(&token_modules(settings, it)));
         let trust = Arc::new(trust_store(&settings.trust)?);
-        let stamper = Some(Arc::new(time_stamper(&settings.tsa, trust)));
-        let locale = settings.ui.locale.clone();
-        let service_settings = ServiceSettings { locale, clock, stamper };
+        let stamper = Some(Arc::new(time_stamper(settings, trust.clone())));
+        let revocation = settings.revocation.check.then(|| {
+            let ocsp_url = Some(settings.revocation.ocsp_url.clone()).filter(|u| !u.is_empty());
+            let cache = Some(paths.data_dir.join("crl"));
+            Arc::new(RevocationChecker::new(Arc::new(http_client(settings)), ocsp_url, cache))
+        });
+        let service_settings = ServiceSettings {
+            locale: settings.ui.locale.clone(),
+            clock,
+            stamper,
+            trust,
+            revocation,
+            refuse_unknown_revocation: settings.revocation.offline == "refuse",
+        };
         let mut security = security(paths, settings, it);
         if let Some(hook) = refusals {
             security = security.with_refusal_hook(hook);
@@ -68,9 +80,12 @@ impl Parts {
     }
 }
 
-/// The trusted CAs: the built-in ones and `[trust] extra_ca`.
+/// The trusted CAs: the NCA's (its test CAs too with `nca_test`) and `[trust] extra_ca`.
 pub fn trust_store(settings: &TrustSettings) -> Result<TrustStore, DaemonError> {
-    let mut anchors = Vec::new();
+    let mut anchors = crate::pki::roots::production();
+    if settings.nca_test {
+        anchors.extend(crate::pki::roots::test());
+    }
     for file in &settings.extra_ca {
         let unusable = |reason: String| {
             DaemonError::Config(format!("trust.extra_ca: {}: {reason}", file.display()))
@@ -82,11 +97,20 @@ pub fn trust_store(settings: &TrustSettings) -> Result<TrustStore, DaemonError> 
     Ok(TrustStore::new(anchors))
 }
 
-/// The TSA client of `[tsa]`, through the proxy of the environment.
-fn time_stamper(settings: &TsaSettings, trust: Arc<TrustStore>) -> TimeStamper {
-    let timeout = std::time::Duration::from_secs(settings.timeout_seconds);
-    let client = HttpClient::new(timeout, settings.retries, ProxyEnv::from_env());
-    TimeStamper::new(&settings.url, Arc::new(client), trust)
+/// The TSA client of `[tsa]`.
+fn time_stamper(settings: &Settings, trust: Arc<TrustStore>) -> TimeStamper {
+    TimeStamper::new(&settings.tsa.url, Arc::new(http_client(settings)), trust)
+}
+
+/// The HTTP client of the TSA, OCSP and CRL requests: `[tsa]` bounds, through `[network]
+/// proxy` or else the proxy of the environment.
+fn http_client(settings: &Settings) -> HttpClient {
+    let timeout = std::time::Duration::from_secs(settings.tsa.timeout_seconds);
+    let proxy = match settings.network.proxy.as_str() {
+        "" => ProxyEnv::from_env(),
+        proxy => ProxyEnv::from_vars([("http_proxy", proxy)]),
+    };
+    HttpClient::new(timeout, settings.tsa.retries, proxy)
 }
 
 /// The transport limits of `[server]`.

@@ -11,7 +11,7 @@ use super::envelope::{base64, decode_base64};
 use super::errors;
 use super::key_info::KeyInfo;
 use crate::keystore::{KeyFilter, KeyType, StorageName, StorageNameError};
-use crate::service::{Documents, Guest, Service, ServiceError, SignRequest};
+use crate::service::{ChainRule, Documents, Guest, Service, ServiceError, SignRequest};
 
 /// Runs one call. `Ok(None)`: success without a `responseObject` (`changeLocale`).
 pub async fn run(
@@ -179,6 +179,8 @@ fn sign_request(storage: &StorageName, key_type: &str, documents: Documents) -> 
         locale: None,
         logo: None,
         time_stamp: false,
+        chain: ChainRule::Trusted,
+        allow_revoked: false,
     }
 }
 

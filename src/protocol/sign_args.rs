@@ -22,8 +22,9 @@
 use serde_json::{Map, Value};
 
 use super::envelope::{decode_base64, opt_bool};
+use crate::crypto::Certificate;
 use crate::keystore::{KeyFilter, StorageName};
-use crate::service::{Documents, ServiceError, SignRequest};
+use crate::service::{ChainRule, Documents, ServiceError, SignRequest};
 
 /// The output format asked for, for rendering the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +97,8 @@ pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
             .map(str::to_string),
         logo: logo(args),
         time_stamp,
+        chain: chain(signer)?,
+        allow_revoked: opt_bool(signing, "allowRevoked", false),
     };
     Ok(SignArgs { request, format, output_cert: opt_bool(signing, "outputCert", false) })
 }
@@ -171,6 +174,31 @@ fn data(args: &Map<String, Value>) -> Result<Vec<&str>, ArgsError> {
         }
         _ => Err(invalid()),
     }
+}
+
+/// `signerParams.chain`: absent or `null` = the trust store (the NCA's CAs), `[]` = any
+/// certificate, a list of PEM (or base64 DER) certificates = those CAs only.
+fn chain(signer: &Map<String, Value>) -> Result<ChainRule, ArgsError> {
+    let invalid =
+        || ArgsError::Params("signerParams.chain must be a list of PEM certificates".into());
+    let items = match signer.get("chain") {
+        None | Some(Value::Null) => return Ok(ChainRule::Trusted),
+        Some(Value::Array(items)) if items.is_empty() => return Ok(ChainRule::Any),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(invalid()),
+    };
+    items
+        .iter()
+        .map(|item| {
+            let text = item.as_str().ok_or_else(invalid)?;
+            let der = match text.contains("-----BEGIN") {
+                true => text.as_bytes().to_vec(),
+                false => decode_base64(text).map_err(|_| invalid())?,
+            };
+            Certificate::from_pem_or_der(&der).map_err(|_| invalid())
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(ChainRule::Only)
 }
 
 fn filter(signer: &Map<String, Value>) -> Result<KeyFilter, ArgsError> {

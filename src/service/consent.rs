@@ -184,6 +184,18 @@ pub enum Retry {
     StorageNotAllowed(StorageName),
     /// No token of this storage (its name) is connected.
     NoToken(StorageName),
+    /// The key's certificate does not chain to a CA the request accepts (why).
+    NotTrusted(String),
+    /// The key's certificate was revoked (when, as RFC 3339; the reason when known).
+    Revoked {
+        /// When.
+        at: String,
+        /// The CRL/OCSP reason.
+        reason: Option<String>,
+    },
+    /// Whether the key's certificate is revoked could not be learnt, and the settings refuse
+    /// to sign then (what was tried).
+    RevocationUnknown(String),
     /// A key store file is needed and none was chosen.
     ChooseFile,
     /// The key store file could not be read.

@@ -11,8 +11,11 @@ use super::consent::{
     Cancel, Credentials, Operation, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
     Trust,
 };
+use super::keys::{KeyJudge, KeyRules};
+use super::revocation::RevocationChecker;
 use super::security::{Guest, Security, Standing};
 use super::stamps::TimeStamper;
+use super::ChainRule;
 use super::{Caller, Documents, ServiceError, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
@@ -20,6 +23,7 @@ use crate::keystore::{
     KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, StorageName,
     TokenStores,
 };
+use crate::pki::trust::TrustStore;
 use crate::platform::clock::Clock;
 use crate::sign;
 
@@ -35,11 +39,26 @@ pub struct ServiceSettings {
     pub clock: Clock,
     /// Where CAdES-T time-stamps come from (`None`: requests for one fail).
     pub stamper: Option<Arc<TimeStamper>>,
+    /// The CAs a signing key's certificate must chain to (default: the NCA's, test CAs too).
+    pub trust: Arc<TrustStore>,
+    /// Where revocation is asked (`None`: not checked, as in unit tests of other paths).
+    pub revocation: Option<Arc<RevocationChecker>>,
+    /// Refuse to sign when revocation cannot be learnt (default: allow, with a warning).
+    pub refuse_unknown_revocation: bool,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
-        Self { locale: "ru".into(), clock: Clock::system(), stamper: None }
+        let mut anchors = crate::pki::roots::production();
+        anchors.extend(crate::pki::roots::test());
+        Self {
+            locale: "ru".into(),
+            clock: Clock::system(),
+            stamper: None,
+            trust: Arc::new(TrustStore::new(anchors)),
+            revocation: None,
+            refuse_unknown_revocation: false,
+        }
     }
 }
 
@@ -53,6 +72,7 @@ pub struct Service {
     security: Security,
     clock: Clock,
     stamper: Option<Arc<TimeStamper>>,
+    keys: KeyJudge,
 }
 
 /// Sets the cancel flag when the request future is dropped (the client went away).
@@ -93,6 +113,11 @@ impl Service {
             locale: Mutex::new(settings.locale),
             clock: settings.clock,
             stamper: settings.stamper,
+            keys: KeyJudge {
+                trust: settings.trust,
+                revocation: settings.revocation,
+                refuse_unknown: settings.refuse_unknown_revocation,
+            },
             picked_files: Mutex::new(Vec::new()),
             security,
         })
@@ -164,9 +189,13 @@ impl Service {
         let tokens = self.allowed_tokens(request.storages.as_deref()).await;
         let trust = standing.trust;
         let prompt = PromptRequest { trust, tokens, ..self.prompt_request(guest, &request) };
-        let allow_expired = request.allow_expired;
+        let rules = KeyRules {
+            allow_expired: request.allow_expired,
+            allow_revoked: request.allow_revoked,
+            chain: request.chain.clone(),
+        };
         self.in_prompt(standing, move |service, cancel| {
-            let (signer, keys, alias) = service.choose_signer(&prompt, allow_expired, &cancel)?;
+            let (signer, keys, alias) = service.choose_signer(&prompt, &rules, &cancel)?;
             let now = service.clock.now();
             let result = sign_all(signer.as_ref(), &request, now)
                 .map_err(ServiceError::lift_device)
@@ -252,7 +281,10 @@ impl Service {
             now: self.clock.now(),
         };
         self.in_prompt(standing, move |service, cancel| {
-            let (signer, keys, _) = service.choose_signer(&prompt, true, &cancel)?;
+            // The page only reads the certificate: any key the user picks may show it.
+            let rules =
+                KeyRules { allow_expired: true, allow_revoked: true, chain: ChainRule::Any };
+            let (signer, keys, _) = service.choose_signer(&prompt, &rules, &cancel)?;
             service.prompter.finish(&prompt, &PromptOutcome { keys, result: "selected" });
             Ok(signer.certificate().clone())
         })
@@ -344,7 +376,7 @@ impl Service {
     fn choose_signer(
         &self,
         prompt: &PromptRequest,
-        allow_expired: bool,
+        rules: &KeyRules,
         cancel: &Cancel,
     ) -> Result<Chosen, ServiceError> {
         let mut retry = None;
@@ -363,7 +395,7 @@ impl Service {
                 return Err(self.cancelled(prompt, Vec::new()));
             }
             let remember_origin = credentials.remember_origin;
-            match self.try_credentials(prompt, credentials, allow_expired, cancel) {
+            match self.try_credentials(prompt, credentials, rules, cancel) {
                 Ok(chosen) => {
                     if remember_origin {
                         self.security.remember(prompt);
@@ -392,23 +424,34 @@ impl Service {
         &self,
         prompt: &PromptRequest,
         credentials: Credentials,
-        allow_expired: bool,
+        rules: &KeyRules,
         cancel: &Cancel,
     ) -> Result<Chosen, Attempt> {
         let store = self.open_store(prompt, &credentials)?;
         let now = prompt.now;
-        let offered: Vec<KeyEntry> = store
+        let matching: Vec<&KeyEntry> = store
             .keys()
             .iter()
             .filter(|k| prompt.filter.matches(&k.certificate))
             .filter(|k| {
-                allow_expired
+                rules.allow_expired
                     || crate::pki::validity(&k.certificate, now) == crate::pki::Validity::Valid
+            })
+            .collect();
+        let mut refusal = None;
+        let offered: Vec<KeyEntry> = matching
+            .into_iter()
+            .filter(|k| match self.keys.refusal(&k.certificate, rules, now) {
+                Some(why) => {
+                    refusal = Some(why);
+                    false
+                }
+                None => true,
             })
             .cloned()
             .collect();
         if offered.is_empty() {
-            return Err(Attempt::Retry(Retry::NoMatchingKey));
+            return Err(Attempt::Retry(refusal.unwrap_or(Retry::NoMatchingKey)));
         }
         let alias = match credentials.key {
             Some(alias) => alias,

@@ -193,6 +193,8 @@ fn request(storage: &str) -> SignRequest {
         locale: None,
         logo: None,
         time_stamp: false,
+        chain: crate::service::ChainRule::Trusted,
+        allow_revoked: false,
     }
 }
 

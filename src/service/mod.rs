@@ -8,9 +8,11 @@ pub mod consent;
 pub mod documents;
 pub mod error;
 pub mod flow;
+mod keys;
 pub mod limits;
 pub mod origin;
 pub mod policy;
+pub mod revocation;
 pub mod security;
 pub mod stamps;
 pub mod verify;
@@ -89,6 +91,22 @@ pub struct SignRequest {
     pub logo: Option<Vec<u8>>,
     /// Add a TSA time-stamp to each CMS signature (CAdES-T); CMS formats only.
     pub time_stamp: bool,
+    /// Which CAs the key's certificate must chain to (basics `signerParams.chain`).
+    pub chain: ChainRule,
+    /// Allow a revoked certificate (basics `allowRevoked`, testing only).
+    pub allow_revoked: bool,
+}
+
+/// Which CAs a signing key's certificate must chain to.
+#[derive(Debug, Clone, Default)]
+pub enum ChainRule {
+    /// The daemon's trust store: the NCA's CAs and `[trust]` (basics: `chain` absent).
+    #[default]
+    Trusted,
+    /// Any certificate (basics: `chain: []`).
+    Any,
+    /// Only these CAs (basics: `chain` a list of PEM certificates).
+    Only(Vec<crate::crypto::Certificate>),
 }
 
 impl std::fmt::Debug for SignRequest {
@@ -100,6 +118,8 @@ impl std::fmt::Debug for SignRequest {
             .field("allow_expired", &self.allow_expired)
             .field("locale", &self.locale)
             .field("time_stamp", &self.time_stamp)
+            .field("chain", &self.chain)
+            .field("allow_revoked", &self.allow_revoked)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +148,8 @@ mod tests {
             locale: None,
             logo: None,
             time_stamp: false,
+            chain: super::ChainRule::default(),
+            allow_revoked: false,
         };
         let summary = super::consent::DocumentSummary::new(b"TOP-SECRET-CONTENT", false);
         for text in [format!("{request:?}"), format!("{summary:?}")] {

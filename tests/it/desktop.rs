@@ -94,7 +94,8 @@ impl GuiDaemon {
         Self::start_with(x, &[], None)
     }
 
-    /// Starts it with extra environment and a config file.
+    /// Starts it with extra environment and a config file (which trusts the NCA's test CAs,
+    /// as the fixture keys need, unless it has its own `[trust]`).
     pub fn start_with(x: &Xvfb, env: &[(&str, &str)], config: Option<&str>) -> Self {
         Self::start_seeded(x, env, config, &[])
     }
@@ -127,15 +128,8 @@ impl GuiDaemon {
             .env("LANG", "en_US.UTF-8")
             .env_remove("WAYLAND_DISPLAY")
             .envs(env.iter().copied())
-            .args(
-                config
-                    .map(|text| {
-                        let path = dir.path().join("config.toml");
-                        std::fs::write(&path, text).expect("config");
-                        vec!["--config".to_string(), path.display().to_string()]
-                    })
-                    .unwrap_or_default(),
-            )
+            .arg("--config")
+            .arg(trusting_test_cas(dir.path(), config))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -445,4 +439,13 @@ fn expiring_certificate_of_a_recent_key_is_announced_without_a_signature() {
         std::fs::read_to_string(&log).ok().filter(|t| t.contains("ТЕСТОВ ТЕСТ"))
     });
     assert_eq!(text.lines().count(), 1, "once a day: {text}");
+}
+
+/// `config.toml` in `dir`: `config`, trusting the NCA's test CAs unless it has a `[trust]`.
+fn trusting_test_cas(dir: &std::path::Path, config: Option<&str>) -> std::path::PathBuf {
+    let config = config.unwrap_or_default();
+    let trust = if config.contains("[trust]") { "" } else { "\n[trust]\nnca_test = true\n" };
+    let path = dir.join("config.toml");
+    std::fs::write(&path, format!("{config}{trust}")).expect("config");
+    path
 }

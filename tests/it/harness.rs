@@ -199,9 +199,7 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if config.is_some() {
-            command.arg("--config").arg(dir.path().join("config.toml"));
-        }
+        command.arg("--config").arg(dir.path().join("config.toml"));
         let child = command.spawn().expect("start qoltanba");
         let (ws, wss) = wait_listening(&data.join("listening"));
         Self { runner: Runner::Process(child), dir, ws, wss, answers: answers_path }
@@ -314,14 +312,15 @@ impl Daemon {
     }
 }
 
-/// A temporary directory with the answers file and, when given, `config.toml`.
+/// A temporary directory with the answers file and `config.toml`: the test's config, which
+/// trusts the NCA's test CAs (the fixture keys are test keys) unless it has a `[trust]` table.
 fn prepare(answers: &[Value], config: Option<&str>) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
     std::fs::write(dir.path().join("answers.jsonl"), text).expect("write answers");
-    if let Some(config) = config {
-        std::fs::write(dir.path().join("config.toml"), config).expect("write config");
-    }
+    let config = config.unwrap_or_default();
+    let trust = if config.contains("[trust]") { "" } else { "\n[trust]\nnca_test = true\n" };
+    std::fs::write(dir.path().join("config.toml"), format!("{config}{trust}")).expect("config");
     dir
 }
 

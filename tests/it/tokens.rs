@@ -33,10 +33,15 @@ fn basics_cms(data: &[u8]) -> Value {
 
 /// A daemon whose `AKKaztokenStore` is `module`, on the SoftHSM2 configuration `hsm`.
 fn daemon(hsm: &SoftHsm, module: &Path, answers: &[Value]) -> Daemon {
+    daemon_with(hsm, &softhsm::config(module), answers)
+}
+
+/// [`daemon`] with a config text of its own.
+fn daemon_with(hsm: &SoftHsm, config: &str, answers: &[Value]) -> Daemon {
     let (key, value) = hsm.env();
     let env = [("QOLTANBA_TEST_NOW", LEGACY_NOW), (key, value.as_str())];
     // SoftHSM2 reads its configuration from the process environment.
-    Daemon::process(answers, &env, Some(&softhsm::config(module)))
+    Daemon::process(answers, &env, Some(config))
 }
 
 /// A token holding the NCA RSA signing key.
@@ -109,7 +114,12 @@ async fn key_generated_on_token_signs_and_cli_lists_it() {
     let hsm = SoftHsm::new();
     hsm.init_token("gen");
     let cert = hsm.generate_key("gen", "0a");
-    let daemon = daemon(&hsm, module(), &[pin_answer(PIN)]);
+    // The key's certificate is self-signed: the daemon is told to trust it.
+    let trusted = tempfile::tempdir().expect("dir");
+    let own_ca = trusted.path().join("self-signed.der");
+    std::fs::write(&own_ca, &cert).expect("write");
+    let config = format!("{}\n[trust]\nextra_ca = [{own_ca:?}]\n", softhsm::config(module()));
+    let daemon = daemon_with(&hsm, &config, &[pin_answer(PIN)]);
     let mut client = daemon.client(ORIGIN).await;
     let document = b"signed by a key that never left the token";
     let reply = client

@@ -71,7 +71,7 @@ impl TestTsa {
     fn config(&self) -> String {
         let ca = self.dir.path().join("tsaca.pem");
         format!(
-            "[tsa]\nurl = \"{}\"\ntimeout_seconds = 3\nretries = 0\n[trust]\nextra_ca = [{:?}]\n",
+            "[tsa]\nurl = \"{}\"\ntimeout_seconds = 3\nretries = 0\n[trust]\nnca_test = true\nextra_ca = [{:?}]\n",
             self.url, ca
         )
     }

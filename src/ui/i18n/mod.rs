@@ -138,6 +138,12 @@ pub enum Msg {
     StorageNotAllowed,
     /// `No {store} token is connected.`
     NoToken,
+    /// `The certificate of this key is not accepted: {reason}`.
+    KeyNotTrusted,
+    /// `The certificate of this key was revoked on {at}{reason}.`
+    Revoked,
+    /// `It is not known whether the certificate of this key is revoked ({reason}).`
+    RevocationUnknown,
     /// A key store file is needed.
     ChooseStoreFile,
     /// `Cannot read {path}: {reason}`.
@@ -240,6 +246,15 @@ pub fn retry(retry: &Retry, locale: Locale) -> String {
         Retry::KeyNotAccepted(alias) => with(Msg::KeyNotAccepted, "alias", alias),
         Retry::StorageNotAllowed(store) => with(Msg::StorageNotAllowed, "store", store.as_str()),
         Retry::NoToken(store) => with(Msg::NoToken, "store", store.as_str()),
+        Retry::NotTrusted(reason) => with(Msg::KeyNotTrusted, "reason", reason),
+        Retry::Revoked { at, reason } => fill(
+            text(Msg::Revoked, locale),
+            &[
+                ("at", at),
+                ("reason", &reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()),
+            ],
+        ),
+        Retry::RevocationUnknown(reason) => with(Msg::RevocationUnknown, "reason", reason),
         Retry::ChooseFile => say(Msg::ChooseStoreFile),
         Retry::Unreadable { path, reason } => fill(
             text(Msg::Unreadable, locale),
