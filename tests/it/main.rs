@@ -10,6 +10,7 @@ mod harness;
 mod limits;
 mod prompts;
 mod protocol;
+mod revocation;
 mod security;
 mod signing;
 #[path = "../../src/platform/skip.rs"]

@@ -1,0 +1,129 @@
+//! Revocation before signing (issue 12): the daemon asks OCSP, then fetches the CRL from the
+//! certificate's distribution point through the HTTP proxy of `[network] proxy`, which this
+//! test runs (it answers for `test.pki.gov.kz` with the fixture CRL and refuses OCSP, as an
+//! offline responder would). The revoked GOST-2015 fixture keys are refused unless
+//! `allowRevoked`; valid ones sign; the CRL is fetched once and kept until its nextUpdate.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::{fixture, Daemon};
+
+/// The GOST-2015 keys are valid in 2026; the CRL is current until 2027-02-07.
+const NOW: &str = "2026-11-01T00:00:00Z";
+const VALID: &str = "gost2015-2026/individual/valid/individual_valid.p12";
+const REVOKED: &str = "gost2015-2026/individual/revoked/individual_revoked.p12";
+const CDP: &str = "http://test.pki.gov.kz/crl/nca_gost2022_test.crl";
+
+/// A forward proxy: GETs of the CDP get the fixture CRL, everything else 503.
+struct Proxy {
+    url: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = serve(stream, &seen);
+            }
+        });
+        Self { url, requests }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+fn serve(mut stream: TcpStream, seen: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut head = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
+    seen.lock().expect("lock").push(line.clone());
+    if line == format!("GET {CDP} HTTP/1.1") {
+        let crl = std::fs::read(fixture("gost2015-2026/nca_gost2022_test.crl"))?;
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", crl.len());
+        stream.write_all(head.as_bytes())?;
+        return stream.write_all(&crl);
+    }
+    stream.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+}
+
+fn answer(p12: &str) -> Value {
+    json!({"approve": true, "store": "PKCS12", "file": fixture(p12), "password": "Qwerty12"})
+}
+
+fn basics(allow_revoked: bool) -> Value {
+    json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{"format":"cms","data":"MTEK",
+        "signingParams":{"allowRevoked": allow_revoked},"signerParams":{"extKeyUsageOids":[]}}})
+}
+
+fn daemon(proxy: &Proxy, answers: &[Value]) -> Daemon {
+    let config = format!(
+        "[network]\nproxy = \"{}\"\n[tsa]\ntimeout_seconds = 2\nretries = 0\n[policy]\nprompts_per_minute = 60\n",
+        proxy.url
+    );
+    Daemon::start_with(answers, &[("QOLTANBA_TEST_NOW", NOW)], Some(&config))
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_unless_allowed_and_a_valid_one_signs() {
+    let proxy = Proxy::start();
+    let answers = [answer(REVOKED), answer(VALID), answer(REVOKED), answer(VALID)];
+    let daemon = daemon(&proxy, &answers);
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let reply = client.call_json(&basics(false)).await;
+    assert!(reply["body"]["result"][0].is_string(), "the valid key signs: {reply}");
+    let seen = daemon.seen();
+    let retries = seen[0]["retries"].to_string();
+    assert!(retries.contains("was revoked on 2026-05-08"), "the revoked key was refused: {seen:?}");
+    let reply = client.call_json(&basics(true)).await;
+    assert!(reply["body"]["result"][0].is_string(), "allowRevoked: {reply}");
+    assert_eq!(daemon.seen()[1]["retries"], json!([]), "no retry with allowRevoked");
+    let reply = client.call_json(&basics(false)).await;
+    assert!(reply["body"]["result"][0].is_string(), "{reply}");
+    let lines = proxy.lines();
+    let crl_gets = lines.iter().filter(|l| l.starts_with(&format!("GET {CDP} "))).count();
+    assert_eq!(crl_gets, 1, "the CRL is fetched once and kept: {lines:?}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("POST http://test.pki.gov.kz/ocsp/ ")),
+        "OCSP was asked first, through the proxy: {lines:?}"
+    );
+    assert!(daemon.data().join("crl").read_dir().expect("crl cache").next().is_some());
+}
+
+#[tokio::test]
+async fn without_any_answer_the_default_allows_and_refuse_refuses() {
+    let offline =
+        "[network]\nproxy = \"http://127.0.0.1:9\"\n[tsa]\ntimeout_seconds = 1\nretries = 0\n";
+    let daemon = Daemon::start_with(&[answer(VALID)], &[("QOLTANBA_TEST_NOW", NOW)], Some(offline));
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let reply = client.call_json(&basics(false)).await;
+    assert!(reply["body"]["result"][0].is_string(), "offline: allowed by default: {reply}");
+    let refuse = format!("{offline}[revocation]\noffline = \"refuse\"\n");
+    let daemon = Daemon::start_with(&[answer(VALID)], &[("QOLTANBA_TEST_NOW", NOW)], Some(&refuse));
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let reply = client.call_json(&basics(false)).await;
+    assert!(reply["body"].get("result").is_none(), "offline = refuse: {reply}");
+    let retries = daemon.seen()[0]["retries"].to_string();
+    assert!(
+        retries.contains("not known whether the certificate of this key is revoked"),
+        "{retries}"
+    );
+}
