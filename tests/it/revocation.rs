@@ -127,3 +127,66 @@ async fn without_any_answer_the_default_allows_and_refuse_refuses() {
         "{retries}"
     );
 }
+
+#[tokio::test]
+async fn an_expired_legacy_key_signs_only_with_allow_expired() {
+    let proxy = Proxy::start();
+    let legacy = crate::harness::approve(crate::harness::RSA_SIGN);
+    let daemon = daemon(&proxy, &[legacy.clone(), json!({"approve": false}), legacy]);
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let reply = client.call_json(&basics(false)).await;
+    assert!(reply["body"].get("result").is_none(), "expired in 2026: {reply}");
+    let mut allowed = basics(false);
+    allowed["args"]["signingParams"]["allowExpired"] = json!(true);
+    let reply = client.call_json(&allowed).await;
+    assert!(reply["body"]["result"][0].is_string(), "allowExpired: {reply}");
+}
+
+/// `signerParams.chain`: absent = the trust store (here without the NCA's test CAs), `[]` = any
+/// certificate, a PEM list = those CAs only.
+#[tokio::test]
+async fn signer_params_chain_decides_which_cas_a_key_must_chain_to() {
+    use crate::harness::{approve, LEGACY_NOW, RSA_CA, RSA_SIGN};
+    let no = json!({"approve": false});
+    let answers = [
+        approve(RSA_SIGN),
+        no.clone(),
+        approve(RSA_SIGN),
+        approve(RSA_SIGN),
+        approve(RSA_SIGN),
+        no,
+    ];
+    let config = "[trust]\nnca_test = false\n[revocation]\ncheck = false\n";
+    let daemon = Daemon::start_with(&answers, &[("QOLTANBA_TEST_NOW", LEGACY_NOW)], Some(config));
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let pem = |path: &str| {
+        let bytes = std::fs::read(fixture(path)).expect("CA");
+        match bytes.starts_with(b"-----") {
+            true => String::from_utf8(bytes).expect("PEM"),
+            false => qoltanba::crypto::Certificate::from_der(&bytes).expect("DER").pem(),
+        }
+    };
+    let sign = |chain: Option<Value>| {
+        let mut request = basics(false);
+        if let Some(chain) = chain {
+            request["args"]["signerParams"]["chain"] = chain;
+        }
+        request
+    };
+    let reply = client.call_json(&sign(None)).await;
+    assert!(reply["body"].get("result").is_none(), "a test key is not trusted: {reply}");
+    assert!(
+        daemon.seen()[0]["retries"].to_string().contains("is not accepted"),
+        "{:?}",
+        daemon.seen()
+    );
+    let reply = client.call_json(&sign(Some(json!([])))).await;
+    assert!(reply["body"]["result"][0].is_string(), "chain [] accepts any: {reply}");
+    let reply = client.call_json(&sign(Some(json!([pem(RSA_CA)])))).await;
+    assert!(reply["body"]["result"][0].is_string(), "its own CA given: {reply}");
+    let other = pem("ncanode-2022/ca/nca_gost_test.crt");
+    let reply = client.call_json(&sign(Some(json!([other])))).await;
+    assert!(reply["body"].get("result").is_none(), "another CA given: {reply}");
+    let bad = client.call_json(&sign(Some(json!(["not a certificate"])))).await;
+    assert_eq!(bad["code"], "INVALID_SIGNING_PARAMS", "{bad}");
+}
