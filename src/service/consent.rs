@@ -113,6 +113,18 @@ pub struct PromptRequest {
     pub logo: Option<Vec<u8>>,
     /// The moment keys are judged at (valid, expired), from the service's clock.
     pub now: time::OffsetDateTime,
+    /// Keys of the opened store that match the page's filter but may not sign, each with the
+    /// reason (not trusted, revoked): the key chooser shows them greyed.
+    pub refused_keys: Vec<RefusedKey>,
+}
+
+/// A key shown but not selectable, and why.
+#[derive(Debug, Clone)]
+pub struct RefusedKey {
+    /// The key.
+    pub key: KeyEntry,
+    /// Why it may not sign.
+    pub why: Retry,
 }
 
 /// The user's choice of store, key and secret.

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 
 use super::consent::{
-    Cancel, Credentials, Operation, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
-    Trust,
+    Cancel, Credentials, Operation, PromptAnswer, PromptOutcome, PromptRequest, Prompter,
+    RefusedKey, Retry, Trust,
 };
 use super::keys::{KeyJudge, KeyRules};
 use super::revocation::RevocationChecker;
@@ -279,6 +279,7 @@ impl Service {
             tokens: self.allowed_tokens(Some(std::slice::from_ref(storage))).await,
             logo: None,
             now: self.clock.now(),
+            refused_keys: Vec::new(),
         };
         self.in_prompt(standing, move |service, cancel| {
             // The page only reads the certificate: any key the user picks may show it.
@@ -369,6 +370,7 @@ impl Service {
             tokens: Vec::new(),
             logo: request.logo.clone(),
             now: self.clock.now(),
+            refused_keys: Vec::new(),
         }
     }
 
@@ -438,27 +440,26 @@ impl Service {
                     || crate::pki::validity(&k.certificate, now) == crate::pki::Validity::Valid
             })
             .collect();
-        let mut refusal = None;
-        let offered: Vec<KeyEntry> = matching
-            .into_iter()
-            .filter(|k| match self.keys.refusal(&k.certificate, rules, now) {
-                Some(why) => {
-                    refusal = Some(why);
-                    false
-                }
-                None => true,
-            })
-            .cloned()
-            .collect();
+        let mut refused_keys = Vec::new();
+        let mut offered = Vec::new();
+        for key in matching {
+            match self.keys.refusal(&key.certificate, rules, now) {
+                Some(why) => refused_keys.push(RefusedKey { key: key.clone(), why }),
+                None => offered.push(key.clone()),
+            }
+        }
         if offered.is_empty() {
-            return Err(Attempt::Retry(refusal.unwrap_or(Retry::NoMatchingKey)));
+            let why = refused_keys.pop().map(|r| r.why);
+            return Err(Attempt::Retry(why.unwrap_or(Retry::NoMatchingKey)));
         }
         let alias = match credentials.key {
             Some(alias) => alias,
-            None => self
-                .prompter
-                .choose_key(prompt, &offered, cancel)
-                .ok_or_else(|| Attempt::Cancel(aliases(&offered)))?,
+            None => {
+                let shown = PromptRequest { refused_keys, ..prompt.clone() };
+                self.prompter
+                    .choose_key(&shown, &offered, cancel)
+                    .ok_or_else(|| Attempt::Cancel(aliases(&offered)))?
+            }
         };
         let alias = alias.to_ascii_lowercase();
         if !offered.iter().any(|k| k.alias == alias) {

@@ -68,6 +68,8 @@ struct State {
     retries: Vec<String>,
     /// `choose_delay_ms` of the answer in use.
     choose_delay_ms: Option<u64>,
+    /// The keys the last key chooser showed greyed, with the reason.
+    refused_keys: Vec<serde_json::Value>,
 }
 
 impl ScriptPrompter {
@@ -163,10 +165,17 @@ impl Prompter for ScriptPrompter {
 
     fn choose_key(
         &self,
-        _request: &PromptRequest,
+        request: &PromptRequest,
         keys: &[KeyEntry],
         cancel: &Cancel,
     ) -> Option<String> {
+        if let Ok(mut state) = self.state.lock() {
+            state.refused_keys = request
+                .refused_keys
+                .iter()
+                .map(|r| json!({"alias": r.key.alias, "why": i18n::retry(&r.why, Locale::En)}))
+                .collect();
+        }
         let delay = self.state.lock().ok().and_then(|s| s.choose_delay_ms);
         if delay.is_some() {
             let mut marker = self.answers.as_os_str().to_owned();
@@ -200,8 +209,11 @@ impl Prompter for ScriptPrompter {
     }
 
     fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome) {
-        let retries =
-            self.state.lock().map(|mut s| std::mem::take(&mut s.retries)).unwrap_or_default();
+        let (retries, refused_keys) = self
+            .state
+            .lock()
+            .map(|mut s| (std::mem::take(&mut s.retries), std::mem::take(&mut s.refused_keys)))
+            .unwrap_or_default();
         let hashes: Vec<&str> = request.documents.iter().map(|d| d.sha256.as_str()).collect();
         self.append_seen(json!({
             "origin": request.origin,
@@ -220,6 +232,7 @@ impl Prompter for ScriptPrompter {
             "storages": request.storages,
             "locale": request.locale,
             "retries": retries,
+            "refused_keys": refused_keys,
             "result": outcome.result,
         }));
     }

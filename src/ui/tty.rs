@@ -107,7 +107,7 @@ impl Prompter for TtyPrompter {
 
     fn choose_key(
         &self,
-        _request: &PromptRequest,
+        request: &PromptRequest,
         keys: &[KeyEntry],
         _cancel: &Cancel,
     ) -> Option<String> {
@@ -116,6 +116,10 @@ impl Prompter for TtyPrompter {
             let owner = certificate.subject_cn().unwrap_or_default();
             let until = certificate.not_after().date();
             say(&format!("  [{}] {owner}  (valid to {until}, key {})", n + 1, key.alias));
+        }
+        for refused in &request.refused_keys {
+            let owner = refused.key.certificate.subject_cn().unwrap_or_default();
+            say(&format!("  [-] {owner}: {}", i18n::retry(&refused.why, Locale::En)));
         }
         if keys.len() == 1 {
             let answer = read_line("Sign with this key? [y/N] ")?;

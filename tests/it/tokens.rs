@@ -298,3 +298,21 @@ async fn a_remembered_pin_is_kept_in_locked_memory_of_a_daemon_without_core_file
     }
     assert!(daemon.status_kb("VmLck") >= 4, "the remembered PIN's page is locked");
 }
+
+/// A token with the NCA key and a key of its own (self-signed, trusted by nothing): the key
+/// chooser shows both, the foreign one greyed with the reason, and the NCA key signs.
+#[tokio::test]
+async fn a_key_that_does_not_chain_is_shown_greyed_with_the_reason() {
+    let Some(hsm) = fixture_token() else { return };
+    hsm.generate_key("nca", "0b");
+    let daemon = daemon(&hsm, module(), &[pin_answer(PIN)]);
+    let mut client = daemon.client(ORIGIN).await;
+    let reply = client.call_json(&basics_cms(b"two keys, one usable")).await;
+    assert!(reply["body"]["result"][0].is_string(), "the NCA key signs: {reply}");
+    let seen = daemon.seen();
+    let refused = seen[0]["refused_keys"].as_array().cloned().unwrap_or_default();
+    assert_eq!(refused.len(), 1, "{seen:?}");
+    let why = refused[0]["why"].as_str().unwrap_or_default();
+    assert!(why.contains("is not accepted") && why.contains("trusted CA"), "{why}");
+    assert_eq!(seen[0]["keys"].as_array().map(Vec::len), Some(1), "one usable key: {seen:?}");
+}

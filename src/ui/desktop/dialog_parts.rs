@@ -71,13 +71,23 @@ impl Dialog {
             }
             ui.end_row();
             for (n, key) in self.keys.clone().iter().enumerate() {
-                ui.radio_value(&mut self.chosen, n, "");
-                ui.label(&key.owner);
-                ui.label(&key.iin_bin);
-                ui.label(self.role_text(&key.role));
-                ui.label(&key.issuer);
+                let usable = key.refused.is_none();
+                ui.add_enabled_ui(usable, |ui| ui.radio_value(&mut self.chosen, n, ""));
+                let weak = |text: &str| match usable {
+                    true => RichText::new(text),
+                    false => RichText::new(text).weak(),
+                };
+                ui.label(weak(&key.owner));
+                ui.label(weak(&key.iin_bin));
+                ui.label(weak(&self.role_text(&key.role)));
+                ui.label(weak(&key.issuer));
                 ui.label(self.validity_text(&key.validity, &key.status));
                 ui.end_row();
+                if let Some(why) = &key.refused {
+                    ui.label("");
+                    ui.label(RichText::new(why).color(ERROR).small());
+                    ui.end_row();
+                }
             }
         });
     }

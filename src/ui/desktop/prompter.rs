@@ -145,9 +145,15 @@ impl Prompter for GuiPrompter {
         cancel: &Cancel,
     ) -> Option<String> {
         let chosen = match keys {
-            [only] => only.alias.clone(),
+            [only] if request.refused_keys.is_empty() => only.alias.clone(),
             _ => {
-                let views = keys.iter().map(|key| key_view(key, request.now)).collect();
+                let locale = Locale::parse_or_default(&request.locale);
+                let refused = request.refused_keys.iter().map(|r| KeyView {
+                    refused: Some(i18n::retry(&r.why, locale)),
+                    ..key_view(&r.key, request.now)
+                });
+                let views =
+                    keys.iter().map(|key| key_view(key, request.now)).chain(refused).collect();
                 let message = ToDialog::Keys { keys: views };
                 match self.exchange(|| ToDialog::Done, Some(message), cancel).ok()?? {
                     FromDialog::Key { alias } => alias,
@@ -253,5 +259,6 @@ pub fn key_view(key: &KeyEntry, now: time::OffsetDateTime) -> KeyView {
         issuer: c.issuer_cn().unwrap_or_default(),
         validity: format!("{} – {}", c.not_before().date(), c.not_after().date()),
         status: status.to_string(),
+        refused: None,
     }
 }

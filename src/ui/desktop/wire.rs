@@ -91,6 +91,9 @@ pub struct KeyView {
     pub validity: String,
     /// `valid`, `expired` or `not-yet-valid`.
     pub status: String,
+    /// Why this key may not sign (shown greyed, not selectable); `None`: it may.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// Why the dialog asks again.
