@@ -4,8 +4,10 @@
 //! `pki::crl`) before it is believed. When neither can be had the status is unknown, and
 //! `[revocation] offline` decides (`docs/decisions.md`, "Revocation").
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rand_core::{OsRng, RngCore as _};
 use time::OffsetDateTime;
@@ -42,11 +44,18 @@ pub enum Revocation {
     },
 }
 
+/// How long an answer is remembered in memory: a good or revoked status for 5 minutes (a
+/// portal signing 100 documents a minute asks once), an unknown one for 1 minute (an offline
+/// daemon does not wait on the network for every signature).
+const KNOWN_FOR: Duration = Duration::from_secs(300);
+const UNKNOWN_FOR: Duration = Duration::from_secs(60);
+
 /// Asks OCSP responders and CRL distribution points.
 pub struct RevocationChecker {
     fetch: Arc<dyn Fetch>,
     ocsp_url: Option<String>,
     cache: Option<PathBuf>,
+    recent: Mutex<HashMap<Vec<u8>, (Revocation, Instant)>>,
 }
 
 impl std::fmt::Debug for RevocationChecker {
@@ -61,11 +70,37 @@ impl RevocationChecker {
     /// A checker fetching through `fetch`; `ocsp_url` replaces the certificates' own
     /// responders; CRLs are kept in `cache` (a directory) when given.
     pub fn new(fetch: Arc<dyn Fetch>, ocsp_url: Option<String>, cache: Option<PathBuf>) -> Self {
-        Self { fetch, ocsp_url, cache }
+        Self { fetch, ocsp_url, cache, recent: Mutex::default() }
     }
 
-    /// The revocation of `certificate` issued by `issuer`, as of `now`. Blocking.
+    /// The revocation of `certificate` issued by `issuer`, as of `now`: remembered for a
+    /// while ([`KNOWN_FOR`], [`UNKNOWN_FOR`]), else asked. Blocking.
     pub fn status(
+        &self,
+        certificate: &Certificate,
+        issuer: &Certificate,
+        now: OffsetDateTime,
+    ) -> Revocation {
+        let key = HashAlgorithm::Sha256.digest(&[certificate.der(), issuer.der()].concat());
+        let remembered = self.recent.lock().ok().and_then(|recent| {
+            recent.get(&key).filter(|(_, until)| Instant::now() < *until).map(|(r, _)| r.clone())
+        });
+        if let Some(revocation) = remembered {
+            return revocation;
+        }
+        let revocation = self.ask(certificate, issuer, now);
+        let keep = match revocation {
+            Revocation::Unknown { .. } => UNKNOWN_FOR,
+            _ => KNOWN_FOR,
+        };
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.retain(|_, (_, until)| Instant::now() < *until);
+            recent.insert(key, (revocation.clone(), Instant::now() + keep));
+        }
+        revocation
+    }
+
+    fn ask(
         &self,
         certificate: &Certificate,
         issuer: &Certificate,
@@ -180,5 +215,55 @@ fn usable(crl: &Crl, issuer: &Certificate, now: OffsetDateTime) -> Result<(), St
     match crl.is_current(now) {
         true => Ok(()),
         false => Err("the CRL is out of date (past its nextUpdate)".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::platform::http::FetchError;
+
+    /// A network that is down, counting what is asked of it.
+    #[derive(Default)]
+    struct Down(AtomicUsize);
+
+    impl Fetch for Down {
+        fn post(&self, url: &str, _: &str, _: &[u8], _: usize) -> Result<Vec<u8>, FetchError> {
+            self.get(url, 0)
+        }
+
+        fn get(&self, url: &str, _: usize) -> Result<Vec<u8>, FetchError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Err(FetchError::Status { code: 503, url: url.to_string() })
+        }
+    }
+
+    fn certificate(path: &str) -> Certificate {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/nca")
+            .join(path);
+        Certificate::from_pem_or_der(&std::fs::read(file).expect("fixture")).expect("certificate")
+    }
+
+    #[test]
+    fn an_unknown_status_is_remembered_so_a_burst_does_not_wait_on_the_network() {
+        let down = Arc::new(Down::default());
+        let checker = RevocationChecker::new(down.clone(), None, None);
+        let key = certificate("ncanode-2022/certs/ceo_valid_sign_2004_gost.cer");
+        let ca = certificate("ncanode-2022/ca/nca_gost_test.crt");
+        let now = key.not_before() + time::Duration::days(1);
+        let first = checker.status(&key, &ca, now);
+        assert!(
+            matches!(&first, Revocation::Unknown { why } if why.contains("OCSP") && why.contains("CRL")),
+            "{first:?}"
+        );
+        let asked = down.0.load(Ordering::SeqCst);
+        assert!(asked >= 2, "OCSP and the CRL were tried: {asked}");
+        for _ in 0..100 {
+            assert_eq!(checker.status(&key, &ca, now), first);
+        }
+        assert_eq!(down.0.load(Ordering::SeqCst), asked, "100 more signatures asked nothing");
     }
 }

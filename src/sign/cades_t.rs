@@ -7,7 +7,7 @@ use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerInfo};
 use der::{Decode, Encode};
 
-use super::tlv::{children, encode, encode_all, tag};
+use super::tlv::{children, encode, encode_all, tag, SignedDataTlv};
 use super::tsp::SIGNATURE_TIME_STAMP_TOKEN;
 use super::{cms_verify, SignError};
 use crate::crypto::SignatureAlgorithm;
@@ -63,26 +63,17 @@ fn has_time_stamp(signer: &SignerInfo) -> bool {
 
 /// The CMS with `token` added to the unsigned attributes of SignerInfo number `index`.
 pub fn add_time_stamp(cms: &[u8], index: usize, token: &[u8]) -> Result<Vec<u8>, SignError> {
-    let outer = children(cms)?;
-    let [content_type, explicit] = outer.as_slice() else {
-        return Err(malformed("ContentInfo"));
-    };
-    let inner = children(explicit)?;
-    let [signed_data] = inner.as_slice() else {
-        return Err(malformed("the [0] content of ContentInfo"));
-    };
-    let fields = children(signed_data)?;
-    let (signer_infos, before) = fields.split_last().ok_or_else(|| malformed("SignedData"))?;
+    let parts = SignedDataTlv::parse(cms)?;
+    let (signer_infos, before) =
+        parts.fields.split_last().ok_or_else(|| malformed("SignedData"))?;
     let mut signers: Vec<Vec<u8>> = children(signer_infos)?.iter().map(|s| s.to_vec()).collect();
     let signer = signers.get_mut(index).ok_or_else(|| malformed("the signer index"))?;
     *signer = with_attribute(signer, &time_stamp_attribute(token)?)?;
     let signers: Vec<&[u8]> = signers.iter().map(Vec::as_slice).collect();
     let set = encode_all(tag(signer_infos)?, &signers);
-    let mut sd_parts: Vec<&[u8]> = before.to_vec();
-    sd_parts.push(&set);
-    let signed_data = encode_all(tag(signed_data)?, &sd_parts);
-    let explicit = encode(tag(explicit)?, &signed_data);
-    Ok(encode_all(tag(cms)?, &[content_type, &explicit]))
+    let mut fields: Vec<&[u8]> = before.to_vec();
+    fields.push(&set);
+    parts.rebuild(&fields)
 }
 
 /// Attribute ::= SEQUENCE { attrType OID, attrValues SET OF ANY } holding the token.

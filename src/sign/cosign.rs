@@ -10,7 +10,7 @@ use der::{Decode, Encode};
 use time::OffsetDateTime;
 
 use super::cms_attrs::ID_SIGNED_DATA;
-use super::tlv::{children, encode, encode_all, tag};
+use super::tlv::{children, encode, encode_all, tag, SignedDataTlv};
 use super::{cms, SignError};
 use crate::crypto::Signer;
 
@@ -64,16 +64,8 @@ fn splice(
     certificate: &[u8],
     signer_info: &[u8],
 ) -> Result<Vec<u8>, SignError> {
-    let outer = children(cms)?;
-    let [content_type, explicit] = outer.as_slice() else {
-        return Err(malformed("ContentInfo"));
-    };
-    let inner = children(explicit)?;
-    let [signed_data] = inner.as_slice() else {
-        return Err(malformed("the [0] content of ContentInfo"));
-    };
-    let fields = children(signed_data)?;
-    let [version, algorithms, encap, middle @ .., signer_infos] = fields.as_slice() else {
+    let parsed = SignedDataTlv::parse(cms)?;
+    let [version, algorithms, encap, middle @ .., signer_infos] = parsed.fields.as_slice() else {
         return Err(malformed("SignedData"));
     };
     let algorithms = with_member(algorithms, algorithm, true)?;
@@ -91,9 +83,7 @@ fn splice(
     let mut parts: Vec<&[u8]> = vec![version, &algorithms, encap, &certificates];
     parts.extend_from_slice(rest);
     parts.push(&signer_infos);
-    let signed_data = encode_all(tag(signed_data)?, &parts);
-    let explicit = encode(tag(explicit)?, &signed_data);
-    Ok(encode_all(tag(cms)?, &[content_type, &explicit]))
+    parsed.rebuild(&parts)
 }
 
 /// The SET `set` with `member` added unless present; `sorted` keeps DER order (digest

@@ -53,6 +53,41 @@ pub fn encode_all(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     encode(tag, &parts.concat())
 }
 
+/// A DER ContentInfo holding SignedData, taken apart at the level of the SignedData fields, so
+/// a field can be replaced and the rest put back byte for byte.
+pub struct SignedDataTlv<'a> {
+    cms: &'a [u8],
+    content_type: &'a [u8],
+    explicit: &'a [u8],
+    signed_data: &'a [u8],
+    /// The SignedData fields as received (version … signerInfos).
+    pub fields: Vec<&'a [u8]>,
+}
+
+impl<'a> SignedDataTlv<'a> {
+    /// Takes `cms` apart: ContentInfo { contentType, [0] { SignedData } }.
+    pub fn parse(cms: &'a [u8]) -> Result<Self, SignError> {
+        let malformed = |what: &str| SignError::CmsParse(format!("{what} is malformed"));
+        let outer = children(cms)?;
+        let [content_type, explicit] = outer.as_slice() else {
+            return Err(malformed("ContentInfo"));
+        };
+        let inner = children(explicit)?;
+        let [signed_data] = inner.as_slice() else {
+            return Err(malformed("the [0] content of ContentInfo"));
+        };
+        let fields = children(signed_data)?;
+        Ok(Self { cms, content_type, explicit, signed_data, fields })
+    }
+
+    /// The CMS with these SignedData fields instead, the wrapping as received.
+    pub fn rebuild(&self, fields: &[&[u8]]) -> Result<Vec<u8>, SignError> {
+        let signed_data = encode_all(tag(self.signed_data)?, fields);
+        let explicit = encode(tag(self.explicit)?, &signed_data);
+        Ok(encode_all(tag(self.cms)?, &[self.content_type, &explicit]))
+    }
+}
+
 fn parse(e: der::Error) -> SignError {
     SignError::CmsParse(e.to_string())
 }
