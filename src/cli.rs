@@ -77,6 +77,9 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Do not ask OCSP responders or fetch CRLs.
+        #[arg(long)]
+        offline: bool,
     },
     /// Show the journal of signatures (data directory `journal.jsonl`) as a table.
     History {

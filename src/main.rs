@@ -53,7 +53,7 @@ fn start(cli: Cli) -> Result<(), Failure> {
         Command::Keys { store: Some(store), .. } => token_keys(&settings, &store),
         Command::Keys { .. } => Err("give --file or --store".into()),
         Command::Sign(args) => sign(&args),
-        Command::Verify { format, input, content, ca, json } => verify_command::run(
+        Command::Verify { format, input, content, ca, json, offline } => verify_command::run(
             &settings,
             &verify_command::Request {
                 format,
@@ -61,6 +61,7 @@ fn start(cli: Cli) -> Result<(), Failure> {
                 content: content.as_deref(),
                 cas: &ca,
                 json,
+                offline,
             },
         ),
         Command::Prompt => prompt(),

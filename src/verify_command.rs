@@ -1,14 +1,16 @@
-//! `qoltanba verify FILE [--content DETACHED] [--ca CA]… [--json]`: verifies a CMS (attached,
-//! detached, co-signed, time-stamped) or signed XML and prints, per signer, the subject, the
-//! signing time, the time-stamp and whether the certificate chains to a trusted CA (the CAs of
-//! `[trust]` and `--ca`). Exits 0 only when every signature holds and every signer is trusted.
+//! `qoltanba verify FILE [--content DETACHED] [--ca CA]… [--json] [--offline]`: verifies a CMS
+//! (attached, detached, co-signed, time-stamped) or signed XML and prints, per signer, the
+//! subject, the signing time, the time-stamp, whether the certificate chains to a trusted CA
+//! (the CAs of `[trust]` and `--ca`) and whether it is revoked (OCSP then CRL, unless
+//! `--offline`). Exits 0 only when every signature holds and every signer is trusted and not
+//! revoked.
 
 use std::path::{Path, PathBuf};
 
 use qoltanba::cli::Format;
 use qoltanba::config::Settings;
 use qoltanba::platform::clock::Clock;
-use qoltanba::service::verify::{self, ChainReport, Report};
+use qoltanba::service::verify::{self, ChainReport, Report, RevocationReport};
 
 use super::Failure;
 
@@ -24,6 +26,8 @@ pub struct Request<'a> {
     pub cas: &'a [PathBuf],
     /// Print the report as JSON.
     pub json: bool,
+    /// Do not ask OCSP responders or fetch CRLs.
+    pub offline: bool,
 }
 
 /// Runs the command.
@@ -33,16 +37,22 @@ pub fn run(settings: &Settings, request: &Request<'_>) -> Result<(), Failure> {
     let mut trust_settings = settings.trust.clone();
     trust_settings.extra_ca.extend(request.cas.iter().cloned());
     let trust = qoltanba::daemon::trust_store(&trust_settings).map_err(|e| e.to_string())?;
-    let now = Clock::for_process().now();
+    let checker = (!request.offline && settings.revocation.check)
+        .then(|| qoltanba::daemon::revocation_checker(settings, None));
+    let judges = verify::Judges {
+        trust: &trust,
+        revocation: checker.as_ref(),
+        now: Clock::for_process().now(),
+    };
     let report = match request.format.unwrap_or_else(|| guess(&bytes)) {
         Format::Cms => {
             let der = der_from_text_or_der(bytes)?;
             let detached = request.content.map(read).transpose()?;
-            verify::cms(&der, detached.as_deref(), &trust, now)
+            verify::cms(&der, detached.as_deref(), &judges)
         }
         Format::Xml => {
             let text = String::from_utf8(bytes).map_err(|_| "the XML file is not UTF-8")?;
-            verify::xml(&text, &trust, now)
+            verify::xml(&text, &judges)
         }
     }
     .map_err(|e| e.to_string())?;
@@ -52,7 +62,7 @@ pub fn run(settings: &Settings, request: &Request<'_>) -> Result<(), Failure> {
     }
     match report.valid {
         true => Ok(()),
-        false => Err("not every signer chains to a trusted CA".into()),
+        false => Err("not every signer is valid: see the chain and revocation lines".into()),
     }
 }
 
@@ -86,6 +96,17 @@ fn print_report(report: &Report) {
             ChainReport::Untrusted { reason } => {
                 println!("    chain:        NOT TRUSTED: {reason}")
             }
+        }
+        match &signer.revocation {
+            RevocationReport::NotChecked => println!("    revocation:   not checked"),
+            RevocationReport::Good { source } => {
+                println!("    revocation:   not revoked ({source})")
+            }
+            RevocationReport::Revoked { at, reason } => {
+                let reason = reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
+                println!("    revocation:   REVOKED on {at}{reason}");
+            }
+            RevocationReport::Unknown { why } => println!("    revocation:   unknown: {why}"),
         }
     }
     println!("{}", if report.valid { "VALID" } else { "NOT VALID" });

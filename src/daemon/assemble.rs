@@ -52,11 +52,10 @@ impl Parts {
             Arc::new(Pkcs11Tokens::new(&token_modules(settings, it)));
         let trust = Arc::new(trust_store(&settings.trust)?);
         let stamper = Some(Arc::new(time_stamper(settings, trust.clone())));
-        let revocation = settings.revocation.check.then(|| {
-            let ocsp_url = Some(settings.revocation.ocsp_url.clone()).filter(|u| !u.is_empty());
-            let cache = Some(paths.data_dir.join("crl"));
-            Arc::new(RevocationChecker::new(Arc::new(http_client(settings)), ocsp_url, cache))
-        });
+        let revocation = settings
+            .revocation
+            .check
+            .then(|| Arc::new(revocation_checker(settings, Some(paths.data_dir.join("crl")))));
         let service_settings = ServiceSettings {
             locale: settings.ui.locale.clone(),
             clock,
@@ -95,6 +94,15 @@ pub fn trust_store(settings: &TrustSettings) -> Result<TrustStore, DaemonError> 
             .extend(Certificate::all_from_pem_or_der(&bytes).map_err(|e| unusable(e.to_string()))?);
     }
     Ok(TrustStore::new(anchors))
+}
+
+/// The OCSP and CRL client of `[revocation]`, keeping CRLs in `cache` when given.
+pub fn revocation_checker(
+    settings: &Settings,
+    cache: Option<std::path::PathBuf>,
+) -> RevocationChecker {
+    let ocsp_url = Some(settings.revocation.ocsp_url.clone()).filter(|u| !u.is_empty());
+    RevocationChecker::new(Arc::new(http_client(settings)), ocsp_url, cache)
 }
 
 /// The TSA client of `[tsa]`.

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use assemble::{origin_policy, refusal_notices, security, token_modules, trust_store, Setup};
+pub use assemble::{
+    origin_policy, refusal_notices, revocation_checker, security, token_modules, trust_store, Setup,
+};
 
 use crate::platform::clock::Clock;
 use crate::platform::paths::Paths;

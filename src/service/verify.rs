@@ -1,12 +1,15 @@
 //! Verification reports for `qoltanba verify` and the applet's `verifyXml` /
 //! `verifyCMSSignature`: per signer, whether the signature holds, who signed and when, its
 //! time-stamp, and whether the certificate chains to a trusted CA at the moment that counts
-//! (the time-stamp's time, else the signing time, else now). A report is valid only when every
-//! signature holds and every signer's chain is trusted.
+//! (the time-stamp's time, else the signing time, else now), and whether it is revoked (OCSP,
+//! then CRL, when asked). A report is valid only when every signature holds and every signer's
+//! chain is trusted and not revoked (a revocation that cannot be learnt is reported, not
+//! counted against it).
 
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::revocation::{Revocation, RevocationChecker};
 use super::ServiceError;
 use crate::crypto::Certificate;
 use crate::pki::trust::TrustStore;
@@ -34,6 +37,43 @@ pub struct SignerReport {
     pub time_stamp: Option<StampReport>,
     /// Whether the certificate chains to a trusted CA.
     pub chain: ChainReport,
+    /// Whether it is revoked (OCSP, then CRL), when revocation was asked.
+    pub revocation: RevocationReport,
+}
+
+/// The revocation of a signer's certificate.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum RevocationReport {
+    /// Not asked (`--offline`, or no CA to ask about).
+    NotChecked,
+    /// Not revoked, by this source.
+    Good {
+        /// `OCSP <url>` or `CRL <url>`.
+        source: String,
+    },
+    /// Revoked.
+    Revoked {
+        /// When (RFC 3339).
+        at: String,
+        /// The reason, when given.
+        reason: Option<String>,
+    },
+    /// Neither OCSP nor a CRL answered.
+    Unknown {
+        /// What was tried.
+        why: String,
+    },
+}
+
+/// Where trust and revocation are judged.
+pub struct Judges<'a> {
+    /// The trusted CAs.
+    pub trust: &'a TrustStore,
+    /// Where revocation is asked (`None`: not asked).
+    pub revocation: Option<&'a RevocationChecker>,
+    /// The time when a signature carries none.
+    pub now: OffsetDateTime,
 }
 
 /// A verified signature time-stamp.
@@ -69,9 +109,9 @@ pub enum ChainReport {
 pub fn cms(
     der: &[u8],
     content: Option<&[u8]>,
-    trust: &TrustStore,
-    now: OffsetDateTime,
+    judges: &Judges<'_>,
 ) -> Result<Report, ServiceError> {
+    let Judges { trust, now, .. } = *judges;
     let signers = cms_verify::verify(der, content)?;
     let carried = cms_verify::certificates(der);
     let reports = signers
@@ -88,7 +128,7 @@ pub fn cms(
                 &signer.certificate,
                 signer.signing_time,
                 stamp,
-                trust,
+                judges,
                 &carried,
                 at.unwrap_or(now),
             )
@@ -98,11 +138,11 @@ pub fn cms(
 }
 
 /// Verifies signed XML and reports on each signature.
-pub fn xml(text: &str, trust: &TrustStore, now: OffsetDateTime) -> Result<Report, ServiceError> {
+pub fn xml(text: &str, judges: &Judges<'_>) -> Result<Report, ServiceError> {
     let certificates = xml_verify::verify(text)?;
     let reports = certificates
         .iter()
-        .map(|certificate| report(certificate, None, None, trust, &certificates, now))
+        .map(|certificate| report(certificate, None, None, judges, &certificates, judges.now))
         .collect();
     Ok(finish(reports))
 }
@@ -111,11 +151,24 @@ fn report(
     certificate: &Certificate,
     signing_time: Option<OffsetDateTime>,
     time_stamp: Option<StampReport>,
-    trust: &TrustStore,
+    judges: &Judges<'_>,
     carried: &[Certificate],
     at: OffsetDateTime,
 ) -> SignerReport {
-    let chain = match trust.chain(certificate, carried, at) {
+    let path = judges.trust.chain(certificate, carried, at);
+    let revocation = match (&path, judges.revocation) {
+        (Ok(path), Some(checker)) if path.len() > 1 => {
+            match checker.status(certificate, &path[1], at) {
+                Revocation::Good { source } => RevocationReport::Good { source },
+                Revocation::Revoked { at, reason } => {
+                    RevocationReport::Revoked { at: rfc3339(at), reason }
+                }
+                Revocation::Unknown { why } => RevocationReport::Unknown { why },
+            }
+        }
+        _ => RevocationReport::NotChecked,
+    };
+    let chain = match path {
         Ok(path) => {
             ChainReport::Trusted { path: path.iter().map(Certificate::subject_dn).collect() }
         }
@@ -127,12 +180,14 @@ fn report(
         signing_time: signing_time.map(rfc3339),
         time_stamp,
         chain,
+        revocation,
     }
 }
 
 fn finish(signers: Vec<SignerReport>) -> Report {
     let trusted = |s: &SignerReport| {
         matches!(s.chain, ChainReport::Trusted { .. })
+            && !matches!(s.revocation, RevocationReport::Revoked { .. })
             && s.time_stamp.as_ref().is_none_or(|stamp| stamp.tsa_trusted)
     };
     Report { valid: !signers.is_empty() && signers.iter().all(trusted), signers }

@@ -190,3 +190,37 @@ async fn signer_params_chain_decides_which_cas_a_key_must_chain_to() {
     let bad = client.call_json(&sign(Some(json!(["not a certificate"])))).await;
     assert_eq!(bad["code"], "INVALID_SIGNING_PARAMS", "{bad}");
 }
+
+/// `qoltanba verify` asks too: a signature of the valid key is VALID (not revoked, by the CRL
+/// through the proxy), one the revoked key made under `allowRevoked` is NOT VALID.
+#[tokio::test]
+async fn qoltanba_verify_reports_the_revocation_of_each_signer() {
+    let proxy = Proxy::start();
+    let daemon = daemon(&proxy, &[answer(VALID), answer(REVOKED)]);
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let valid = client.call_json(&basics(false)).await;
+    let revoked = client.call_json(&basics(true)).await;
+    let config = daemon.dir.path().join("verify.toml");
+    let text = format!("[network]\nproxy = \"{}\"\n[trust]\nnca_test = true\n", proxy.url);
+    std::fs::write(&config, text).expect("config");
+    let verify = |name: &str, reply: &Value| {
+        let pem = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+        let file = daemon.dir.path().join(name);
+        std::fs::write(&file, pem).expect("write");
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .arg("--config")
+            .arg(&config)
+            .arg("verify")
+            .arg(&file)
+            .env("QOLTANBA_TEST_NOW", NOW)
+            .output()
+            .expect("qoltanba verify");
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    let (ok, out) = verify("valid.pem", &valid);
+    assert!(ok && out.contains("revocation:   not revoked (CRL http://test.pki.gov.kz/"), "{out}");
+    let (ok, out) = verify("revoked.pem", &revoked);
+    assert!(!ok && out.contains("revocation:   REVOKED on 2026-05-08"), "{out}");
+}
