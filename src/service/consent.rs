@@ -116,6 +116,9 @@ pub struct PromptRequest {
     /// Keys of the opened store that match the page's filter but may not sign, each with the
     /// reason (not trusted, revoked): the key chooser shows them greyed.
     pub refused_keys: Vec<RefusedKey>,
+    /// Keys that may sign but come with a warning (revocation unknown, offline): the chooser
+    /// shows the warning next to them.
+    pub warned_keys: Vec<RefusedKey>,
 }
 
 /// A key shown but not selectable, and why.

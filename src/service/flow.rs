@@ -11,7 +11,7 @@ use super::consent::{
     Cancel, Credentials, Operation, PromptAnswer, PromptOutcome, PromptRequest, Prompter,
     RefusedKey, Retry, Trust,
 };
-use super::keys::{KeyJudge, KeyRules};
+use super::keys::{KeyJudge, KeyRules, Verdict};
 use super::revocation::RevocationChecker;
 use super::security::{Guest, Security, Standing};
 use super::stamps::TimeStamper;
@@ -280,6 +280,7 @@ impl Service {
             logo: None,
             now: self.clock.now(),
             refused_keys: Vec::new(),
+            warned_keys: Vec::new(),
         };
         self.in_prompt(standing, move |service, cancel| {
             // The page only reads the certificate: any key the user picks may show it.
@@ -371,6 +372,7 @@ impl Service {
             logo: request.logo.clone(),
             now: self.clock.now(),
             refused_keys: Vec::new(),
+            warned_keys: Vec::new(),
         }
     }
 
@@ -440,12 +442,15 @@ impl Service {
                     || crate::pki::validity(&k.certificate, now) == crate::pki::Validity::Valid
             })
             .collect();
-        let mut refused_keys = Vec::new();
-        let mut offered = Vec::new();
+        let (mut refused_keys, mut warned_keys, mut offered) = (Vec::new(), Vec::new(), Vec::new());
         for key in matching {
-            match self.keys.refusal(&key.certificate, rules, now) {
-                Some(why) => refused_keys.push(RefusedKey { key: key.clone(), why }),
-                None => offered.push(key.clone()),
+            match self.keys.verdict(&key.certificate, rules, now) {
+                Verdict::Refused(why) => refused_keys.push(RefusedKey { key: key.clone(), why }),
+                Verdict::Warned(why) => {
+                    warned_keys.push(RefusedKey { key: key.clone(), why });
+                    offered.push(key.clone());
+                }
+                Verdict::Usable => offered.push(key.clone()),
             }
         }
         if offered.is_empty() {
@@ -455,7 +460,7 @@ impl Service {
         let alias = match credentials.key {
             Some(alias) => alias,
             None => {
-                let shown = PromptRequest { refused_keys, ..prompt.clone() };
+                let shown = PromptRequest { refused_keys, warned_keys, ..prompt.clone() };
                 self.prompter
                     .choose_key(&shown, &offered, cancel)
                     .ok_or_else(|| Attempt::Cancel(aliases(&offered)))?

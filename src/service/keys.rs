@@ -35,10 +35,35 @@ pub struct KeyJudge {
     pub refuse_unknown: bool,
 }
 
+/// What the judge says of one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// It may sign.
+    Usable,
+    /// It may sign, but the user is told this first (revocation unknown, offline).
+    Warned(Retry),
+    /// It may not sign, for this reason.
+    Refused(Retry),
+}
+
 impl KeyJudge {
-    /// Why `certificate` may not sign under `rules` at `now` (`None`: it may). Blocking: it
-    /// may ask an OCSP responder or fetch a CRL.
-    pub fn refusal(
+    /// Whether `certificate` may sign under `rules` at `now`. Blocking: it may ask an OCSP
+    /// responder or fetch a CRL.
+    pub fn verdict(
+        &self,
+        certificate: &Certificate,
+        rules: &KeyRules,
+        now: OffsetDateTime,
+    ) -> Verdict {
+        match self.refusal(certificate, rules, now) {
+            Some(why @ Retry::RevocationUnknown(_)) if !self.refuse_unknown => Verdict::Warned(why),
+            Some(why) => Verdict::Refused(why),
+            None => Verdict::Usable,
+        }
+    }
+
+    /// Why `certificate` may not sign (or, for an unknown revocation, what to warn of).
+    fn refusal(
         &self,
         certificate: &Certificate,
         rules: &KeyRules,
@@ -81,7 +106,7 @@ impl KeyJudge {
     }
 
     fn unknown(&self, why: &str) -> Option<Retry> {
-        tracing::warn!("signing without knowing the certificate's revocation: {why}");
-        self.refuse_unknown.then(|| Retry::RevocationUnknown(why.to_string()))
+        tracing::warn!("the certificate's revocation is unknown: {why}");
+        Some(Retry::RevocationUnknown(why.to_string()))
     }
 }

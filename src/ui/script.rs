@@ -70,6 +70,8 @@ struct State {
     choose_delay_ms: Option<u64>,
     /// The keys the last key chooser showed greyed, with the reason.
     refused_keys: Vec<serde_json::Value>,
+    /// The keys it showed with a warning.
+    warned_keys: Vec<serde_json::Value>,
 }
 
 impl ScriptPrompter {
@@ -170,11 +172,13 @@ impl Prompter for ScriptPrompter {
         cancel: &Cancel,
     ) -> Option<String> {
         if let Ok(mut state) = self.state.lock() {
-            state.refused_keys = request
-                .refused_keys
-                .iter()
-                .map(|r| json!({"alias": r.key.alias, "why": i18n::retry(&r.why, Locale::En)}))
-                .collect();
+            let record = |keys: &[crate::service::consent::RefusedKey]| -> Vec<serde_json::Value> {
+                keys.iter()
+                    .map(|r| json!({"alias": r.key.alias, "why": i18n::retry(&r.why, Locale::En)}))
+                    .collect()
+            };
+            state.refused_keys = record(&request.refused_keys);
+            state.warned_keys = record(&request.warned_keys);
         }
         let delay = self.state.lock().ok().and_then(|s| s.choose_delay_ms);
         if delay.is_some() {
@@ -209,10 +213,13 @@ impl Prompter for ScriptPrompter {
     }
 
     fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome) {
-        let (retries, refused_keys) = self
+        let (retries, refused_keys, warned_keys) = self
             .state
             .lock()
-            .map(|mut s| (std::mem::take(&mut s.retries), std::mem::take(&mut s.refused_keys)))
+            .map(|mut s| {
+                let retries = std::mem::take(&mut s.retries);
+                (retries, std::mem::take(&mut s.refused_keys), std::mem::take(&mut s.warned_keys))
+            })
             .unwrap_or_default();
         let hashes: Vec<&str> = request.documents.iter().map(|d| d.sha256.as_str()).collect();
         self.append_seen(json!({
@@ -233,6 +240,7 @@ impl Prompter for ScriptPrompter {
             "locale": request.locale,
             "retries": retries,
             "refused_keys": refused_keys,
+            "warned_keys": warned_keys,
             "result": outcome.result,
         }));
     }

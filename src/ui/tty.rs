@@ -117,6 +117,10 @@ impl Prompter for TtyPrompter {
             let until = certificate.not_after().date();
             say(&format!("  [{}] {owner}  (valid to {until}, key {})", n + 1, key.alias));
         }
+        for warned in &request.warned_keys {
+            let owner = warned.key.certificate.subject_cn().unwrap_or_default();
+            say(&format!("  [!] {owner}: {}", i18n::retry(&warned.why, Locale::En)));
+        }
         for refused in &request.refused_keys {
             let owner = refused.key.certificate.subject_cn().unwrap_or_default();
             say(&format!("  [-] {owner}: {}", i18n::retry(&refused.why, Locale::En)));

@@ -441,11 +441,16 @@ fn expiring_certificate_of_a_recent_key_is_announced_without_a_signature() {
     assert_eq!(text.lines().count(), 1, "once a day: {text}");
 }
 
-/// `config.toml` in `dir`: `config`, trusting the NCA's test CAs unless it has a `[trust]`.
+/// `config.toml` in `dir`: `config`, trusting the NCA's test CAs unless it has a `[trust]`,
+/// and without revocation checks unless it has a `[revocation]` (the fixture keys' responders
+/// are not reachable, and the warning it would add is the key chooser's, tested through the
+/// scripted prompter in `revocation.rs`).
 fn trusting_test_cas(dir: &std::path::Path, config: Option<&str>) -> std::path::PathBuf {
     let config = config.unwrap_or_default();
     let trust = if config.contains("[trust]") { "" } else { "\n[trust]\nnca_test = true\n" };
+    let revocation =
+        if config.contains("[revocation]") { "" } else { "\n[revocation]\ncheck = false\n" };
     let path = dir.join("config.toml");
-    std::fs::write(&path, format!("{config}{trust}")).expect("config");
+    std::fs::write(&path, format!("{config}{trust}{revocation}")).expect("config");
     path
 }

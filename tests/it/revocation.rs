@@ -116,6 +116,11 @@ async fn without_any_answer_the_default_allows_and_refuse_refuses() {
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
     let reply = client.call_json(&basics(false)).await;
     assert!(reply["body"]["result"][0].is_string(), "offline: allowed by default: {reply}");
+    let warned = daemon.seen()[0]["warned_keys"].to_string();
+    assert!(
+        warned.contains("not known whether the certificate of this key is revoked"),
+        "{warned}"
+    );
     let refuse = format!("{offline}[revocation]\noffline = \"refuse\"\n");
     let daemon = Daemon::start_with(&[answer(VALID)], &[("QOLTANBA_TEST_NOW", NOW)], Some(&refuse));
     let mut client = daemon.client(Some("https://portal.test.kz")).await;

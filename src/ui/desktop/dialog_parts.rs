@@ -88,6 +88,15 @@ impl Dialog {
                     ui.label(RichText::new(why).color(ERROR).small());
                     ui.end_row();
                 }
+                if let Some(warning) = &key.warning {
+                    ui.label("");
+                    ui.label(
+                        RichText::new(warning)
+                            .color(egui::Color32::from_rgb(0xb3, 0x6b, 0x00))
+                            .small(),
+                    );
+                    ui.end_row();
+                }
             }
         });
     }

@@ -145,15 +145,24 @@ impl Prompter for GuiPrompter {
         cancel: &Cancel,
     ) -> Option<String> {
         let chosen = match keys {
-            [only] if request.refused_keys.is_empty() => only.alias.clone(),
+            [only] if request.refused_keys.is_empty() && request.warned_keys.is_empty() => {
+                only.alias.clone()
+            }
             _ => {
                 let locale = Locale::parse_or_default(&request.locale);
                 let refused = request.refused_keys.iter().map(|r| KeyView {
                     refused: Some(i18n::retry(&r.why, locale)),
                     ..key_view(&r.key, request.now)
                 });
-                let views =
-                    keys.iter().map(|key| key_view(key, request.now)).chain(refused).collect();
+                let warning = |key: &KeyEntry| {
+                    let warned = request.warned_keys.iter().find(|w| w.key.alias == key.alias);
+                    warned.map(|w| i18n::retry(&w.why, locale))
+                };
+                let views = keys
+                    .iter()
+                    .map(|key| KeyView { warning: warning(key), ..key_view(key, request.now) })
+                    .chain(refused)
+                    .collect();
                 let message = ToDialog::Keys { keys: views };
                 match self.exchange(|| ToDialog::Done, Some(message), cancel).ok()?? {
                     FromDialog::Key { alias } => alias,
@@ -260,5 +269,6 @@ pub fn key_view(key: &KeyEntry, now: time::OffsetDateTime) -> KeyView {
         validity: format!("{} – {}", c.not_before().date(), c.not_after().date()),
         status: status.to_string(),
         refused: None,
+        warning: None,
     }
 }

@@ -94,6 +94,9 @@ pub struct KeyView {
     /// Why this key may not sign (shown greyed, not selectable); `None`: it may.
     #[serde(default)]
     pub refused: Option<String>,
+    /// What the user should know before signing with it (revocation unknown).
+    #[serde(default)]
+    pub warning: Option<String>,
 }
 
 /// Why the dialog asks again.

@@ -37,7 +37,7 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::NoToken => "No {store} token is connected.",
         Msg::KeyNotTrusted => "The certificate of this key is not accepted: {reason}",
         Msg::Revoked => "The certificate of this key was revoked on {at}{reason}.",
-        Msg::RevocationUnknown => "It is not known whether the certificate of this key is revoked, and the settings do not allow signing then ({reason}).",
+        Msg::RevocationUnknown => "It is not known whether the certificate of this key is revoked ({reason}).",
         Msg::ChooseStoreFile => "Choose a key store file.",
         Msg::Unreadable => "Cannot read {path}: {reason}",
         Msg::StoreUnusable => "The key store cannot be used: {reason}",

@@ -37,7 +37,7 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::NoToken => "{store} токені қосылмаған.",
         Msg::KeyNotTrusted => "Бұл кілттің сертификаты қабылданбайды: {reason}",
         Msg::Revoked => "Бұл кілттің сертификаты {at} кері қайтарылған{reason}.",
-        Msg::RevocationUnknown => "Бұл кілттің сертификаты кері қайтарылғаны белгісіз, ал баптаулар мұндайда қол қоюға рұқсат бермейді ({reason}).",
+        Msg::RevocationUnknown => "Бұл кілттің сертификаты кері қайтарылғаны белгісіз ({reason}).",
         Msg::ChooseStoreFile => "Кілттер қоймасының файлын таңдаңыз.",
         Msg::Unreadable => "{path} оқылмады: {reason}",
         Msg::StoreUnusable => "Кілттер қоймасын пайдалану мүмкін емес: {reason}",

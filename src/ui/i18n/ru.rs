@@ -43,7 +43,7 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::NoToken => "Токен {store} не подключён.",
         Msg::KeyNotTrusted => "Сертификат этого ключа не принимается: {reason}",
         Msg::Revoked => "Сертификат этого ключа отозван {at}{reason}.",
-        Msg::RevocationUnknown => "Неизвестно, отозван ли сертификат этого ключа, а настройки в таком случае не разрешают подписывать ({reason}).",
+        Msg::RevocationUnknown => "Неизвестно, отозван ли сертификат этого ключа ({reason}).",
         Msg::ChooseStoreFile => "Выберите файл хранилища ключей.",
         Msg::Unreadable => "Не удалось прочитать {path}: {reason}",
         Msg::StoreUnusable => "Хранилище ключей нельзя использовать: {reason}",
