@@ -5,8 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use time::OffsetDateTime;
-
 use super::consent::{
     Cancel, Credentials, Operation, PromptAnswer, PromptOutcome, PromptRequest, Prompter,
     RefusedKey, Retry, Trust,
@@ -14,9 +12,10 @@ use super::consent::{
 use super::keys::{KeyJudge, KeyRules, Verdict};
 use super::revocation::RevocationChecker;
 use super::security::{Guest, Security, Standing};
+use super::signing;
 use super::stamps::TimeStamper;
 use super::ChainRule;
-use super::{Caller, Documents, ServiceError, SignOutcome, SignRequest};
+use super::{Caller, ServiceError, SignOutcome, SignRequest};
 use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
 use crate::keystore::{
@@ -185,7 +184,7 @@ impl Service {
         request: SignRequest,
     ) -> Result<SignOutcome, ServiceError> {
         let standing = guest.standing.clone();
-        validate_documents(&request)?;
+        signing::validate(&request)?;
         let tokens = self.allowed_tokens(request.storages.as_deref()).await;
         let trust = standing.trust;
         let prompt = PromptRequest { trust, tokens, ..self.prompt_request(guest, &request) };
@@ -197,7 +196,7 @@ impl Service {
         self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, alias) = service.choose_signer(&prompt, &rules, &cancel)?;
             let now = service.clock.now();
-            let result = sign_all(signer.as_ref(), &request, now)
+            let result = signing::sign_all(signer.as_ref(), &request, now)
                 .map_err(ServiceError::lift_device)
                 .and_then(|signatures| service.time_stamped(&request, signatures));
             let recorded =
@@ -552,63 +551,6 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ServiceError::Internal(format!("verification task failed: {e}")))?
-}
-
-/// Rejects what cannot be signed before anyone is asked (digest lengths are checked when the
-/// request is built: [`super::Digest`]).
-fn validate_documents(request: &SignRequest) -> Result<(), ServiceError> {
-    if request.documents.is_empty() {
-        return Err(ServiceError::BadRequest("no data to sign".into()));
-    }
-    match &request.documents {
-        Documents::Xml { element, texts } => {
-            for text in texts {
-                match element {
-                    None => sign::xmldsig::check_document(text)?,
-                    Some((tbs, parent)) => sign::xmldsig::check_element(text, tbs, parent)?,
-                }
-            }
-        }
-        Documents::CoSign { cms } => {
-            sign::cms_verify::verify(cms, None)?; // every signature there must hold
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// One signature per document, in order.
-fn sign_all(
-    signer: &dyn Signer,
-    request: &SignRequest,
-    now: OffsetDateTime,
-) -> Result<Vec<Vec<u8>>, ServiceError> {
-    let signatures = match &request.documents {
-        Documents::Cms { attached, data } => data
-            .iter()
-            .map(|document| sign::cms::sign_data(signer, document, *attached, now))
-            .collect::<Result<_, _>>()?,
-        Documents::Digests(digests) => digests
-            .iter()
-            .map(|digest| sign::cms::sign_digest(signer, digest.as_bytes(), now))
-            .collect::<Result<_, _>>()?,
-        Documents::Xml { element: None, texts } => texts
-            .iter()
-            .map(|text| sign::xmldsig::sign_enveloped(signer, text).map(String::into_bytes))
-            .collect::<Result<_, _>>()?,
-        Documents::Xml { element: Some((tbs, parent)), texts } => texts
-            .iter()
-            .map(|text| {
-                sign::xmldsig::sign_element(signer, text, tbs, parent).map(String::into_bytes)
-            })
-            .collect::<Result<_, _>>()?,
-        Documents::Raw(data) => data
-            .iter()
-            .map(|document| sign::raw::sign(signer, document))
-            .collect::<Result<_, _>>()?,
-        Documents::CoSign { cms } => vec![sign::cosign::add_signer(signer, cms, now)?],
-    };
-    Ok(signatures)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::*;
 use crate::crypto::PinTries;
 use crate::service::audit::Journal;
 use crate::service::policy::OriginPolicy;
-use crate::service::{Caller, ErrorKind, Guest};
+use crate::service::{Caller, Documents, ErrorKind, Guest};
 
 const PASSWORD: &str = "Qwerty12";
 const PIN: &str = "1234";

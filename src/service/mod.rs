@@ -14,6 +14,7 @@ pub mod origin;
 pub mod policy;
 pub mod revocation;
 pub mod security;
+mod signing;
 pub mod stamps;
 pub mod verify;
 
