@@ -427,6 +427,44 @@ fn gui_signs_on_a_token_with_its_pin() {
     assert!(ok, "xmlsec1 verifies the token signature approved in the dialog: {out}");
 }
 
+/// A token with the NCA key and a self-signed one: after the PIN, the dialog lists both, the
+/// self-signed one greyed with the reason; Sign signs with the NCA key.
+#[test]
+fn a_key_that_does_not_chain_is_greyed_in_the_dialog() {
+    use crate::softhsm::{self, SoftHsm};
+    if !softhsm::available() {
+        return;
+    }
+    let hsm = SoftHsm::new();
+    hsm.init_token("nca");
+    hsm.import_p12("nca", RSA_SIGN, "01");
+    hsm.generate_key("nca", "0b");
+    let (key, value) = hsm.env();
+    let config = softhsm::config(std::path::Path::new(softhsm::MODULE));
+    let Some(x) = Xvfb::start() else { return };
+    let daemon = GuiDaemon::start_with(&x, &[(key, value.as_str())], Some(&config));
+    let mut request = sign_xml();
+    request["args"]["allowedStorages"] = json!([softhsm::STORE]);
+    let reply = call(&daemon.ws, "https://egov.kz", request);
+    let shown = daemon.dialog(0);
+    let id = window(&x);
+    click(&x, &id, &shown["password"]);
+    type_text(&x, &id, softhsm::PIN);
+    click(&x, &id, &shown["sign"]);
+    let chooser = daemon.dialog(1);
+    let keys = chooser["keys"].as_array().cloned().unwrap_or_default();
+    assert_eq!(keys.len(), 2, "both keys are listed: {chooser}");
+    assert!(keys[0]["refused"].is_null(), "the NCA key may sign: {chooser}");
+    let why = keys[1]["refused"].as_str().unwrap_or_default();
+    assert!(why.contains("is not accepted"), "the other is greyed with the reason: {chooser}");
+    click(&x, &id, &chooser["sign"]);
+    let reply = reply.join().expect("client thread");
+    let signed = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let dir = tempfile::tempdir().expect("dir");
+    let (ok, out) = xmlsec_verify(dir.path(), signed);
+    assert!(ok, "{out}");
+}
+
 #[test]
 fn expiring_certificate_of_a_recent_key_is_announced_without_a_signature() {
     // QOLTANBA_TEST_NOW is 2020-06-01: used yesterday, expires in 10 days.

@@ -80,6 +80,8 @@ pub struct Dialog {
     /// The portal's logo, uploaded on the first frame (`None` inside: nothing to show).
     logo: Option<Option<egui::TextureHandle>>,
     frames: u64,
+    /// The frame at which a key list arrived (the test log records it once it settled).
+    keys_at: Option<u64>,
     /// Screen positions of the controls, for the test log.
     pub(super) spots: Spots,
 }
@@ -114,6 +116,7 @@ impl Dialog {
             remember_origin: false,
             logo: None,
             frames: 0,
+            keys_at: None,
             spots: Spots::default(),
         }
     }
@@ -134,6 +137,7 @@ impl Dialog {
                     self.keys = keys;
                     self.chosen = 0;
                     self.waiting = false;
+                    self.keys_at = Some(self.frames);
                 }
                 ToDialog::Done | ToDialog::Ask(_) | ToDialog::ChooseFile { .. } => {
                     self.password.wipe();
@@ -314,6 +318,12 @@ impl Dialog {
     /// How many frames were drawn.
     pub(super) fn frames(&self) -> u64 {
         self.frames
+    }
+
+    #[cfg(feature = "test-support")]
+    /// The key list shown, and the frame it arrived at.
+    pub(super) fn key_list_shown(&self) -> Option<(u64, &[KeyView])> {
+        self.keys_at.map(|at| (at, self.keys.as_slice()))
     }
 
     fn documents(&self, ui: &mut egui::Ui) {

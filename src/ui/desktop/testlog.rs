@@ -12,15 +12,23 @@ use super::dialog::Dialog;
 /// Frame after which the layout is taken as settled.
 const SETTLED: u64 = 15;
 
-/// Appends the record at the settled frame.
+/// Appends the record at the settled frame, and one more when a key list settled.
 pub(super) fn record(dialog: &Dialog, ctx: &egui::Context) {
-    if dialog.frames() != SETTLED {
-        return;
-    }
-    let Some(file) = std::env::var_os("QOLTANBA_TEST_DIALOG_LOG") else { return };
     let spots = dialog.spots;
     let scale = ctx.pixels_per_point();
     let at = |p: [f32; 2]| [(p[0] * scale).round(), (p[1] * scale).round()];
+    if let Some((arrived, keys)) = dialog.key_list_shown() {
+        if dialog.frames() == arrived + SETTLED {
+            let keys: Vec<_> = keys
+                .iter()
+                .map(|k| serde_json::json!({"owner": k.owner, "refused": k.refused, "warning": k.warning}))
+                .collect();
+            append(&serde_json::json!({"keys": keys, "sign": at(spots.sign)}));
+        }
+    }
+    if dialog.frames() != SETTLED {
+        return;
+    }
     let line = serde_json::json!({
         "title": super::dialog::title(dialog_locale(dialog)),
         "origin": dialog.shown_origin(),
@@ -31,6 +39,12 @@ pub(super) fn record(dialog: &Dialog, ctx: &egui::Context) {
         "cancel": at(spots.cancel),
         "password": at(spots.password),
     });
+    append(&line);
+}
+
+/// One line to `QOLTANBA_TEST_DIALOG_LOG`, when set.
+fn append(line: &serde_json::Value) {
+    let Some(file) = std::env::var_os("QOLTANBA_TEST_DIALOG_LOG") else { return };
     let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
