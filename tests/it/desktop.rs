@@ -399,18 +399,23 @@ fn tray_runs_without_a_tray_host_and_docks_when_one_starts() {
     let _ = host.wait();
 }
 
-#[test]
-fn gui_signs_on_a_token_with_its_pin() {
+/// A desktop daemon over a SoftHSM token with the NCA key (and, with `foreign`, a self-signed
+/// key of its own), asked by egov.kz to sign XML; the PIN is typed and Sign clicked. `None`:
+/// SoftHSM2 or Xvfb is missing (skipped visibly).
+fn token_dialog(foreign: bool) -> Option<TokenDialog> {
     use crate::softhsm::{self, SoftHsm};
     if !softhsm::available() {
-        return;
+        return None;
     }
     let hsm = SoftHsm::new();
     hsm.init_token("nca");
     hsm.import_p12("nca", RSA_SIGN, "01");
+    if foreign {
+        hsm.generate_key("nca", "0b");
+    }
     let (key, value) = hsm.env();
     let config = softhsm::config(std::path::Path::new(softhsm::MODULE));
-    let Some(x) = Xvfb::start() else { return };
+    let x = Xvfb::start()?;
     let daemon = GuiDaemon::start_with(&x, &[(key, value.as_str())], Some(&config));
     let mut request = sign_xml();
     request["args"]["allowedStorages"] = json!([softhsm::STORE]);
@@ -420,49 +425,49 @@ fn gui_signs_on_a_token_with_its_pin() {
     click(&x, &id, &shown["password"]);
     type_text(&x, &id, softhsm::PIN);
     click(&x, &id, &shown["sign"]);
-    let reply = reply.join().expect("client thread");
-    let signed = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
-    let dir = tempfile::tempdir().expect("dir");
-    let (ok, out) = xmlsec_verify(dir.path(), signed);
-    assert!(ok, "xmlsec1 verifies the token signature approved in the dialog: {out}");
+    Some(TokenDialog { daemon, id, reply, x, _hsm: hsm })
+}
+
+/// What [`token_dialog`] leaves running.
+struct TokenDialog {
+    daemon: GuiDaemon,
+    id: String,
+    reply: std::thread::JoinHandle<Value>,
+    x: Xvfb,
+    /// Dropped last: the token outlives the daemon using it.
+    _hsm: crate::softhsm::SoftHsm,
+}
+
+impl TokenDialog {
+    /// The signed XML of the reply, checked by xmlsec1.
+    fn signed_and_verified(self) {
+        let reply = self.reply.join().expect("client thread");
+        let signed = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+        let dir = tempfile::tempdir().expect("dir");
+        let (ok, out) = xmlsec_verify(dir.path(), signed);
+        assert!(ok, "xmlsec1 verifies the token signature approved in the dialog: {out}");
+    }
+}
+
+#[test]
+fn gui_signs_on_a_token_with_its_pin() {
+    let Some(dialog) = token_dialog(false) else { return };
+    dialog.signed_and_verified();
 }
 
 /// A token with the NCA key and a self-signed one: after the PIN, the dialog lists both, the
 /// self-signed one greyed with the reason; Sign signs with the NCA key.
 #[test]
 fn a_key_that_does_not_chain_is_greyed_in_the_dialog() {
-    use crate::softhsm::{self, SoftHsm};
-    if !softhsm::available() {
-        return;
-    }
-    let hsm = SoftHsm::new();
-    hsm.init_token("nca");
-    hsm.import_p12("nca", RSA_SIGN, "01");
-    hsm.generate_key("nca", "0b");
-    let (key, value) = hsm.env();
-    let config = softhsm::config(std::path::Path::new(softhsm::MODULE));
-    let Some(x) = Xvfb::start() else { return };
-    let daemon = GuiDaemon::start_with(&x, &[(key, value.as_str())], Some(&config));
-    let mut request = sign_xml();
-    request["args"]["allowedStorages"] = json!([softhsm::STORE]);
-    let reply = call(&daemon.ws, "https://egov.kz", request);
-    let shown = daemon.dialog(0);
-    let id = window(&x);
-    click(&x, &id, &shown["password"]);
-    type_text(&x, &id, softhsm::PIN);
-    click(&x, &id, &shown["sign"]);
-    let chooser = daemon.dialog(1);
+    let Some(dialog) = token_dialog(true) else { return };
+    let chooser = dialog.daemon.dialog(1);
     let keys = chooser["keys"].as_array().cloned().unwrap_or_default();
     assert_eq!(keys.len(), 2, "both keys are listed: {chooser}");
     assert!(keys[0]["refused"].is_null(), "the NCA key may sign: {chooser}");
     let why = keys[1]["refused"].as_str().unwrap_or_default();
     assert!(why.contains("is not accepted"), "the other is greyed with the reason: {chooser}");
-    click(&x, &id, &chooser["sign"]);
-    let reply = reply.join().expect("client thread");
-    let signed = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
-    let dir = tempfile::tempdir().expect("dir");
-    let (ok, out) = xmlsec_verify(dir.path(), signed);
-    assert!(ok, "{out}");
+    click(&dialog.x, &dialog.id, &chooser["sign"]);
+    dialog.signed_and_verified();
 }
 
 #[test]
