@@ -36,13 +36,16 @@ impl Default for TsaSettings {
 }
 
 /// `[trust]`: which CAs a certificate's chain may end at.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrustSettings {
     /// PEM or DER files of CA certificates (a PEM file may hold several).
     pub extra_ca: Vec<PathBuf>,
     /// Also trust the NCA's test CAs (test keys, test portals); never for real use.
     pub nca_test: bool,
+    /// Add the daemon's own local CA to the user's trust stores when it is created or renewed
+    /// (first start), so browsers reach `wss://127.0.0.1:13579` without a manual step.
+    pub install_local_ca: bool,
 }
 
 /// `[revocation]`: whether a key's certificate is revoked, asked before it signs.
@@ -71,4 +74,10 @@ pub struct NetworkSettings {
     /// An HTTP proxy (`http://host:port`) for the TSA, OCSP and CRL requests; `""`: the
     /// `http_proxy`/`no_proxy` environment variables.
     pub proxy: String,
+}
+
+impl Default for TrustSettings {
+    fn default() -> Self {
+        Self { extra_ca: Vec::new(), nca_test: false, install_local_ca: true }
+    }
 }

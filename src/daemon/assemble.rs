@@ -75,6 +75,7 @@ impl Parts {
             limits: limits(settings),
             paths: paths.clone(),
             clock,
+            install_local_ca: settings.trust.install_local_ca,
         })
     }
 }

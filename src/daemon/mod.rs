@@ -22,7 +22,8 @@ pub use assemble::{
 use crate::platform::clock::Clock;
 use crate::platform::paths::Paths;
 use crate::service::Service;
-use crate::transport::{self, tls::LocalCa, Handler, Listen, TransportError};
+use crate::transport::tls::{LocalCa, Provenance};
+use crate::transport::{self, Handler, Listen, TransportError};
 
 /// File in the data directory naming the URLs the daemon listens on, one `listening on URL`
 /// line each, written once every listener is bound (tests and scripts read it for port 0).
@@ -59,6 +60,9 @@ pub struct Parts {
     pub paths: Paths,
     /// The clock the local CA's expiry is judged by.
     pub clock: Clock,
+    /// Add the local CA to the user's trust stores when it is created or renewed
+    /// (`[trust] install_local_ca`).
+    pub install_local_ca: bool,
 }
 
 /// A daemon serving its listeners.
@@ -91,6 +95,11 @@ pub async fn start(listens: Vec<Listen>, parts: &Parts) -> Result<Running, Daemo
         true => Some(LocalCa::load_or_create(&parts.paths.tls_dir(), parts.clock)?),
         false => None,
     };
+    if let Some(ca) = ca.as_ref().filter(|ca| ca.provenance() != Provenance::Loaded) {
+        if parts.install_local_ca {
+            trust_new_ca(ca.ca_pem_path().to_path_buf(), parts.paths.data_dir.clone());
+        }
+    }
     let status =
         transport::StatusInfo { ca_pem: ca.as_ref().map(|ca| ca.ca_pem_path().to_path_buf()) };
     let (stop, stopped) = watch::channel(false);
@@ -122,6 +131,25 @@ pub async fn start(listens: Vec<Listen>, parts: &Parts) -> Result<Running, Daemo
         return Err(DaemonError::Write { path, source });
     }
     Ok(running)
+}
+
+/// Adds a CA this start created or renewed to the user's trust stores, in the background (NSS
+/// databases: `~/.pki/nssdb` and every Firefox profile; Windows: the user's Root store), as
+/// `qoltanba cert install` does, recorded so `qoltanba cert uninstall` and package removal take
+/// it out again. A failure is logged with the fix; the daemon serves either way.
+fn trust_new_ca(ca_pem: PathBuf, data_dir: PathBuf) {
+    tokio::task::spawn_blocking(move || {
+        match crate::platform::trust::install_for_user(&ca_pem, &data_dir) {
+            Ok(stores) => {
+                for store in stores {
+                    tracing::info!(store = %store.location, "the local CA is trusted in this store");
+                }
+            }
+            Err(e) => tracing::warn!(
+                "could not add the local CA to the trust stores ({e}); run `qoltanba cert install`"
+            ),
+        }
+    });
 }
 
 /// [`start`], then serve until `shutdown` completes.

@@ -205,3 +205,42 @@ fn cert_install_adds_the_ca_to_every_nss_store_and_uninstall_removes_it_from_eac
     let (ok, out) = qoltanba(home.path(), &data, &["cert", "uninstall"]);
     assert!(ok && out.contains("not added to any trust store"), "{out}");
 }
+
+/// Issue 13, item 1: a fresh daemon with an empty HOME adds its new CA to `~/.pki/nssdb` by
+/// itself; a TLS client trusting only the certificate found in that NSS store connects;
+/// `qoltanba cert uninstall` takes it out again.
+#[tokio::test]
+async fn a_fresh_daemon_trusts_its_own_ca_in_the_users_nss_store() {
+    if !certutil_available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("home");
+    let home_text = home.path().to_str().expect("path").to_string();
+    let env = [("HOME", home_text.as_str())];
+    let config = "[trust]\nnca_test = true\n"; // install_local_ca at its default: on
+    let daemon = Daemon::process(&[], &env, Some(config));
+    let db = format!("sql:{}", home.path().join(".pki/nssdb").display());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let nickname = loop {
+        let found = std::fs::read_dir(home.path().join(".pki/nssdb")).is_ok()
+            && run("certutil", &["-L", "-d", &db]).0;
+        let cas = if found { qoltanba_cas(&db) } else { Vec::new() };
+        if let Some(line) = cas.first() {
+            break line.trim_end().trim_end_matches("C,,").trim_end().to_string();
+        }
+        assert!(std::time::Instant::now() < deadline, "the CA never reached {db}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let (ok, pem) = run("certutil", &["-L", "-d", &db, "-n", &nickname, "-a"]);
+    assert!(ok && pem.contains("BEGIN CERTIFICATE"), "{pem}");
+    let exported = home.path().join("exported-from-nss.pem");
+    std::fs::write(&exported, pem).expect("write");
+    let client =
+        crate::harness::Client::connect(&daemon.wss, Some("https://egov.kz"), Some(&exported))
+            .await;
+    assert!(client.greeting.contains("version"), "{}", client.greeting);
+    client.close().await;
+    let (ok, out) = qoltanba(home.path(), &daemon.data(), &["cert", "uninstall"]);
+    assert!(ok, "{out}");
+    assert!(qoltanba_cas(&db).is_empty(), "cert uninstall removed what the first start added");
+}

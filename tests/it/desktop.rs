@@ -490,7 +490,10 @@ fn expiring_certificate_of_a_recent_key_is_announced_without_a_signature() {
 /// scripted prompter in `revocation.rs`).
 fn trusting_test_cas(dir: &std::path::Path, config: Option<&str>) -> std::path::PathBuf {
     let config = config.unwrap_or_default();
-    let trust = if config.contains("[trust]") { "" } else { "\n[trust]\nnca_test = true\n" };
+    let trust = match config.contains("[trust]") {
+        true => "",
+        false => "\n[trust]\nnca_test = true\ninstall_local_ca = false\n",
+    };
     let revocation =
         if config.contains("[revocation]") { "" } else { "\n[revocation]\ncheck = false\n" };
     let path = dir.join("config.toml");

@@ -151,8 +151,10 @@ impl Daemon {
         }
         let data = dir.path().join("data");
         let paths = qoltanba::platform::paths::Paths::resolve(Some(&data)).expect("paths");
-        let settings = qoltanba::config::Settings::load(&dir.path().join("config.toml"), false)
+        let mut settings = qoltanba::config::Settings::load(&dir.path().join("config.toml"), false)
             .expect("config");
+        // In-process, HOME is the test machine's: the local CA is never added to its stores.
+        settings.trust.install_local_ca = false;
         // One subscriber per process (nextest runs each test in its own): later ones log nowhere.
         let _ = qoltanba::daemon::logging::init(&paths, level);
         let answers_path = dir.path().join("answers.jsonl");
@@ -175,8 +177,11 @@ impl Daemon {
     }
 
     /// Starts this build's `qoltanba` binary, with extra environment and an optional config.
+    /// Its `HOME` is an empty directory of its own (unless `env` names one), so nothing it does
+    /// for the user (trust stores) touches the machine's.
     pub fn process(answers: &[Value], env: &[(&str, &str)], config: Option<&str>) -> Self {
-        Self::start_program(Command::new(env!("CARGO_BIN_EXE_qoltanba")), answers, env, config)
+        let command = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
+        Self::start_program(command, answers, env, config)
     }
 
     /// Starts `program` (this build's binary, or the Windows one under Wine) as the daemon.
@@ -189,6 +194,10 @@ impl Daemon {
         let dir = prepare(answers, config);
         let answers_path = dir.path().join("answers.jsonl");
         let data = dir.path().join("data");
+        let native = command.get_program() == env!("CARGO_BIN_EXE_qoltanba");
+        if native && !env.iter().any(|(key, _)| *key == "HOME") {
+            command.env("HOME", dir.path().join("home"));
+        }
         command
             .args(["run", "--listen", "ws://127.0.0.1:0", "--listen", "wss://127.0.0.1:0"])
             .arg("--ui")
@@ -319,7 +328,10 @@ fn prepare(answers: &[Value], config: Option<&str>) -> tempfile::TempDir {
     let text: String = answers.iter().map(|a| format!("{a}\n")).collect();
     std::fs::write(dir.path().join("answers.jsonl"), text).expect("write answers");
     let config = config.unwrap_or_default();
-    let trust = if config.contains("[trust]") { "" } else { "\n[trust]\nnca_test = true\n" };
+    let trust = match config.contains("[trust]") {
+        true => "",
+        false => "\n[trust]\nnca_test = true\ninstall_local_ca = false\n",
+    };
     std::fs::write(dir.path().join("config.toml"), format!("{config}{trust}")).expect("config");
     dir
 }
