@@ -225,8 +225,13 @@ async fn a_fresh_daemon_trusts_its_own_ca_in_the_users_nss_store() {
         let found = std::fs::read_dir(home.path().join(".pki/nssdb")).is_ok()
             && run("certutil", &["-L", "-d", &db]).0;
         let cas = if found { qoltanba_cas(&db) } else { Vec::new() };
-        if let Some(line) = cas.first() {
-            break line.trim_end().trim_end_matches("C,,").trim_end().to_string();
+        // `certutil -L` lines are the nickname, then the trust flags, set once the CA is in.
+        let trusted = cas.first().and_then(|line| {
+            let (name, flags) = line.trim_end().rsplit_once(char::is_whitespace)?;
+            (flags == "C,,").then(|| name.trim_end().to_string())
+        });
+        if let Some(name) = trusted {
+            break name;
         }
         assert!(std::time::Instant::now() < deadline, "the CA never reached {db}");
         std::thread::sleep(std::time::Duration::from_millis(100));
