@@ -118,7 +118,10 @@ async fn key_generated_on_token_signs_and_cli_lists_it() {
     let trusted = tempfile::tempdir().expect("dir");
     let own_ca = trusted.path().join("self-signed.der");
     std::fs::write(&own_ca, &cert).expect("write");
-    let config = format!("{}\n[trust]\nextra_ca = [{own_ca:?}]\n", softhsm::config(module()));
+    let config = format!(
+        "{}\n[trust]\nextra_ca = [{own_ca:?}]\ninstall_local_ca = false\n",
+        softhsm::config(module())
+    );
     let daemon = daemon_with(&hsm, &config, &[pin_answer(PIN)]);
     let mut client = daemon.client(ORIGIN).await;
     let document = b"signed by a key that never left the token";
