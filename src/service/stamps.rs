@@ -61,9 +61,7 @@ impl TimeStamper {
     /// `cms` with a verified time-stamp on its last signer (the one just added), leaving the
     /// other signers as they are.
     pub fn stamp_newest(&self, cms: &[u8]) -> Result<Vec<u8>, ServiceError> {
-        let signers = cades_t::unstamped(cms)?;
-        let count = cades_t::signer_count(cms)?;
-        match signers.into_iter().find(|s| s.index + 1 == count) {
+        match cades_t::unstamped(cms)?.into_iter().find(|s| s.newest) {
             Some(newest) => {
                 let token = self.token_for(&newest)?;
                 Ok(cades_t::add_time_stamp(cms, newest.index, &token)?)

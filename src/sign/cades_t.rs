@@ -4,7 +4,7 @@
 //! certificates and the content stay byte for byte (a co-signed CMS keeps its other signatures).
 
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerInfo};
+use cms::signed_data::SignerInfo;
 use der::{Decode, Encode};
 
 use super::tlv::{children, encode, encode_all, tag, SignedDataTlv};
@@ -24,13 +24,14 @@ pub struct Unstamped {
     pub algorithm: SignatureAlgorithm,
     /// The signature value the token must be over.
     pub signature: Vec<u8>,
+    /// It is the last SignerInfo (the one a signing or co-signing just added).
+    pub newest: bool,
 }
 
 /// The signers of a DER CMS SignedData that carry no signature time-stamp.
 pub fn unstamped(cms: &[u8]) -> Result<Vec<Unstamped>, SignError> {
-    let signed_data = ContentInfo::from_der(cms)
-        .and_then(|ci| ci.content.decode_as::<SignedData>())
-        .map_err(parse)?;
+    let signed_data = cms_verify::signed_data(cms)?;
+    let last = signed_data.signer_infos.0.len().saturating_sub(1);
     let mut out = Vec::new();
     for (index, signer) in signed_data.signer_infos.0.iter().enumerate() {
         if !has_time_stamp(signer) {
@@ -39,18 +40,11 @@ pub fn unstamped(cms: &[u8]) -> Result<Vec<Unstamped>, SignError> {
                 index,
                 algorithm,
                 signature: signer.signature.as_bytes().to_vec(),
+                newest: index == last,
             });
         }
     }
     Ok(out)
-}
-
-/// How many SignerInfos a DER CMS SignedData has.
-pub fn signer_count(cms: &[u8]) -> Result<usize, SignError> {
-    let signed_data = ContentInfo::from_der(cms)
-        .and_then(|ci| ci.content.decode_as::<SignedData>())
-        .map_err(parse)?;
-    Ok(signed_data.signer_infos.0.len())
 }
 
 fn has_time_stamp(signer: &SignerInfo) -> bool {

@@ -53,11 +53,19 @@ pub fn verify(cms: &[u8], detached: Option<&[u8]>) -> Result<Vec<VerifiedSigner>
     raw_signers.into_iter().map(|raw| verify_signer(&signed_data, raw, content)).collect()
 }
 
+/// The SignedData of a DER ContentInfo of that type (CAdES-T, co-signing and time-stamp tokens
+/// all start here).
+pub(super) fn signed_data(cms: &[u8]) -> Result<SignedData, SignError> {
+    let content_info = ContentInfo::from_der(cms).map_err(parse)?;
+    if content_info.content_type != ID_SIGNED_DATA {
+        return Err(SignError::CmsParse("the CMS is not SignedData".into()));
+    }
+    content_info.content.decode_as().map_err(parse)
+}
+
 /// Every certificate a CMS carries (for building the signers' chains).
 pub fn certificates(cms: &[u8]) -> Vec<Certificate> {
-    let Ok(signed_data) =
-        ContentInfo::from_der(cms).and_then(|ci| ci.content.decode_as::<SignedData>())
-    else {
+    let Ok(signed_data) = signed_data(cms) else {
         return Vec::new();
     };
     signed_data

@@ -5,13 +5,12 @@
 //! and the new SignerInfo are added.
 
 use ::cms::content_info::ContentInfo;
-use ::cms::signed_data::SignedData;
 use der::{Decode, Encode};
 use time::OffsetDateTime;
 
 use super::cms_attrs::ID_SIGNED_DATA;
 use super::tlv::{children, encode, encode_all, tag, SignedDataTlv};
-use super::{cms, SignError};
+use super::{cms, cms_verify, SignError};
 use crate::crypto::Signer;
 
 /// The `[0] IMPLICIT` tag of SignedData certificates.
@@ -24,7 +23,7 @@ pub fn is_signed_data(bytes: &[u8]) -> bool {
 
 /// The content a CMS carries (`None`: detached).
 pub fn attached_content(cms: &[u8]) -> Result<Option<Vec<u8>>, SignError> {
-    let signed_data = signed_data(cms)?;
+    let signed_data = cms_verify::signed_data(cms)?;
     Ok(signed_data.encap_content_info.econtent.map(|c| c.value().to_vec()))
 }
 
@@ -46,14 +45,6 @@ pub fn add_signer(
     let algorithm =
         cms::algorithm_id(signer.algorithm().hash().oid()).to_der().map_err(encoding)?;
     splice(cms, &algorithm, signer.certificate().der(), &signer_info)
-}
-
-fn signed_data(cms: &[u8]) -> Result<SignedData, SignError> {
-    let content_info = ContentInfo::from_der(cms).map_err(parse)?;
-    if content_info.content_type != ID_SIGNED_DATA {
-        return Err(SignError::CmsParse("the CMS is not SignedData".into()));
-    }
-    content_info.content.decode_as().map_err(parse)
 }
 
 /// SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo,
@@ -101,10 +92,6 @@ fn with_member(set: &[u8], member: &[u8], sorted: bool) -> Result<Vec<u8>, SignE
 
 fn malformed(what: &str) -> SignError {
     SignError::CmsParse(format!("{what} is malformed"))
-}
-
-fn parse(e: der::Error) -> SignError {
-    SignError::CmsParse(e.to_string())
 }
 
 fn encoding(e: der::Error) -> SignError {

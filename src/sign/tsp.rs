@@ -5,7 +5,6 @@
 //! Whether the TSA's certificate chains to a trusted CA is `pki`'s question. Pure: bytes in,
 //! bytes out; the HTTP exchange is the caller's.
 
-use cms::content_info::ContentInfo;
 use cms::signed_data::SignedData;
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
@@ -161,9 +160,7 @@ pub fn verify_token(token: &[u8]) -> Result<TimeStamp, SignError> {
     let signers = cms_verify::verify(token, None)?;
     let [signer] = <[cms_verify::VerifiedSigner; 1]>::try_from(signers)
         .map_err(|_| invalid("a time-stamp token has exactly one signer"))?;
-    let signed_data = ContentInfo::from_der(token)
-        .and_then(|ci| ci.content.decode_as::<SignedData>())
-        .map_err(|e| SignError::CmsParse(e.to_string()))?;
+    let signed_data = cms_verify::signed_data(token)?;
     let encap = &signed_data.encap_content_info;
     if encap.econtent_type != TST_INFO {
         return Err(invalid("the token's content is not a TSTInfo"));
