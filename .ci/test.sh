@@ -40,6 +40,13 @@ done
 # and MinGW builds it (ring's build script needs the MinGW C compiler).
 [ -x /usr/lib/wine/wine64 ] || command -v wine64 >/dev/null 2>&1 || missing+=(wine64)
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing+=(gcc-mingw-w64-x86-64)
+# The packages (issue 13, docs/deployment.md): cargo-deb's dpkg-shlibdeps, the clean root of
+# the .deb test, lintian; wixl and msiinfo for the .msi.
+command -v dpkg-shlibdeps >/dev/null 2>&1 || missing+=(dpkg-dev)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+command -v lintian >/dev/null 2>&1 || missing+=(lintian)
+command -v wixl >/dev/null 2>&1 || missing+=(wixl)
+command -v msiinfo >/dev/null 2>&1 || missing+=(msitools)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   sudo=""
@@ -53,6 +60,13 @@ if [ ! -d ../shared/fixtures/nca ]; then
   exit 1
 fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy || true
+
+# The clean Debian root of the .deb test, made in the background while the tests build (about
+# 3-4 minutes, mostly download; installer/tests/make-root.sh), and cargo-deb.
+mkdir -p target/packages
+installer/tests/make-root.sh target/packages/root >target/packages/make-root.out 2>&1 &
+make_root=$!
+command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked --version 3.8.0
 
 # Oracle tests fail (instead of skipping) when their tool is missing.
 export QOLTANBA_REQUIRE_ORACLES=1
@@ -75,6 +89,13 @@ fi
 
 # Test hooks are absent from the default build (issue 10, item 6; docs/testing.md).
 ./.ci/release-hooks.sh
+
+# The packages (issue 13): built with the dev profile from the build the hooks check just made
+# (default features) and the Windows build of the tests, then installed and removed for real.
+installer/build-packages.sh --profile dev --windows-exe "$QOLTANBA_WINDOWS_EXE"
+wait "$make_root" || { cat target/packages/make-root.out >&2; exit 1; }
+installer/tests/deb-test.sh target/packages/qoltanba_*_amd64.deb target/packages/root
+installer/tests/msi-test.sh target/packages/qoltanba-*-x64.msi "$QOLTANBA_WINDOWS_EXE"
 
 # Bounded fuzzing (issue 6): every target for FUZZ_SECONDS (default 45 s).
 ./.ci/fuzz.sh

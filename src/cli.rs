@@ -104,8 +104,14 @@ pub enum CertAction {
     /// Add the local CA to the NSS databases (~/.pki/nssdb, Firefox profiles) or, on Windows,
     /// the user's Root store; every store is recorded in the data directory.
     Install,
-    /// Remove the local CA from every store `install` added it to.
-    Uninstall,
+    /// Remove the local CA from every store `install` added it to; the daemon then leaves it
+    /// out until `cert install`.
+    Uninstall {
+        /// Run by the package's removal script: the CA is taken out, but a reinstalled package
+        /// trusts it again on its first start.
+        #[arg(long, hide = true)]
+        package_removal: bool,
+    },
 }
 
 /// `qoltanba run`.
@@ -118,6 +124,11 @@ pub struct RunArgs {
     /// present), tty, or script:ANSWERS.jsonl in test builds.
     #[arg(long, value_name = "MODE")]
     pub ui: Option<String>,
+    /// Started by the desktop session (the autostart entry, the systemd user unit): never runs
+    /// as root, and exits quietly when the port is already held (another Qoltanba, or the
+    /// official NCALayer; `qoltanba doctor` tells which), so two starts never fight.
+    #[arg(long)]
+    pub session: bool,
 }
 
 /// `qoltanba sign`.

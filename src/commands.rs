@@ -27,6 +27,8 @@ pub fn policy(paths: &Paths, settings: &Settings, config: &Path) -> Result<(), F
     print_sources(&sources, config);
     let policy = origin_policy(paths, settings, &it);
     print_origin_policy(&policy, it.policy.mode == Some(Mode::Allowlist));
+    let tsa_set_by = if it.tsa.url.is_some() { " (set by IT)" } else { "" };
+    println!("{:<20}{}{tsa_set_by}", "time-stamps (TSA)", it.tsa.url_over(&settings.tsa));
     for (name, paths) in token_modules(settings, &it).entries() {
         let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         println!("{:<20}{name} = {}", "token module", paths.join("; "));
@@ -94,12 +96,16 @@ pub fn cert(paths: &Paths, action: CertAction) -> Result<(), Failure> {
                 .map_err(|e| e.to_string())?;
             let stores = trust::install_for_user(ca.ca_pem_path(), &paths.data_dir)
                 .map_err(|e| e.to_string())?;
+            trust::set_declined(&paths.data_dir, false).map_err(|e| e.to_string())?;
             for store in stores {
                 println!("added {} to {}", store.nickname, store.location);
             }
         }
-        CertAction::Uninstall => {
+        CertAction::Uninstall { package_removal } => {
             let stores = trust::uninstall(&paths.data_dir).map_err(|e| e.to_string())?;
+            if !package_removal {
+                trust::set_declined(&paths.data_dir, true).map_err(|e| e.to_string())?;
+            }
             if stores.is_empty() {
                 println!("the local CA was not added to any trust store");
             }

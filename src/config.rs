@@ -12,8 +12,8 @@ use crate::platform::registry;
 mod services;
 
 pub use services::{
-    NetworkSettings, RevocationSettings, TrustSettings, TsaSettings, DEFAULT_TSA_RETRIES,
-    DEFAULT_TSA_TIMEOUT_SECONDS, DEFAULT_TSA_URL,
+    ItTsaSettings, NetworkSettings, RevocationSettings, TrustSettings, TsaSettings,
+    DEFAULT_TSA_RETRIES, DEFAULT_TSA_TIMEOUT_SECONDS, DEFAULT_TSA_URL,
 };
 
 /// Default listen address, as NCALayer.
@@ -107,6 +107,8 @@ pub struct Policy {
     pub pkcs11: Pkcs11Settings,
     /// `[policy]`
     pub policy: crate::service::policy::PolicySettings,
+    /// `[tsa]`: the TSA URL, when IT sets one for every user.
+    pub tsa: ItTsaSettings,
 }
 
 /// Where the IT policy file lives: a system-wide path; in test builds (`test-support`)
@@ -165,6 +167,7 @@ impl Policy {
             toml::Value::Table(table).try_into().map_err(|e| invalid(format!("{e}")))?;
         validate_modules(&policy.pkcs11)
             .and_then(|()| policy.policy.validate())
+            .and_then(|()| policy.tsa.validate())
             .map_err(invalid)?;
         Ok(policy)
     }
@@ -564,6 +567,35 @@ mod tests {
         let root = registry::Key { values: vec![], subkeys: vec![("policy".into(), both)] };
         let err = registry_table(&root).expect_err("value and subkey");
         assert!(err.contains(r"policy\allowed_origins is both"), "{err}");
+    }
+
+    #[test]
+    fn installer_properties_read_as_policy() {
+        // What `msiexec /qn TSA_URL=… ALLOWED_ORIGINS=…` writes: plain REG_SZ values.
+        let text = |s: &str| registry::Data::Text(s.into());
+        let policy = registry::Key {
+            values: vec![(
+                "allowed_origins".into(),
+                text("https://a.kz, https://*.b.kz;https://c.kz"),
+            )],
+            subkeys: vec![],
+        };
+        let tsa = registry::Key {
+            values: vec![("url".into(), text("http://tsa.corp.kz/"))],
+            subkeys: vec![],
+        };
+        let root = registry::Key {
+            values: vec![],
+            subkeys: vec![("policy".into(), policy), ("tsa".into(), tsa)],
+        };
+        let read = Policy::from_table(registry_table(&root).expect("table"), "reg").expect("valid");
+        let origins = read.policy.allowed_origins.expect("origins");
+        assert_eq!(origins, ["https://a.kz", "https://*.b.kz", "https://c.kz"]);
+        assert_eq!(read.tsa.url_over(&TsaSettings::default()), "http://tsa.corp.kz/");
+        assert_eq!(Policy::default().tsa.url_over(&TsaSettings::default()), DEFAULT_TSA_URL);
+        let bad = "[tsa]\nurl = \"https://tsa.corp.kz/\"\n".parse().expect("toml");
+        let err = Policy::from_table(bad, "file").expect_err("https TSA");
+        assert!(err.to_string().contains("tsa.url"), "{err}");
     }
 
     #[test]

@@ -152,6 +152,11 @@ fn prompter(mode: &str, desktop: &gui::Desktop) -> Result<Arc<dyn Prompter>, Fai
 }
 
 fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure> {
+    #[cfg(unix)]
+    if args.session && rustix::process::geteuid().is_root() {
+        eprintln!("qoltanba: not started for root (--session): it runs in each user's session");
+        return Ok(());
+    }
     daemon::logging::init(paths, &settings.log.level)?;
     let urls = if args.listen.is_empty() { settings.server.listen.clone() } else { args.listen };
     let listens = urls
@@ -174,7 +179,7 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let quit = Arc::new(tokio::sync::Notify::new());
     let service = parts.service.clone();
-    let serve = serve(listens, parts, quit.clone());
+    let serve = serve(listens, parts, quit.clone(), args.session);
     if mode == "gui" {
         return desktop.run_with_tray(runtime, serve, service, quit);
     }
@@ -182,12 +187,22 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
 }
 
 /// Serves until a signal or the tray's Quit.
+/// With `session`, a port already held ends it quietly (exit status 0, nothing to restart).
 async fn serve(
     listens: Vec<Listen>,
     parts: Parts,
     quit: Arc<tokio::sync::Notify>,
+    session: bool,
 ) -> Result<(), Failure> {
-    let running = daemon::start(listens, &parts).await.map_err(|e| e.to_string())?;
+    let running = match daemon::start(listens, &parts).await {
+        Ok(running) => running,
+        Err(e) if session && e.port_taken() => {
+            tracing::warn!("not started: {e}");
+            eprintln!("qoltanba: not started: {e}; `qoltanba doctor` tells which program holds it");
+            return Ok(());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
     for url in running.urls() {
         eprintln!("listening on {url}");
     }

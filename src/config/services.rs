@@ -35,6 +35,32 @@ impl Default for TsaSettings {
     }
 }
 
+/// `[tsa]` of the IT policy (file or registry, `HKLM\SOFTWARE\Policies\Qoltanba\tsa`): the TSA
+/// every user of the computer uses (a company's own TSA or proxy); it wins over the user's.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ItTsaSettings {
+    /// The TSA's `http://` URL.
+    pub url: Option<String>,
+}
+
+impl ItTsaSettings {
+    /// Checks the URL; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        match &self.url {
+            Some(url) if !url.starts_with("http://") => {
+                Err(format!("tsa.url must be an http:// URL, not {url:?}"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The TSA in force: IT's when set, else the user's.
+    pub fn url_over<'a>(&'a self, user: &'a TsaSettings) -> &'a str {
+        self.url.as_deref().unwrap_or(&user.url)
+    }
+}
+
 /// `[trust]`: which CAs a certificate's chain may end at.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

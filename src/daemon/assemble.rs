@@ -51,7 +51,7 @@ impl Parts {
         let tokens: Arc<dyn TokenStores> =
             Arc::new(Pkcs11Tokens::new(&token_modules(settings, it)));
         let trust = Arc::new(trust_store(&settings.trust)?);
-        let stamper = Some(Arc::new(time_stamper(settings, trust.clone())));
+        let stamper = Some(Arc::new(time_stamper(settings, it, trust.clone())));
         let revocation = settings
             .revocation
             .check
@@ -106,9 +106,9 @@ pub fn revocation_checker(
     RevocationChecker::new(Arc::new(http_client(settings)), ocsp_url, cache)
 }
 
-/// The TSA client of `[tsa]`.
-fn time_stamper(settings: &Settings, trust: Arc<TrustStore>) -> TimeStamper {
-    TimeStamper::new(&settings.tsa.url, Arc::new(http_client(settings)), trust)
+/// The TSA client of `[tsa]`, at the IT policy's URL when it sets one.
+fn time_stamper(settings: &Settings, it: &Policy, trust: Arc<TrustStore>) -> TimeStamper {
+    TimeStamper::new(it.tsa.url_over(&settings.tsa), Arc::new(http_client(settings)), trust)
 }
 
 /// The HTTP client of the TSA, OCSP and CRL requests: `[tsa]` bounds, through `[network]

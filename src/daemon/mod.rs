@@ -48,6 +48,14 @@ pub enum DaemonError {
     },
 }
 
+impl DaemonError {
+    /// Whether a listening address was already taken (by another Qoltanba or NCALayer).
+    pub fn port_taken(&self) -> bool {
+        matches!(self, Self::Transport(TransportError::Bind { source, .. })
+            if source.kind() == std::io::ErrorKind::AddrInUse)
+    }
+}
+
 /// The daemon's parts, ready to serve.
 pub struct Parts {
     /// The signing service (the tray changes its language).
@@ -95,10 +103,8 @@ pub async fn start(listens: Vec<Listen>, parts: &Parts) -> Result<Running, Daemo
         true => Some(LocalCa::load_or_create(&parts.paths.tls_dir(), parts.clock)?),
         false => None,
     };
-    if let Some(ca) = ca.as_ref().filter(|ca| ca.provenance() != Provenance::Loaded) {
-        if parts.install_local_ca {
-            trust_new_ca(ca.ca_pem_path().to_path_buf(), parts.paths.data_dir.clone());
-        }
+    if let Some(ca) = ca.as_ref().filter(|ca| parts.install_local_ca && should_trust(ca, parts)) {
+        trust_new_ca(ca.ca_pem_path().to_path_buf(), parts.paths.data_dir.clone());
     }
     let status =
         transport::StatusInfo { ca_pem: ca.as_ref().map(|ca| ca.ca_pem_path().to_path_buf()) };
@@ -131,6 +137,16 @@ pub async fn start(listens: Vec<Listen>, parts: &Parts) -> Result<Running, Daemo
         return Err(DaemonError::Write { path, source });
     }
     Ok(running)
+}
+
+/// Whether to add the CA on this start: it is new or renewed, or it is in no trust store and
+/// the user did not take it out themselves (a reinstalled package after a removal that
+/// untrusted it).
+fn should_trust(ca: &LocalCa, parts: &Parts) -> bool {
+    let data_dir = &parts.paths.data_dir;
+    ca.provenance() != Provenance::Loaded
+        || (!crate::platform::trust::declined(data_dir)
+            && crate::platform::trust::read_record(data_dir).is_ok_and(|r| r.is_empty()))
 }
 
 /// Adds a CA this start created or renewed to the user's trust stores, in the background (NSS

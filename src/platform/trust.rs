@@ -22,6 +22,28 @@ use serde::{Deserialize, Serialize};
 /// The record of stores the CA was added to, in the data directory.
 pub const RECORD_FILE: &str = "trust-stores.json";
 
+/// Written by the user's own `qoltanba cert uninstall` (not by package removal): the daemon
+/// then no longer adds its CA on start until `qoltanba cert install`.
+pub const DECLINED_FILE: &str = "trust-declined";
+
+/// Whether the user took the CA out of the trust stores themselves ([`DECLINED_FILE`]).
+pub fn declined(data_dir: &Path) -> bool {
+    data_dir.join(DECLINED_FILE).exists()
+}
+
+/// Records or forgets the user's choice to keep the CA out of the trust stores.
+pub fn set_declined(data_dir: &Path, declined: bool) -> std::io::Result<()> {
+    let path = data_dir.join(DECLINED_FILE);
+    if declined {
+        std::fs::create_dir_all(data_dir)?;
+        return std::fs::write(path, "qoltanba cert uninstall\n");
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// One trust store the CA was added to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Store {

@@ -65,7 +65,9 @@ pub enum Mode {
 pub struct PolicySettings {
     /// `allowlist` or `prompt` (default).
     pub mode: Option<Mode>,
-    /// Origins (`https://portal.kz`) or patterns (`https://*.portal.kz`).
+    /// Origins (`https://portal.kz`) or patterns (`https://*.portal.kz`): a list, or one
+    /// string of them separated by commas or spaces (what an installer property can write).
+    #[serde(deserialize_with = "origin_list")]
     pub allowed_origins: Option<Vec<String>>,
     /// Whether clients without `Origin` (programs on this computer) may ask (default true).
     #[serde(deserialize_with = "flag")]
@@ -113,6 +115,24 @@ fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error
             Err(serde::de::Error::custom("expected true or false (in the registry: 1 or 0)"))
         }
     }
+}
+
+fn origin_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        List(Vec<String>),
+        Text(String),
+    }
+    let list = match List::deserialize(d)? {
+        List::List(list) => list,
+        List::Text(text) => text
+            .split([',', ' ', ';', '\n', '\t'])
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    };
+    Ok(Some(list))
 }
 
 fn check<T: PartialOrd + std::fmt::Display + Copy>(
@@ -331,6 +351,16 @@ fn append_line(file: &std::path::Path, line: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_packages_pre_approve_exactly_the_builtin_portals() {
+        let file = include_str!("../../installer/portals.txt");
+        let patterns: Vec<&str> =
+            file.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
+        let expected: Vec<String> =
+            BUILTIN_PORTALS.iter().map(|p| p.replace("://*.", "://[*.]")).collect();
+        assert_eq!(patterns, expected, "installer/portals.txt and BUILTIN_PORTALS differ");
+    }
 
     fn settings(mode: Option<Mode>, allowed: &[&str]) -> PolicySettings {
         PolicySettings {

@@ -249,3 +249,54 @@ async fn a_fresh_daemon_trusts_its_own_ca_in_the_users_nss_store() {
     assert!(ok, "{out}");
     assert!(qoltanba_cas(&db).is_empty(), "cert uninstall removed what the first start added");
 }
+
+/// Starts `qoltanba run` on a free wss port with this HOME and data directory; waits up to
+/// `seconds` for the local CA to be in `db` (true when it came), then stops the daemon.
+fn start_and_watch(home: &Path, data: &Path, db: &str, seconds: u64) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .env("HOME", home)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["run", "--listen", "wss://127.0.0.1:0", "--ui", "tty"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("qoltanba run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let trusted = loop {
+        let trusted = run("certutil", &["-L", "-d", db]).0
+            && qoltanba_cas(db).iter().any(|l| l.trim_end().ends_with("C,,"));
+        if trusted || std::time::Instant::now() > deadline {
+            break trusted;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    trusted
+}
+
+/// Package removal takes the CA out (`cert uninstall --package-removal`, the .deb's prerm) and
+/// a reinstalled package trusts it again on its next start; the user's own `cert uninstall`
+/// keeps it out on later starts until `cert install`.
+#[test]
+fn a_removed_package_trusts_again_when_reinstalled_but_the_users_own_uninstall_sticks() {
+    if !certutil_available() {
+        return;
+    }
+    let home = tempfile::tempdir().expect("home");
+    let data = home.path().join("data");
+    let db = format!("sql:{}", home.path().join(".pki/nssdb").display());
+    let (ok, out) = qoltanba(home.path(), &data, &["cert", "install"]);
+    assert!(ok, "{out}");
+    let (ok, out) = qoltanba(home.path(), &data, &["cert", "uninstall", "--package-removal"]);
+    assert!(ok && qoltanba_cas(&db).is_empty(), "{out}");
+    assert!(start_and_watch(home.path(), &data, &db, 30), "trusted again on the next start");
+    let (ok, out) = qoltanba(home.path(), &data, &["cert", "uninstall"]);
+    assert!(ok && qoltanba_cas(&db).is_empty(), "{out}");
+    assert!(!start_and_watch(home.path(), &data, &db, 4), "the user's choice is kept");
+    let (ok, out) = qoltanba(home.path(), &data, &["cert", "install"]);
+    assert!(ok && qoltanba_cas(&db).len() == 1, "{out}");
+    assert!(!data.join("trust-declined").exists(), "cert install forgets the choice");
+}

@@ -175,3 +175,47 @@ fn demo_makes_a_test_key_that_signs() {
     );
     assert!(ok, "openssl verifies a signature of the test key: {out}");
 }
+
+/// `run` with `args` in an empty data directory; its status and output, or `None` when it was
+/// still running after `seconds` (then it is killed).
+fn run_briefly(args: &[&str], seconds: u64) -> Option<(std::process::ExitStatus, String)> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_str().expect("path");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .args(["--data-dir", data, "run", "--ui", "tty"])
+        .args(args)
+        .env("HOME", dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run qoltanba");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().expect("wait").is_some() {
+            let output = child.wait_with_output().expect("output");
+            let text = String::from_utf8_lossy(&output.stderr).into_owned();
+            return Some((output.status, text));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn a_session_start_leaves_a_held_port_alone_and_a_manual_start_says_why_it_cannot() {
+    // Another program (here: this test) holds the port, as the official NCALayer would.
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("ws://127.0.0.1:{}", holder.local_addr().expect("addr").port());
+    let (status, text) = run_briefly(&["--session", "--listen", &url], 20).expect("it exits");
+    assert!(status.success(), "the session start is not a failure to restart: {text}");
+    assert!(text.contains("not started") && text.contains("qoltanba doctor"), "{text}");
+    let (status, text) = run_briefly(&["--listen", &url], 20).expect("it exits");
+    assert!(!status.success(), "a manual start reports the error: {text}");
+    assert!(text.contains("cannot listen on"), "{text}");
+    // With the port free, the session start serves (still running when the wait ends).
+    drop(holder);
+    assert!(run_briefly(&["--session", "--listen", &url], 3).is_none(), "it serves");
+}
