@@ -176,12 +176,32 @@ fn demo_makes_a_test_key_that_signs() {
     assert!(ok, "openssl verifies a signature of the test key: {out}");
 }
 
-/// `run` with `args` in an empty data directory; its status and output, or `None` when it was
-/// still running after `seconds` (then it is killed).
+fn is_root() -> bool {
+    let out = std::process::Command::new("id").arg("-u").output().expect("id -u");
+    String::from_utf8_lossy(&out.stdout).trim() == "0"
+}
+
+/// `run` with `args` in an empty data directory, as `nobody` when the tests run as root (a
+/// session daemon never runs as root); its status and output, or `None` when it was still
+/// running after `seconds` (then it is killed).
 fn run_briefly(args: &[&str], seconds: u64) -> Option<(std::process::ExitStatus, String)> {
+    run_as(args, seconds, is_root())
+}
+
+fn run_as(args: &[&str], seconds: u64, nobody: bool) -> Option<(std::process::ExitStatus, String)> {
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let data = dir.path().to_str().expect("path");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+    let qoltanba = env!("CARGO_BIN_EXE_qoltanba");
+    let mut command = if nobody {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", qoltanba]);
+        c
+    } else {
+        std::process::Command::new(qoltanba)
+    };
+    let mut child = command
         .args(["--data-dir", data, "run", "--ui", "tty"])
         .args(args)
         .env("HOME", dir.path())
@@ -218,4 +238,8 @@ fn a_session_start_leaves_a_held_port_alone_and_a_manual_start_says_why_it_canno
     // With the port free, the session start serves (still running when the wait ends).
     drop(holder);
     assert!(run_briefly(&["--session", "--listen", &url], 3).is_none(), "it serves");
+    if is_root() {
+        let (status, text) = run_as(&["--session", "--listen", &url], 20, false).expect("exits");
+        assert!(status.success() && text.contains("not started for root"), "{text}");
+    }
 }
