@@ -230,3 +230,20 @@ fn doctor_reports_a_missing_host_manifest_until_one_is_written() {
     );
     assert_eq!(hosts[0]["text"], invalid.as_str());
 }
+
+#[test]
+fn doctor_says_when_the_daemon_on_the_port_has_another_ca() {
+    let daemon = Daemon::start(&[]);
+    let other = Daemon::start(&[]);
+    let place = Place::new(&url(&daemon));
+    let (code, out) = place.doctor(&other.data(), &[]);
+    assert_eq!(code, 1, "{out}");
+    let foreign = format!(
+        "[problem] Daemon: Qoltanba answers on {}, but its certificate was not issued by the local CA in {}",
+        url(&daemon),
+        other.data().join("tls/ca.pem").display()
+    );
+    assert!(out.contains(&foreign), "{out}");
+    assert!(out.contains("Fix: Another copy of Qoltanba"), "{out}");
+    assert!(out.contains("[ok] Port: Port"), "the port is held by Qoltanba all the same: {out}");
+}
