@@ -90,6 +90,10 @@ pub enum Command {
     /// Show the origin policy and token modules in force, and which sources were read: the IT
     /// policy file, the IT registry key (Windows), the user's config.
     Policy,
+    /// Check the installation and explain each finding with its fix: the daemon, who holds the
+    /// port, the local CA in each browser store, the browser extension host, tokens and readers,
+    /// the policy in force. Exit code 1 when a problem is found.
+    Doctor(DoctorArgs),
     /// Manage the local CA in the browsers' trust stores.
     Cert {
         /// What to do.
@@ -112,6 +116,21 @@ pub enum CertAction {
         #[arg(long, hide = true)]
         package_removal: bool,
     },
+}
+
+/// `qoltanba doctor`.
+#[derive(Debug, Default, clap::Args)]
+pub struct DoctorArgs {
+    /// Language of the report: kk, ru or en (default: `[ui] locale`, else the system's).
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
+    /// Print the report as JSON, for IT scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// Look for system-wide files (browser host manifests) under DIR instead of `/`, e.g. a
+    /// system image mounted elsewhere.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub root: Option<PathBuf>,
 }
 
 /// `qoltanba run`.

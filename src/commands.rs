@@ -1,14 +1,15 @@
-//! The security commands: the IT policy `run` starts with, `qoltanba policy`, `qoltanba history`
-//! and `qoltanba cert install|uninstall`.
+//! The security commands: the IT policy `run` starts with, `qoltanba policy`, `qoltanba history`,
+//! `qoltanba cert install|uninstall`, and `qoltanba doctor`'s report (its checks are in the
+//! library, `qoltanba::doctor`).
 
-use qoltanba::cli::CertAction;
-use std::path::Path;
+use qoltanba::cli::{CertAction, DoctorArgs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-use qoltanba::config::{policy_path, Policy, PolicySources, Settings};
+use qoltanba::config::{Policy, PolicySources, Settings, SourceKind};
 use qoltanba::daemon::{origin_policy, token_modules};
 use qoltanba::platform::clock::Clock;
 use qoltanba::platform::paths::Paths;
-use qoltanba::platform::registry::POLICY_KEY_SHOWN;
 use qoltanba::platform::trust;
 use qoltanba::service::audit::{self, Journal};
 use qoltanba::service::policy::{Mode, OriginPolicy};
@@ -37,18 +38,15 @@ pub fn policy(paths: &Paths, settings: &Settings, config: &Path) -> Result<(), F
 }
 
 fn print_sources(sources: &PolicySources, config: &Path) {
-    let shown = |read: Option<String>, fallback: String| match read {
-        Some(p) => format!("{p} (read)"),
-        None => format!("{fallback} (not present)"),
-    };
-    let file = sources.file.as_ref().map(|p| p.display().to_string());
-    println!("{:<20}{}", "IT policy file", shown(file, policy_path().display().to_string()));
-    if cfg!(windows) || sources.registry.is_some() {
-        let registry = shown(sources.registry.clone(), POLICY_KEY_SHOWN.to_string());
-        println!("{:<20}{registry}", "IT registry key");
+    for source in sources.places(config) {
+        let label = match source.kind {
+            SourceKind::ItFile => "IT policy file",
+            SourceKind::ItRegistry => "IT registry key",
+            SourceKind::UserConfig => "user config",
+        };
+        let read = if source.read { "read" } else { "not present" };
+        println!("{label:<20}{} ({read})", source.place);
     }
-    let present = if config.exists() { "read" } else { "not present" };
-    println!("{:<20}{} ({present})", "user config", config.display());
 }
 
 fn print_origin_policy(policy: &OriginPolicy, set_by_it: bool) {
@@ -115,4 +113,28 @@ pub fn cert(paths: &Paths, action: CertAction) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// `qoltanba doctor`: the report as text (in `--lang`, else the configured language) or JSON;
+/// exit code 1 when it found a problem.
+pub fn doctor(
+    paths: Paths,
+    settings: &Settings,
+    config_file: PathBuf,
+    args: &DoctorArgs,
+) -> Result<ExitCode, Failure> {
+    use qoltanba::ui::i18n::Locale;
+    let locale = match &args.lang {
+        Some(code) => Locale::parse(code).ok_or(format!("--lang {code:?}: use kk, ru or en"))?,
+        None => Locale::parse_or_default(&settings.ui.locale),
+    };
+    let home = trust::home().map_err(|e| e.to_string())?;
+    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    let places = qoltanba::doctor::Places { home, root, paths, config_file };
+    let report = qoltanba::doctor::examine(&places, settings, locale);
+    match args.json {
+        true => println!("{}", report.json()),
+        false => print!("{}", report.text(locale)),
+    }
+    Ok(if report.problems() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

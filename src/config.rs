@@ -182,6 +182,45 @@ pub struct PolicySources {
     pub registry: Option<String>,
 }
 
+/// One place settings are read from, as `qoltanba policy` and `qoltanba doctor` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourcePlace {
+    /// What it is.
+    pub kind: SourceKind,
+    /// The file or registry key, for display.
+    pub place: String,
+    /// Whether it was there and read.
+    pub read: bool,
+}
+
+/// The kinds of [`SourcePlace`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// The IT policy file.
+    ItFile,
+    /// The IT policy registry key (shown on Windows, or wherever it was read).
+    ItRegistry,
+    /// The user's config file.
+    UserConfig,
+}
+
+impl PolicySources {
+    /// The IT policy file, the registry key (Windows) and the user's `config`, each with
+    /// whether it was read.
+    pub fn places(&self, config: &Path) -> Vec<SourcePlace> {
+        let place = |kind, place: String, read| SourcePlace { kind, place, read };
+        let file = self.file.clone().unwrap_or_else(policy_path).display().to_string();
+        let mut places = vec![place(SourceKind::ItFile, file, self.file.is_some())];
+        if cfg!(windows) || self.registry.is_some() {
+            let key = self.registry.clone().unwrap_or_else(|| registry::POLICY_KEY_SHOWN.into());
+            places.push(place(SourceKind::ItRegistry, key, self.registry.is_some()));
+        }
+        let user = config.display().to_string();
+        places.push(place(SourceKind::UserConfig, user, config.exists()));
+        places
+    }
+}
+
 /// The policy file as a TOML table; `None` when there is no file.
 fn policy_file_table(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
     let shown = path.display().to_string();

@@ -3,7 +3,7 @@
 //! Layers, and the direction of their dependencies (see `docs/architecture.md`):
 //!
 //! ```text
-//! main, commands, gui, cli, demo (the binary and its tools)
+//! main, commands, doctor, gui, cli, demo (the binary and its tools)
 //!   ▼
 //! daemon (the wiring, as a library), config
 //!   ▼
@@ -24,6 +24,7 @@ pub mod config;
 pub mod crypto;
 pub mod daemon;
 pub mod demo;
+pub mod doctor;
 pub mod keystore;
 pub mod pki;
 pub mod platform;

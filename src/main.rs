@@ -1,6 +1,6 @@
 //! Composition root: parse the command line, read config, pick the prompter and clock, and run
 //! the daemon (`qoltanba::daemon`) until a signal or the tray's Quit. Also the script commands (`keys`,
-//! `sign`, `verify`).
+//! `sign`, `verify`); `doctor` prints its report and sets the exit code.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,7 +29,7 @@ type Failure = String;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match start(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(message) => {
             eprintln!("qoltanba: {message}");
             ExitCode::FAILURE
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn start(cli: Cli) -> Result<(), Failure> {
+fn start(cli: Cli) -> Result<ExitCode, Failure> {
     qoltanba::platform::harden::apply(); // no core dumps, no same-user ptrace (docs/security.md)
     let paths = Paths::resolve(cli.data_dir.as_deref()).map_err(|e| e.to_string())?;
     let settings = match &cli.config {
@@ -45,7 +45,7 @@ fn start(cli: Cli) -> Result<(), Failure> {
         None => Settings::load(&paths.config_file(), false),
     }
     .map_err(|e| e.to_string())?;
-    match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+    let done = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&paths, &settings, args),
         Command::Keys { file: Some(file), password_env, .. } => {
             keys(&file, password_env.as_deref())
@@ -75,7 +75,12 @@ fn start(cli: Cli) -> Result<(), Failure> {
             commands::policy(&paths, &settings, &config)
         }
         Command::Cert { action } => commands::cert(&paths, action),
-    }
+        Command::Doctor(args) => {
+            let config = cli.config.clone().unwrap_or_else(|| paths.config_file());
+            return commands::doctor(paths, &settings, config, &args);
+        }
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }
 
 /// `qoltanba demo`: serves the test portal until Ctrl+C.

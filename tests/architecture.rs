@@ -13,9 +13,10 @@ use std::path::Path;
 /// module may name `platform`. The crate roots (`lib.rs`, `main.rs`) are `main`.
 const LAYERS: &[(&str, &[&str])] = &[
     // Wiring and tools, at the top: the binary and what it composes.
-    ("main", &["cli", "commands", "daemon", "demo", "gui", "verify_command"]),
+    ("main", &["cli", "commands", "daemon", "demo", "doctor", "gui", "verify_command"]),
     ("verify_command", &["cli", "daemon"]),
-    ("commands", &["cli", "daemon"]),
+    ("commands", &["cli", "daemon", "doctor"]),
+    ("doctor", &["daemon"]),
     ("gui", &["daemon"]),
     // The wiring, as a library: builds the parts below and serves them.
     ("daemon", &["config", "transport", "ui"]),

@@ -1,7 +1,7 @@
 //! Platform glue: where files live (the `directories` crate, or `--data-dir`), the clock
 //! (the real one, or `QOLTANBA_TEST_NOW` in test builds), the browsers' trust stores, the
 //! Windows registry as a source of IT policy ([`registry`]), process hardening at start
-//! ([`harden`]), memory locked against swap for remembered secrets ([`locked`]) and a small
+//! ([`harden`]), the program holding a local port ([`ports`]), memory locked against swap for remembered secrets ([`locked`]) and a small
 //! blocking HTTP/1.1 client for the TSA, OCSP and CRL services ([`http`]).
 
 pub mod clock;
@@ -9,6 +9,7 @@ pub mod harden;
 pub mod http;
 pub mod locked;
 pub mod paths;
+pub mod ports;
 pub mod registry;
 #[cfg(test)]
 pub mod skip;

@@ -107,7 +107,7 @@ pub fn install_for_user(ca_pem: &Path, data_dir: &Path) -> Result<Vec<Store>, Tr
 }
 
 /// The user's home directory: `HOME`, else `USERPROFILE` (Windows).
-fn home() -> Result<PathBuf, TrustError> {
+pub fn home() -> Result<PathBuf, TrustError> {
     std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)
@@ -209,6 +209,39 @@ pub fn contains(store: &Store) -> bool {
         .is_ok_and(|out| out.status.success())
 }
 
+/// The trust flags (`C,,`) of `nickname` in the NSS database `location` (`sql:/…`), `None`
+/// when the database does not hold it; for `qoltanba doctor`.
+pub fn nss_trust(location: &str, nickname: &str) -> Result<Option<String>, TrustError> {
+    let output = Command::new("certutil")
+        .args(["-L", "-d", location])
+        .output()
+        .map_err(TrustError::NoCertutil)?;
+    if !output.status.success() {
+        let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        return Err(TrustError::Certutil { location: location.to_string(), message });
+    }
+    Ok(trust_flags(&String::from_utf8_lossy(&output.stdout), nickname))
+}
+
+/// The flags of `nickname` in a `certutil -L` listing: each line is the nickname, spaces, then
+/// the flags.
+fn trust_flags(listing: &str, nickname: &str) -> Option<String> {
+    listing.lines().find_map(|line| {
+        let (name, flags) = line.trim_end().rsplit_once(char::is_whitespace)?;
+        (name.trim_end() == nickname).then(|| flags.to_string())
+    })
+}
+
+/// Whether the current user's Windows Root store holds a certificate named `common_name`
+/// (`certutil -user -store Root`); for `qoltanba doctor`, untested here.
+pub fn in_user_root(common_name: &str) -> Result<bool, TrustError> {
+    let output = Command::new("certutil")
+        .args(["-user", "-store", "Root", common_name])
+        .output()
+        .map_err(TrustError::NoCertutil)?;
+    Ok(output.status.success())
+}
+
 fn certutil(args: &[&str], location: &str) -> Result<(), TrustError> {
     let output = Command::new("certutil").args(args).output().map_err(TrustError::NoCertutil)?;
     if output.status.success() {
@@ -219,7 +252,7 @@ fn certutil(args: &[&str], location: &str) -> Result<(), TrustError> {
 }
 
 /// The store name of the CA: its subject CN (`Qoltanba local CA (…)`), unique per CA.
-fn nickname(ca_pem: &Path) -> Result<String, TrustError> {
+pub fn nickname(ca_pem: &Path) -> Result<String, TrustError> {
     let pem = std::fs::read(ca_pem).map_err(|e| TrustError::Ca(e.to_string()))?;
     let der = rustls_pemfile::certs(&mut pem.as_slice())
         .next()
@@ -301,6 +334,18 @@ mod tests {
                 format!("dbm:{}", legacy.display()),
             ]
         );
+    }
+
+    #[test]
+    fn trust_flags_are_read_from_a_certutil_listing() {
+        let listing =
+            "\nCertificate Nickname                                         Trust Attributes\n\
+                       SSL,S/MIME,JAR/XPI\n\n\
+                       Qoltanba local CA (ab12)                                     C,,  \n\
+                       Other CA                                                     CT,C,C\n";
+        assert_eq!(trust_flags(listing, "Qoltanba local CA (ab12)"), Some("C,,".to_string()));
+        assert_eq!(trust_flags(listing, "Other CA"), Some("CT,C,C".to_string()));
+        assert_eq!(trust_flags(listing, "Qoltanba local CA (ffff)"), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! Start-up: [`Listen::parse`] the `--listen` URLs, [`tls::LocalCa::load_or_create`] for
 //! `wss://`, [`bind`], then [`serve`] with the protocol `Dispatcher` as [`Handler`].
-//! Requests go to the handler untouched; message bodies are never logged.
+//! Requests go to the handler untouched; message bodies are never logged. [`probe`] is the
+//! one client: `qoltanba doctor` asks a listen address for its status page.
 
 mod conns;
 mod error;
@@ -11,6 +12,7 @@ mod handler;
 mod head;
 pub mod listen;
 pub mod meter;
+pub mod probe;
 mod queue;
 mod status;
 pub mod tls;

@@ -5,6 +5,7 @@
 mod ca;
 mod cli;
 mod desktop;
+mod doctor;
 mod gost;
 mod harness;
 mod limits;

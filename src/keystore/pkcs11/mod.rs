@@ -1,7 +1,8 @@
 //! Hardware tokens over PKCS#11 (OASIS PKCS#11 v2.40 base specification and current
 //! mechanisms): the module registry ([`registry`]), one worker thread per module
 //! ([`worker`]), the token operations ([`token`]), the store and signer the service uses
-//! ([`store`], [`signer`]) and the GOST mechanisms ([`gost_mech`], with the one raw call in
+//! ([`store`], [`signer`]), what each module has now for `qoltanba doctor` ([`survey`]) and the
+//! GOST mechanisms ([`gost_mech`], with the one raw call in
 //! `raw`). The service sees only [`crate::keystore::TokenStores`]; no cryptoki type leaves this
 //! module. A PIN the user asked to remember is kept only in locked memory
 //! ([`crate::platform::locked`]); if memory cannot be locked it is not remembered. See
@@ -13,6 +14,7 @@ mod raw;
 pub mod registry;
 mod signer;
 mod store;
+pub mod survey;
 mod token;
 mod worker;
 

@@ -1,5 +1,6 @@
 //! English texts.
 
+use super::doctor::DoctorMsg;
 use super::Msg;
 use crate::service::consent::Operation;
 
@@ -89,5 +90,73 @@ pub(super) fn operation(op: Operation, count: usize) -> &'static str {
         (Operation::Raw, true) => "Sign 1 document (raw signature)",
         (Operation::Raw, false) => "Sign {n} documents (raw signatures)",
         (Operation::KeyInfo, _) => "Show the certificate of a key to the site",
+    }
+}
+
+/// The English text of a doctor's message.
+pub(super) fn doctor(msg: DoctorMsg) -> &'static str {
+    use DoctorMsg::*;
+    match msg {
+        MarkOk => "ok",
+        MarkWarning => "warning",
+        MarkProblem => "problem",
+        Fix => "Fix",
+        TopicDaemon => "Daemon",
+        TopicPort => "Port",
+        TopicTrust => "Certificate",
+        TopicNativeHost => "Browser extension host",
+        TopicTokens => "Tokens",
+        TopicPolicy => "Policy",
+        DaemonRunning => "Qoltanba {version} is running on {url}.",
+        DaemonForeignCa => "Qoltanba answers on {url}, but its certificate was not issued by the local CA in {ca}: browsers that trust this CA will refuse it.",
+        FixForeignCa => "Another copy of Qoltanba (another user's, or one with another data directory) holds the port: stop it, then start Qoltanba as this user (systemctl --user restart qoltanba).",
+        DaemonNotRunning => "Qoltanba is not running on {url}.",
+        FixStart => "Start it: qoltanba run, or systemctl --user start qoltanba, or log out and log in again.",
+        FixStartAfterPort => "Free the port first (see the port line), then start Qoltanba: qoltanba run or systemctl --user start qoltanba.",
+        PortFree => "Port {port} is free.",
+        PortOurs => "Port {port} is held by Qoltanba.",
+        PortHeld => "Port {port} is held by another program: {program}.",
+        PortHeldUnknown => "Port {port} is held by another program that could not be identified (perhaps another user's).",
+        FixPortHeld => "Stop that program (or give Qoltanba another address in [server] listen), then start Qoltanba.",
+        PortNcaLayer => "Port {port} is held by the official NCALayer ({program}). Both programs use port 13579, so only one of them can run at a time; Qoltanba answers the same portals.",
+        FixNcaLayer => "Quit NCALayer (its tray icon, Exit) and turn off its autostart, then start Qoltanba. To go back, stop Qoltanba and start NCALayer.",
+        TrustOk => "The local CA is trusted in {store}.",
+        TrustMissing => "The local CA is not trusted in {store}: browsers using this store will refuse wss://127.0.0.1:13579.",
+        TrustWrongFlags => "The local CA is in {store} with trust flags {flags} instead of C,,: browsers will not trust it for the connection.",
+        FixTrust => "Run: qoltanba cert install (or the tray's \"Trust certificate\" item), then restart the browser.",
+        TrustNoCa => "There is no local CA yet ({ca}).",
+        FixNoCa => "Qoltanba creates it on its first start and adds it to the browsers: start the daemon.",
+        TrustBadCa => "The local CA {ca} cannot be read: {reason}",
+        FixBadCa => "Move the tls directory next to it aside and start Qoltanba again: it makes a new CA; then run qoltanba cert install.",
+        TrustNoStores => "No browser certificate store was found (~/.pki/nssdb, Firefox profiles).",
+        FixNoStores => "Open the browser once, or run qoltanba cert install (it creates ~/.pki/nssdb).",
+        TrustNoCertutil => "certutil is not installed, so the browsers' certificate stores cannot be checked or updated.",
+        FixNoCertutil => "Install it (Debian, Ubuntu: sudo apt install libnss3-tools), then run qoltanba cert install.",
+        TrustUnchecked => "Cannot check {store}: {reason}",
+        HostOk => "{browser}: the host {host} is registered ({manifest}).",
+        HostMissing => "{browser}: the host {host} is not registered (looked in {places}).",
+        HostInvalid => "{browser}: {manifest} is not valid: {reason}.",
+        FixHost => "Reinstall the Qoltanba package: it registers the host for every browser.",
+        HostNoBrowser => "No Chrome, Chromium, Edge or Firefox profile was found for this user, so no browser extension host is needed yet.",
+        ReasonNotJson => "it is not a JSON manifest",
+        ReasonWrongName => "its name is not {host}",
+        ReasonNotStdio => "its type is not stdio",
+        ReasonNoProgram => "the program {path} does not exist",
+        ReasonNotExecutable => "the program {path} is not executable",
+        ReasonWrongExtension => "it does not allow the Qoltanba extension",
+        TokensNone => "No PKCS#11 token module is installed; keys in files (.p12) work without one.",
+        TokenModule => "{store}: module {module}: readers: {readers}; tokens: {tokens}.",
+        NoneWord => "none",
+        TokenModuleUnusable => "{store}: module {module} is installed but does not load.",
+        FixTokenModule => "Reinstall the token's driver, or correct the module path in [pkcs11.modules] of the config.",
+        PolicyInForce => "mode {mode}; allowed origins: {count}; IT policy file: {file}; user config: {config}.",
+        PolicyRegistry => "IT registry key: {key}.",
+        PolicySetByIt => "{mode} (set by IT)",
+        SourceRead => "{path} (read)",
+        SourceAbsent => "{path} (not present)",
+        PolicyInvalid => "The IT policy cannot be read: {reason}",
+        FixPolicy => "Ask your IT department to correct the policy file or registry key.",
+        SummaryOk => "No problems found.",
+        SummaryProblems => "Problems found: {n}.",
     }
 }

@@ -1,5 +1,6 @@
 //! Қазақша мәтіндер.
 
+use super::doctor::DoctorMsg;
 use super::Msg;
 use crate::service::consent::Operation;
 
@@ -82,5 +83,73 @@ pub(super) fn operation(op: Operation) -> &'static str {
         Operation::XmlElement => "{n} XML құжаттың элементіне қол қою",
         Operation::Raw => "{n} құжатқа қол қою (қарапайым қолтаңба)",
         Operation::KeyInfo => "Кілт сертификатын сайтқа көрсету",
+    }
+}
+
+/// doctor хабарламасының қазақша мәтіні.
+pub(super) fn doctor(msg: DoctorMsg) -> &'static str {
+    use DoctorMsg::*;
+    match msg {
+        MarkOk => "қалыпты",
+        MarkWarning => "ескерту",
+        MarkProblem => "ақау",
+        Fix => "Қалай түзету керек",
+        TopicDaemon => "Қызмет",
+        TopicPort => "Порт",
+        TopicTrust => "Сертификат",
+        TopicNativeHost => "Браузер кеңейтімінің хосты",
+        TopicTokens => "Токендер",
+        TopicPolicy => "Саясат",
+        DaemonRunning => "Qoltanba {version} {url} мекенжайында жұмыс істеп тұр.",
+        DaemonForeignCa => "Qoltanba {url} мекенжайында жауап береді, бірақ оның сертификатын {ca} ішіндегі жергілікті КО шығармаған: осы КО-ға сенетін браузерлер оны қабылдамайды.",
+        FixForeignCa => "Портты Qoltanba-ның басқа данасы (басқа пайдаланушының немесе басқа деректер каталогымен іске қосылған) алып тұр: оны тоқтатып, Qoltanba-ны осы пайдаланушы атынан іске қосыңыз (systemctl --user restart qoltanba).",
+        DaemonNotRunning => "Qoltanba {url} мекенжайында іске қосылмаған.",
+        FixStart => "Оны іске қосыңыз: qoltanba run немесе systemctl --user start qoltanba, не жүйеден шығып, қайта кіріңіз.",
+        FixStartAfterPort => "Алдымен портты босатыңыз (порт туралы жолды қараңыз), содан кейін Qoltanba-ны іске қосыңыз: qoltanba run немесе systemctl --user start qoltanba.",
+        PortFree => "{port} порты бос.",
+        PortOurs => "{port} портын Qoltanba пайдаланып тұр.",
+        PortHeld => "{port} портын басқа бағдарлама алып тұр: {program}.",
+        PortHeldUnknown => "{port} портын анықталмаған басқа бағдарлама алып тұр (мүмкін, басқа пайдаланушының бағдарламасы).",
+        FixPortHeld => "Сол бағдарламаны тоқтатыңыз (немесе [server] listen ішінде Qoltanba-ға басқа мекенжай беріңіз), содан кейін Qoltanba-ны іске қосыңыз.",
+        PortNcaLayer => "{port} портын ресми NCALayer алып тұр ({program}). Екі бағдарлама да 13579 портын пайдаланады, сондықтан бір уақытта тек біреуі жұмыс істей алады; Qoltanba сол порталдарға жауап береді.",
+        FixNcaLayer => "NCALayer-ді жабыңыз (трейдегі белгішесі, «Шығу») және оның автоіске қосылуын өшіріңіз, содан кейін Qoltanba-ны іске қосыңыз. Қайта оралу үшін Qoltanba-ны тоқтатып, NCALayer-ді іске қосыңыз.",
+        TrustOk => "Жергілікті КО {store} ішінде сенімді.",
+        TrustMissing => "Жергілікті КО {store} ішінде сенімді емес: осы қойманы пайдаланатын браузерлер wss://127.0.0.1:13579 мекенжайына қосылудан бас тартады.",
+        TrustWrongFlags => "Жергілікті КО {store} ішінде бар, бірақ сенім белгілері C,, емес, {flags}: браузерлер оған байланыс үшін сенбейді.",
+        FixTrust => "Орындаңыз: qoltanba cert install (немесе трейдегі «Сертификатқа сену» тармағы), содан кейін браузерді қайта іске қосыңыз.",
+        TrustNoCa => "Жергілікті КО әлі жоқ ({ca}).",
+        FixNoCa => "Qoltanba оны алғаш іске қосылғанда жасап, браузерлерге қосады: қызметті іске қосыңыз.",
+        TrustBadCa => "Жергілікті КО {ca} оқылмайды: {reason}",
+        FixBadCa => "Жанындағы tls каталогын басқа жерге жылжытып, Qoltanba-ны қайта іске қосыңыз: ол жаңа КО жасайды; содан кейін qoltanba cert install орындаңыз.",
+        TrustNoStores => "Браузердің сертификаттар қоймасы табылмады (~/.pki/nssdb, Firefox профильдері).",
+        FixNoStores => "Браузерді бір рет ашыңыз немесе qoltanba cert install орындаңыз (ол ~/.pki/nssdb жасайды).",
+        TrustNoCertutil => "certutil орнатылмаған, сондықтан браузерлердің сертификаттар қоймаларын тексеру де, өзгерту де мүмкін емес.",
+        FixNoCertutil => "Оны орнатыңыз (Debian, Ubuntu: sudo apt install libnss3-tools), содан кейін qoltanba cert install орындаңыз.",
+        TrustUnchecked => "{store} тексерілмейді: {reason}",
+        HostOk => "{browser}: {host} хосты тіркелген ({manifest}).",
+        HostMissing => "{browser}: {host} хосты тіркелмеген (іздеген орындар: {places}).",
+        HostInvalid => "{browser}: {manifest} жарамсыз: {reason}.",
+        FixHost => "Qoltanba пакетін қайта орнатыңыз: ол хостты барлық браузерлер үшін тіркейді.",
+        HostNoBrowser => "Бұл пайдаланушыда Chrome, Chromium, Edge немесе Firefox профилі табылмады, сондықтан кеңейтім хосты әзірге қажет емес.",
+        ReasonNotJson => "бұл JSON манифесі емес",
+        ReasonWrongName => "оның атауы {host} емес",
+        ReasonNotStdio => "оның түрі stdio емес",
+        ReasonNoProgram => "{path} бағдарламасы жоқ",
+        ReasonNotExecutable => "{path} бағдарламасы орындалмайды",
+        ReasonWrongExtension => "ол Qoltanba кеңейтіміне рұқсат бермейді",
+        TokensNone => "Токендерге арналған PKCS#11 модулі орнатылмаған; файлдағы кілттер (.p12) онсыз да жұмыс істейді.",
+        TokenModule => "{store}: {module} модулі: оқу құрылғылары: {readers}; токендер: {tokens}.",
+        NoneWord => "жоқ",
+        TokenModuleUnusable => "{store}: {module} модулі орнатылған, бірақ жүктелмейді.",
+        FixTokenModule => "Токен драйверін қайта орнатыңыз немесе конфигурацияның [pkcs11.modules] бөлімінде модуль жолын түзетіңіз.",
+        PolicyInForce => "режим {mode}; рұқсат етілген көздер: {count}; IT саясатының файлы: {file}; пайдаланушы конфигурациясы: {config}.",
+        PolicyRegistry => "IT тізілім кілті: {key}.",
+        PolicySetByIt => "{mode} (IT белгілеген)",
+        SourceRead => "{path} (оқылды)",
+        SourceAbsent => "{path} (жоқ)",
+        PolicyInvalid => "IT саясаты оқылмайды: {reason}",
+        FixPolicy => "IT бөлімінен саясат файлын немесе тізілім кілтін түзетуді сұраңыз.",
+        SummaryOk => "Ақау табылған жоқ.",
+        SummaryProblems => "Табылған ақаулар саны: {n}.",
     }
 }

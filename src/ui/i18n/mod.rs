@@ -1,9 +1,11 @@
 //! User-facing text in Kazakh, Russian and English: a [`Locale`], a [`Msg`] key per sentence
 //! and one table per language (`kk.rs`, `ru.rs`, `en.rs`). The dialog, the tray and the
-//! notifications take every word from here; the terminal prompter keeps English. Templates name
-//! their blanks `{name}`, filled by [`fill`]. Nothing here does I/O except reading the
+//! notifications take every word from here, `qoltanba doctor` from its own keys ([`doctor`]);
+//! the terminal prompter keeps English. Templates name their blanks `{name}`, filled by
+//! [`fill`]. Nothing here does I/O except reading the
 //! environment in [`Locale::from_system`].
 
+pub mod doctor;
 mod en;
 mod kk;
 mod ru;

@@ -1,5 +1,6 @@
 //! Русские тексты.
 
+use super::doctor::DoctorMsg;
 use super::Msg;
 use crate::service::consent::Operation;
 
@@ -124,5 +125,73 @@ pub(super) fn operation(op: Operation, count: usize) -> &'static str {
             "Подписать {n} документов (простая подпись)",
         ][form],
         Operation::KeyInfo => "Показать сайту сертификат ключа",
+    }
+}
+
+/// Русский текст сообщения doctor.
+pub(super) fn doctor(msg: DoctorMsg) -> &'static str {
+    use DoctorMsg::*;
+    match msg {
+        MarkOk => "норма",
+        MarkWarning => "внимание",
+        MarkProblem => "проблема",
+        Fix => "Как исправить",
+        TopicDaemon => "Служба",
+        TopicPort => "Порт",
+        TopicTrust => "Сертификат",
+        TopicNativeHost => "Хост расширения браузера",
+        TopicTokens => "Токены",
+        TopicPolicy => "Политика",
+        DaemonRunning => "Qoltanba {version} работает на {url}.",
+        DaemonForeignCa => "Qoltanba отвечает на {url}, но её сертификат выпущен не локальным УЦ из {ca}: браузеры, доверяющие этому УЦ, его отвергнут.",
+        FixForeignCa => "Порт занят другой копией Qoltanba (другого пользователя или с другим каталогом данных): остановите её, затем запустите Qoltanba от этого пользователя (systemctl --user restart qoltanba).",
+        DaemonNotRunning => "Qoltanba не запущена на {url}.",
+        FixStart => "Запустите её: qoltanba run, или systemctl --user start qoltanba, или выйдите из системы и войдите снова.",
+        FixStartAfterPort => "Сначала освободите порт (см. строку о порте), затем запустите Qoltanba: qoltanba run или systemctl --user start qoltanba.",
+        PortFree => "Порт {port} свободен.",
+        PortOurs => "Порт {port} занят Qoltanba.",
+        PortHeld => "Порт {port} занят другой программой: {program}.",
+        PortHeldUnknown => "Порт {port} занят другой программой, которую не удалось определить (возможно, другого пользователя).",
+        FixPortHeld => "Остановите эту программу (или укажите Qoltanba другой адрес в [server] listen), затем запустите Qoltanba.",
+        PortNcaLayer => "Порт {port} занят официальным NCALayer ({program}). Обе программы используют порт 13579, поэтому одновременно может работать только одна из них; Qoltanba отвечает тем же порталам.",
+        FixNcaLayer => "Закройте NCALayer (значок в трее, «Выход») и отключите его автозапуск, затем запустите Qoltanba. Чтобы вернуться, остановите Qoltanba и запустите NCALayer.",
+        TrustOk => "Локальный УЦ является доверенным в {store}.",
+        TrustMissing => "Локальный УЦ не является доверенным в {store}: браузеры, использующие это хранилище, откажутся подключаться к wss://127.0.0.1:13579.",
+        TrustWrongFlags => "Локальный УЦ есть в {store}, но с флагами доверия {flags} вместо C,,: браузеры не будут доверять ему соединение.",
+        FixTrust => "Выполните: qoltanba cert install (или пункт «Доверять сертификату» в трее), затем перезапустите браузер.",
+        TrustNoCa => "Локального УЦ ещё нет ({ca}).",
+        FixNoCa => "Qoltanba создаёт его при первом запуске и добавляет в браузеры: запустите службу.",
+        TrustBadCa => "Не удаётся прочитать локальный УЦ {ca}: {reason}",
+        FixBadCa => "Переместите каталог tls рядом с ним в сторону и снова запустите Qoltanba: она создаст новый УЦ; затем выполните qoltanba cert install.",
+        TrustNoStores => "Хранилище сертификатов браузера не найдено (~/.pki/nssdb, профили Firefox).",
+        FixNoStores => "Откройте браузер хотя бы раз или выполните qoltanba cert install (она создаст ~/.pki/nssdb).",
+        TrustNoCertutil => "certutil не установлен, поэтому хранилища сертификатов браузеров нельзя ни проверить, ни изменить.",
+        FixNoCertutil => "Установите его (Debian, Ubuntu: sudo apt install libnss3-tools), затем выполните qoltanba cert install.",
+        TrustUnchecked => "Не удаётся проверить {store}: {reason}",
+        HostOk => "{browser}: хост {host} зарегистрирован ({manifest}).",
+        HostMissing => "{browser}: хост {host} не зарегистрирован (искали в {places}).",
+        HostInvalid => "{browser}: {manifest} неверен: {reason}.",
+        FixHost => "Переустановите пакет Qoltanba: он регистрирует хост для всех браузеров.",
+        HostNoBrowser => "У этого пользователя не найдено профилей Chrome, Chromium, Edge или Firefox, поэтому хост расширения пока не нужен.",
+        ReasonNotJson => "это не JSON-манифест",
+        ReasonWrongName => "его имя не {host}",
+        ReasonNotStdio => "его тип не stdio",
+        ReasonNoProgram => "программы {path} не существует",
+        ReasonNotExecutable => "программа {path} не является исполняемой",
+        ReasonWrongExtension => "он не разрешает расширение Qoltanba",
+        TokensNone => "Ни один модуль PKCS#11 для токенов не установлен; ключи в файлах (.p12) работают и без него.",
+        TokenModule => "{store}: модуль {module}: считывателей: {readers}; токены: {tokens}.",
+        NoneWord => "нет",
+        TokenModuleUnusable => "{store}: модуль {module} установлен, но не загружается.",
+        FixTokenModule => "Переустановите драйвер токена или исправьте путь к модулю в [pkcs11.modules] конфигурации.",
+        PolicyInForce => "режим {mode}; разрешённых источников: {count}; файл политики ИТ: {file}; конфигурация пользователя: {config}.",
+        PolicyRegistry => "ключ реестра ИТ: {key}.",
+        PolicySetByIt => "{mode} (задан ИТ)",
+        SourceRead => "{path} (прочитан)",
+        SourceAbsent => "{path} (отсутствует)",
+        PolicyInvalid => "Не удаётся прочитать политику ИТ: {reason}",
+        FixPolicy => "Попросите ИТ-отдел исправить файл политики или ключ реестра.",
+        SummaryOk => "Проблем не найдено.",
+        SummaryProblems => "Найдено проблем: {n}.",
     }
 }
