@@ -195,8 +195,12 @@ fn run_as(args: &[&str], seconds: u64, nobody: bool) -> Option<(std::process::Ex
     let data = dir.path().to_str().expect("path");
     let qoltanba = env!("CARGO_BIN_EXE_qoltanba");
     let mut command = if nobody {
+        // A copy `nobody` can run wherever the checkout is (its folders may be closed to others).
+        let copy = dir.path().join("qoltanba");
+        std::fs::copy(qoltanba, &copy).expect("copy the binary");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", qoltanba]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(copy);
         c
     } else {
         std::process::Command::new(qoltanba)
