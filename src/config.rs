@@ -578,7 +578,8 @@ mod tests {
         bad("allow_local_programs", registry::Data::Number(2));
         bad("allow_local_programs", text("yes"));
         bad("prompts_per_minute", registry::Data::Number(1000));
-        bad("allowed_origins", text("https://portal.test.kz"));
+        // One string is a list of origins (an installer property); each must be an origin.
+        bad("allowed_origins", text("https://portal.test.kz, portal.test.kz/login"));
     }
 
     #[test]
