@@ -94,6 +94,22 @@ pub enum Command {
     /// port, the local CA in each browser store, the browser extension host, tokens and readers,
     /// the policy in force. Exit code 1 when a problem is found.
     Doctor(DoctorArgs),
+    /// The browser extension's native-messaging host, started by the browser through the
+    /// manifest `kz.qoltanba.native`: relays one page's socket to the running daemon, starting
+    /// it when needed (docs/extension.md). Not for direct use.
+    NativeHost {
+        /// What the browser passes: the calling extension's origin (Chrome, Edge), or the
+        /// manifest path and the add-on id (Firefox).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        caller: Vec<String>,
+    },
+    /// Register the browser extension's native-messaging host for this user, in Chrome,
+    /// Chromium, Edge and Firefox (the packages register it for every user).
+    InstallBrowserSupport {
+        /// Take the registration back.
+        #[arg(long)]
+        remove: bool,
+    },
     /// Manage the local CA in the browsers' trust stores.
     Cert {
         /// What to do.
@@ -148,6 +164,10 @@ pub struct RunArgs {
     /// official NCALayer; `qoltanba doctor` tells which), so two starts never fight.
     #[arg(long)]
     pub session: bool,
+    /// Started by the browser extension's native host because nothing listened: exits quietly
+    /// when the port is already held, as `--session` does (another host started it first).
+    #[arg(long, hide = true)]
+    pub on_demand: bool,
 }
 
 /// `qoltanba sign`.

@@ -115,6 +115,31 @@ pub fn cert(paths: &Paths, action: CertAction) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `qoltanba install-browser-support [--remove]`: the user's registration of the extension's
+/// native-messaging host (the host program in the data directory, a manifest per browser).
+pub fn browser_support(paths: &Paths, globals: &[String], remove: bool) -> Result<(), Failure> {
+    use qoltanba::platform::browsers;
+    let home = trust::home().map_err(|e| e.to_string())?;
+    let dir = paths.data_dir.join("native-messaging");
+    if remove {
+        let removed = browsers::remove_for_user(&home, &dir).map_err(|e| e.to_string())?;
+        if removed.is_empty() {
+            println!("the native-messaging host was not registered for this user");
+        }
+        for done in removed {
+            println!("{}: removed {}", done.browser, done.place);
+        }
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find qoltanba: {e}"))?;
+    let done = browsers::install_for_user(&home, &dir, &exe, globals)
+        .map_err(|e| format!("cannot register the native-messaging host: {e}"))?;
+    for done in done {
+        println!("{}: registered {} in {}", done.browser, browsers::HOST, done.place);
+    }
+    Ok(())
+}
+
 /// `qoltanba doctor`: the report as text (in `--lang`, else the configured language) or JSON;
 /// exit code 1 when it found a problem.
 pub fn doctor(

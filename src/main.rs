@@ -21,6 +21,7 @@ use qoltanba::transport::Listen;
 
 mod commands;
 mod gui;
+mod native_host;
 mod verify_command;
 
 /// A failure of a command, printed as one line on stderr.
@@ -45,6 +46,7 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
         None => Settings::load(&paths.config_file(), false),
     }
     .map_err(|e| e.to_string())?;
+    let globals = global_args(&cli);
     let done = match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
         Command::Run(args) => run(&paths, &settings, args),
         Command::Keys { file: Some(file), password_env, .. } => {
@@ -75,12 +77,31 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
             commands::policy(&paths, &settings, &config)
         }
         Command::Cert { action } => commands::cert(&paths, action),
+        Command::NativeHost { caller } => {
+            return native_host::run(&paths, &settings, &globals, &caller)
+        }
+        Command::InstallBrowserSupport { remove } => {
+            commands::browser_support(&paths, &globals, remove)
+        }
         Command::Doctor(args) => {
             let config = cli.config.clone().unwrap_or_else(|| paths.config_file());
             return commands::doctor(paths, &settings, config, &args);
         }
     };
     done.map(|()| ExitCode::SUCCESS)
+}
+
+/// The global arguments given (`--config`, `--data-dir`), for a command that runs `qoltanba`
+/// again (the daemon the native host starts, the host program the browsers start).
+fn global_args(cli: &Cli) -> Vec<String> {
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut args = Vec::new();
+    for (flag, value) in [("--config", &cli.config), ("--data-dir", &cli.data_dir)] {
+        if let Some(value) = value {
+            args.extend([flag.to_string(), absolute(value).display().to_string()]);
+        }
+    }
+    args
 }
 
 /// `qoltanba demo`: serves the test portal until Ctrl+C.
@@ -184,7 +205,7 @@ fn run(paths: &Paths, settings: &Settings, args: RunArgs) -> Result<(), Failure>
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     let quit = Arc::new(tokio::sync::Notify::new());
     let service = parts.service.clone();
-    let serve = serve(listens, parts, quit.clone(), args.session);
+    let serve = serve(listens, parts, quit.clone(), args.session || args.on_demand);
     if mode == "gui" {
         return desktop.run_with_tray(runtime, serve, service, quit);
     }

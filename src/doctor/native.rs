@@ -1,9 +1,9 @@
 //! The native-messaging host of the browser extension: for each browser whose profile
 //! directory exists (or whose manifest is found anyway), `kz.qoltanba.native.json` in the
 //! user scope, then the system scope (`installer/native-messaging/README.md`; on Windows the
-//! registry keys naming the manifest, untested here). A manifest must parse, name our host, be
-//! of type `stdio`, point at an executable program and allow our extension; the expected name
-//! and extension IDs come from the installer's templates, the one source.
+//! registry keys naming the manifest). A manifest must parse, name our host, be of type `stdio`,
+//! point at an executable program and allow our extension; the browsers, places, name and
+//! extension IDs come from [`crate::platform::browsers`].
 
 use std::path::{Path, PathBuf};
 
@@ -12,93 +12,9 @@ use serde_json::Value;
 use super::{Finding, Say, Status, Topic};
 use crate::ui::i18n::doctor::DoctorMsg;
 
-/// The host name.
-pub const HOST: &str = "kz.qoltanba.native";
-
-/// The Chromium family's template (Chrome, Chromium, Edge).
-const CHROMIUM_TEMPLATE: &str = include_str!("../../installer/native-messaging/chromium.json");
-/// Firefox's template.
-const FIREFOX_TEMPLATE: &str = include_str!("../../installer/native-messaging/firefox.json");
-
-/// One browser: its name, template, profile directory (under home) and manifest places.
-struct Browser {
-    name: &'static str,
-    template: &'static str,
-    /// The field listing who may talk to the host.
-    allowed: &'static str,
-    profile: &'static str,
-    /// Linux: the user-scope directory under home; Windows: the registry key under HKCU.
-    user: &'static str,
-    /// Linux: the system-scope directory under the root; Windows: the key under HKLM.
-    system: &'static str,
-}
-
-const CHROMIUM_ALLOWED: &str = "allowed_origins";
-const FIREFOX_ALLOWED: &str = "allowed_extensions";
-
-#[cfg(not(windows))]
-const BROWSERS: [Browser; 4] = [
-    Browser {
-        name: "Chrome",
-        template: CHROMIUM_TEMPLATE,
-        allowed: CHROMIUM_ALLOWED,
-        profile: ".config/google-chrome",
-        user: ".config/google-chrome/NativeMessagingHosts",
-        system: "etc/opt/chrome/native-messaging-hosts",
-    },
-    Browser {
-        name: "Chromium",
-        template: CHROMIUM_TEMPLATE,
-        allowed: CHROMIUM_ALLOWED,
-        profile: ".config/chromium",
-        user: ".config/chromium/NativeMessagingHosts",
-        system: "etc/chromium/native-messaging-hosts",
-    },
-    Browser {
-        name: "Edge",
-        template: CHROMIUM_TEMPLATE,
-        allowed: CHROMIUM_ALLOWED,
-        profile: ".config/microsoft-edge",
-        user: ".config/microsoft-edge/NativeMessagingHosts",
-        system: "etc/opt/edge/native-messaging-hosts",
-    },
-    Browser {
-        name: "Firefox",
-        template: FIREFOX_TEMPLATE,
-        allowed: FIREFOX_ALLOWED,
-        profile: ".mozilla/firefox",
-        user: ".mozilla/native-messaging-hosts",
-        system: "usr/lib/mozilla/native-messaging-hosts",
-    },
-];
-
-#[cfg(windows)]
-const BROWSERS: [Browser; 3] = [
-    Browser {
-        name: "Chrome",
-        template: CHROMIUM_TEMPLATE,
-        allowed: CHROMIUM_ALLOWED,
-        profile: r"AppData\Local\Google\Chrome\User Data",
-        user: r"Software\Google\Chrome\NativeMessagingHosts\kz.qoltanba.native",
-        system: r"Software\Google\Chrome\NativeMessagingHosts\kz.qoltanba.native",
-    },
-    Browser {
-        name: "Edge",
-        template: CHROMIUM_TEMPLATE,
-        allowed: CHROMIUM_ALLOWED,
-        profile: r"AppData\Local\Microsoft\Edge\User Data",
-        user: r"Software\Microsoft\Edge\NativeMessagingHosts\kz.qoltanba.native",
-        system: r"Software\Microsoft\Edge\NativeMessagingHosts\kz.qoltanba.native",
-    },
-    Browser {
-        name: "Firefox",
-        template: FIREFOX_TEMPLATE,
-        allowed: FIREFOX_ALLOWED,
-        profile: r"AppData\Roaming\Mozilla\Firefox",
-        user: r"Software\Mozilla\NativeMessagingHosts\kz.qoltanba.native",
-        system: r"Software\Mozilla\NativeMessagingHosts\kz.qoltanba.native",
-    },
-];
+#[cfg(test)]
+use crate::platform::browsers::CHROMIUM_TEMPLATE;
+use crate::platform::browsers::{Browser, BROWSERS, HOST};
 
 /// One finding per browser found; a warning when there is none.
 pub(super) fn check(home: &Path, root: &Path, say: Say) -> Vec<Finding> {

@@ -1,5 +1,7 @@
 //! The only code that touches sockets: WebSocket over TLS or plain TCP on loopback, the local
-//! CA that makes TLS trusted, and (later) native messaging for the browser extension.
+//! CA that makes TLS trusted, and native messaging for the browser extension
+//! ([`native_messaging`]: the browsers' framing; [`native_relay`]: the host's WebSocket to the
+//! daemon).
 //!
 //! Start-up: [`Listen::parse`] the `--listen` URLs, [`tls::LocalCa::load_or_create`] for
 //! `wss://`, [`bind`], then [`serve`] with the protocol `Dispatcher` as [`Handler`].
@@ -12,6 +14,8 @@ mod handler;
 mod head;
 pub mod listen;
 pub mod meter;
+pub mod native_messaging;
+pub mod native_relay;
 pub mod probe;
 mod queue;
 mod status;

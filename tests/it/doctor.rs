@@ -186,8 +186,24 @@ fn doctor_reports_a_missing_host_manifest_until_one_is_written() {
         system.display()
     );
     assert!(out.contains(&missing), "{out}");
-    assert!(out.contains("Fix: Reinstall the Qoltanba package"), "{out}");
+    assert!(out.contains("Fix: Run `qoltanba install-browser-support`"), "{out}");
     assert_eq!(out.matches("[problem]").count(), 1, "the manifest is the only problem: {out}");
+
+    // The fix it names works: the user-scope registration satisfies the doctor, and is taken back.
+    let install = place.qoltanba(&daemon.data()).arg("install-browser-support").output();
+    let install = install.expect("install-browser-support");
+    assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
+    let (code, hosts) = place.findings(&daemon.data(), "native_host");
+    assert_eq!(code, 0, "{hosts:?}");
+    let user = place.home().join(".config/chromium/NativeMessagingHosts/kz.qoltanba.native.json");
+    let registered =
+        format!("Chromium: the host kz.qoltanba.native is registered ({}).", user.display());
+    assert!(hosts.iter().any(|f| f["text"] == registered.as_str()), "{hosts:?}");
+    assert!(hosts.iter().all(|f| f["status"] == "ok"), "{hosts:?}");
+    let mut remove = place.qoltanba(&daemon.data());
+    remove.args(["install-browser-support", "--remove"]);
+    assert!(remove.status().expect("--remove").success());
+    assert!(!user.exists());
 
     let host = place.dir.path().join("native-host");
     std::fs::write(&host, "#!/bin/sh\nexec qoltanba native-host\n").expect("host");

@@ -2,6 +2,7 @@
 //! fixtures, driven as a browser would; every signature is checked by openssl or xmlsec1. A test
 //! whose tool is missing skips visibly through [`skip::needs`] (the unit tests' own function).
 
+mod browser;
 mod ca;
 mod cli;
 mod desktop;
@@ -9,6 +10,7 @@ mod doctor;
 mod gost;
 mod harness;
 mod limits;
+mod native;
 mod prompts;
 mod protocol;
 mod revocation;

@@ -87,7 +87,7 @@ pub enum DoctorMsg {
     HostMissing,
     /// `{browser}: {manifest} is not valid: {reason}.`
     HostInvalid,
-    /// Fix: reinstall the package.
+    /// Fix: `qoltanba install-browser-support`.
     FixHost,
     /// No browser profile found.
     HostNoBrowser,

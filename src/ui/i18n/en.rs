@@ -136,7 +136,7 @@ pub(super) fn doctor(msg: DoctorMsg) -> &'static str {
         HostOk => "{browser}: the host {host} is registered ({manifest}).",
         HostMissing => "{browser}: the host {host} is not registered (looked in {places}).",
         HostInvalid => "{browser}: {manifest} is not valid: {reason}.",
-        FixHost => "Reinstall the Qoltanba package: it registers the host for every browser.",
+        FixHost => "Run `qoltanba install-browser-support`: it registers the host for every browser of this user (the Qoltanba package does it for all users).",
         HostNoBrowser => "No Chrome, Chromium, Edge or Firefox profile was found for this user, so no browser extension host is needed yet.",
         ReasonNotJson => "it is not a JSON manifest",
         ReasonWrongName => "its name is not {host}",

@@ -129,7 +129,7 @@ pub(super) fn doctor(msg: DoctorMsg) -> &'static str {
         HostOk => "{browser}: {host} хосты тіркелген ({manifest}).",
         HostMissing => "{browser}: {host} хосты тіркелмеген (іздеген орындар: {places}).",
         HostInvalid => "{browser}: {manifest} жарамсыз: {reason}.",
-        FixHost => "Qoltanba пакетін қайта орнатыңыз: ол хостты барлық браузерлер үшін тіркейді.",
+        FixHost => "`qoltanba install-browser-support` командасын орындаңыз: ол хостты осы пайдаланушының барлық браузерлерінде тіркейді (Qoltanba пакеті мұны барлық пайдаланушылар үшін жасайды).",
         HostNoBrowser => "Бұл пайдаланушыда Chrome, Chromium, Edge немесе Firefox профилі табылмады, сондықтан кеңейтім хосты әзірге қажет емес.",
         ReasonNotJson => "бұл JSON манифесі емес",
         ReasonWrongName => "оның атауы {host} емес",

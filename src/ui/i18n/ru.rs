@@ -171,7 +171,7 @@ pub(super) fn doctor(msg: DoctorMsg) -> &'static str {
         HostOk => "{browser}: хост {host} зарегистрирован ({manifest}).",
         HostMissing => "{browser}: хост {host} не зарегистрирован (искали в {places}).",
         HostInvalid => "{browser}: {manifest} неверен: {reason}.",
-        FixHost => "Переустановите пакет Qoltanba: он регистрирует хост для всех браузеров.",
+        FixHost => "Выполните `qoltanba install-browser-support`: команда регистрирует хост во всех браузерах этого пользователя (пакет Qoltanba делает это для всех пользователей).",
         HostNoBrowser => "У этого пользователя не найдено профилей Chrome, Chromium, Edge или Firefox, поэтому хост расширения пока не нужен.",
         ReasonNotJson => "это не JSON-манифест",
         ReasonWrongName => "его имя не {host}",
