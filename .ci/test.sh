@@ -47,6 +47,9 @@ command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v lintian >/dev/null 2>&1 || missing+=(lintian)
 command -v wixl >/dev/null 2>&1 || missing+=(wixl)
 command -v msiinfo >/dev/null 2>&1 || missing+=(msitools)
+# The browser extension (issue 14, docs/extension.md): Debian's Chromium for the end-to-end
+# test (tests/it/browser.rs), driven by playwright-core from browser-extension/node_modules.
+[ -x /usr/lib/chromium/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   sudo=""
@@ -67,6 +70,12 @@ mkdir -p target/packages
 installer/tests/make-root.sh target/packages/root >target/packages/make-root.out 2>&1 &
 make_root=$!
 command -v cargo-deb >/dev/null 2>&1 || cargo install cargo-deb --locked --version 3.8.0
+
+# The extension's npm packages (playwright-core for the browser test; the lock file pins them),
+# then its unit tests under Node's own test runner.
+[ -d browser-extension/node_modules/playwright-core ] \
+  || (cd browser-extension && npm ci --no-audit --no-fund --loglevel=error)
+(cd browser-extension && npm test --silent)
 
 # Oracle tests fail (instead of skipping) when their tool is missing.
 export QOLTANBA_REQUIRE_ORACLES=1

@@ -65,6 +65,14 @@ check_installed() {
   fi
   in_root /usr/bin/qoltanba --version | grep -q '^qoltanba ' \
     || fail "qoltanba does not run in the root (missing libraries: the Depends are wrong)"
+  # The host the browsers start answers native messaging (4-byte length, then JSON): an open
+  # without a web origin is refused with a closed message, so wrapper and binary both work.
+  local answer
+  answer="$(printf '\x1f\x00\x00\x00{"type":"open","origin":"null"}' \
+    | in_root /usr/lib/qoltanba/native-host chrome-extension://laligpnnhopilbfbgnjgjnfnjejjainp/ \
+    | tail -c +5)" || true
+  grep -q '^{"type":"closed","code":1006,' <<<"$answer" \
+    || fail "the native-messaging host does not answer: $answer"
   local json
   for json in etc/chromium/native-messaging-hosts/kz.qoltanba.native.json \
     usr/lib/mozilla/native-messaging-hosts/kz.qoltanba.native.json \

@@ -26,7 +26,7 @@ pub fn sign_cms(documents: &[&[u8]]) -> Value {
 }
 
 /// A running `qoltanba native-host`.
-struct Host {
+pub struct Host {
     child: Child,
     stdin: Option<ChildStdin>,
     frames: mpsc::Receiver<Vec<u8>>,
@@ -36,7 +36,8 @@ impl Host {
     /// Starts the host with `config` and `data` as a browser would (`caller` as its arguments),
     /// `home` as HOME and the clock pinned for the legacy keys.
     fn start(config: &Path, data: &Path, home: &Path, caller: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
+        command
             .arg("--config")
             .arg(config)
             .arg("--data-dir")
@@ -44,7 +45,13 @@ impl Host {
             .arg("native-host")
             .args(caller)
             .env("HOME", home)
-            .env("QOLTANBA_TEST_NOW", LEGACY_NOW)
+            .env("QOLTANBA_TEST_NOW", LEGACY_NOW);
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (a native host) with pipes to and from it, as the browser does.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -77,7 +84,7 @@ impl Host {
         stdin.write_all(bytes).and_then(|()| stdin.flush()).expect("write to the host");
     }
 
-    fn send(&mut self, message: &Value) {
+    pub fn send(&mut self, message: &Value) {
         let json = message.to_string();
         let mut bytes = u32::try_from(json.len()).expect("len").to_ne_bytes().to_vec();
         bytes.extend_from_slice(json.as_bytes());
@@ -85,7 +92,7 @@ impl Host {
     }
 
     /// The next frame, parsed; it must fit Chrome's 1 MB limit.
-    fn recv(&self) -> Value {
+    pub fn recv(&self) -> Value {
         let frame =
             self.frames.recv_timeout(Duration::from_secs(60)).expect("a frame from the host");
         assert!(frame.len() <= 1024 * 1024, "a frame of {} bytes is over 1 MB", frame.len());
@@ -119,20 +126,20 @@ impl Host {
         }
     }
 
-    fn call(&mut self, request: &Value) -> Value {
+    pub fn call(&mut self, request: &Value) -> Value {
         self.send_text(&request.to_string(), 1 << 18);
         serde_json::from_str(&self.message().0).expect("a JSON reply")
     }
 
     /// Opens as `origin` and checks the daemon's greeting.
-    fn open(&mut self, origin: &str) {
+    pub fn open(&mut self, origin: &str) {
         self.send(&json!({"type":"open","origin":origin}));
         assert_eq!(self.recv(), json!({"type":"opened"}));
         assert_eq!(self.message().0, r#"{"result":{"version":"1.4"}}"#);
     }
 
     /// Waits for the host to exit; its status and stderr.
-    fn exit(mut self) -> (Option<i32>, String) {
+    pub fn exit(mut self) -> (Option<i32>, String) {
         drop(self.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {

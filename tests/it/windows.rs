@@ -282,3 +282,49 @@ async fn the_windows_daemon_enforces_the_registry_policy_and_signs() {
     assert_eq!(journal.len(), 1, "one journal line: {journal:?}");
     assert_eq!(journal[0]["origin"], "https://idp.egov.kz");
 }
+
+/// Issue 14 on Windows: `install-browser-support` names the host in the user's registry for
+/// Chrome, Edge and Firefox (the doctor, reading the registry as the browsers do, finds each
+/// manifest valid), the host program it registers relays a page socket to the daemon, and
+/// `--remove` takes the keys back.
+#[test]
+fn browser_support_registers_the_host_in_the_registry_and_it_relays() {
+    let Some(wine) = Wine::new() else { return };
+    let daemon = Daemon::start(&[approve(RSA_SIGN)]);
+    let data = format!("Z:{}", daemon.data().display()).replace('/', "\\");
+    let (ok, out, err) = wine.qoltanba(&["--data-dir", &data, "install-browser-support"], &[]);
+    assert!(ok, "{out}{err}");
+    let hosts = |wine: &Wine| {
+        let (_, report, err) = wine.qoltanba(&["--data-dir", &data, "doctor", "--json"], &[]);
+        let report: Value = serde_json::from_str(&report).unwrap_or_else(|e| panic!("{e}: {err}"));
+        let all = report["findings"].as_array().cloned().unwrap_or_default();
+        all.into_iter().filter(|f| f["check"] == "native_host").collect::<Vec<_>>()
+    };
+    let found = hosts(&wine);
+    assert_eq!(found.len(), 3, "Chrome, Edge, Firefox: {found:?}");
+    assert!(found.iter().all(|f| f["status"] == "ok"), "{found:?}");
+
+    let bat = daemon.data().join("native-messaging/qoltanba-native-host.bat");
+    let script = std::fs::read_to_string(&bat).expect("the host program");
+    assert!(script.contains("native-host %*"), "{script}");
+    let mut command = wine.command(&wine.exe);
+    command
+        .args(["--data-dir", &data, "native-host", crate::native::EXTENSION])
+        .env("QOLTANBA_TEST_NOW", LEGACY_NOW);
+    let mut host = crate::native::Host::spawn(command);
+    host.open("https://portal.test.kz");
+    let reply = host.call(&crate::native::sign_cms(&[b"signed through the Windows host"]));
+    let pem = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let (ok, out) =
+        openssl_verify_attached(daemon.dir.path(), &unb64(pem), b"signed through the Windows host");
+    assert!(ok, "{out}");
+    assert_eq!(daemon.journal()[0]["origin"], "https://portal.test.kz");
+    host.send(&json!({"type":"close","code":1000}));
+    assert_eq!(host.recv()["code"], 1000);
+    assert_eq!(host.exit().0, Some(0));
+
+    let (ok, out, err) =
+        wine.qoltanba(&["--data-dir", &data, "install-browser-support", "--remove"], &[]);
+    assert!(ok, "{out}{err}");
+    assert!(hosts(&wine).iter().all(|f| f["status"] != "ok"), "the keys are gone");
+}
