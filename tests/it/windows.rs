@@ -306,11 +306,11 @@ fn browser_support_registers_the_host_in_the_registry_and_it_relays() {
 
     let bat = daemon.data().join("native-messaging/qoltanba-native-host.bat");
     let script = std::fs::read_to_string(&bat).expect("the host program");
-    assert!(script.contains("native-host %*"), "{script}");
-    let mut command = wine.command(&wine.exe);
-    command
-        .args(["--data-dir", &data, "native-host", crate::native::EXTENSION])
-        .env("QOLTANBA_TEST_NOW", LEGACY_NOW);
+    assert!(script.contains("\"native-host\" %*"), "{script}");
+    // As Chrome starts a .bat host: through cmd.exe, with the extension's origin.
+    let bat = format!("Z:{}", bat.display()).replace('/', "\\");
+    let mut command = wine.command("cmd");
+    command.args(["/c", &bat, crate::native::EXTENSION]).env("QOLTANBA_TEST_NOW", LEGACY_NOW);
     let mut host = crate::native::Host::spawn(command);
     host.open("https://portal.test.kz");
     let reply = host.call(&crate::native::sign_cms(&[b"signed through the Windows host"]));
