@@ -13,8 +13,13 @@ use std::path::Path;
 /// module may name `platform`. The crate roots (`lib.rs`, `main.rs`) are `main`.
 const LAYERS: &[(&str, &[&str])] = &[
     // Wiring and tools, at the top: the binary and what it composes.
-    ("main", &["cli", "commands", "daemon", "demo", "doctor", "gui", "verify_command"]),
+    (
+        "main",
+        &["cli", "commands", "daemon", "demo", "doctor", "gui", "native_host", "verify_command"],
+    ),
     ("verify_command", &["cli", "daemon"]),
+    // The browser extension's host: the config and the daemon's files, then the transport.
+    ("native_host", &["config", "daemon", "transport"]),
     ("commands", &["cli", "daemon", "doctor"]),
     ("doctor", &["daemon"]),
     ("gui", &["daemon"]),
