@@ -42,6 +42,11 @@ impl Signer for RsaSigner {
         SignatureAlgorithm::RsaSha256
     }
 
+    /// A key in memory: batches sign on every core.
+    fn concurrent(&self) -> bool {
+        true
+    }
+
     fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let expected = HashAlgorithm::Sha256.output_len();
         if digest.len() != expected {

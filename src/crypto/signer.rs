@@ -17,6 +17,13 @@ pub trait Signer: Send + Sync {
     /// carry it (for RSA: the PKCS#1 v1.5 block; for GOST: `r‖s` little-endian).
     fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError>;
 
+    /// Whether several signatures may be made with this key at once, on several threads: yes
+    /// for a key in memory (a file key), no for a device that signs one request at a time (a
+    /// token, a card), which is the default.
+    fn concurrent(&self) -> bool {
+        false
+    }
+
     /// Hashes `message` with the key's hash and signs it.
     fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.sign_digest(&self.algorithm().hash().digest(message))

@@ -52,6 +52,11 @@ impl Signer for GostSigner {
         self.curve.signature_algorithm()
     }
 
+    /// A key in memory: batches sign on every core.
+    fn concurrent(&self) -> bool {
+        true
+    }
+
     fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let expected = self.algorithm().hash().output_len();
         if digest.len() != expected {
