@@ -130,7 +130,7 @@ async fn gost_filters_select_roles_from_the_eku() {
 }
 
 /// Debian's GOST engine verifies `signature` (KZ layout) over `data`, and rejects it corrupted.
-fn oracle_verifies(
+pub fn oracle_verifies(
     dir: &Path,
     certificate: &Certificate,
     data: &[u8],

@@ -10,6 +10,7 @@ mod doctor;
 mod gost;
 mod harness;
 mod limits;
+mod load;
 mod native;
 mod prompts;
 mod protocol;

@@ -1,0 +1,293 @@
+//! The load tool, full mode (issue 15): every figure of docs/performance.md's load table,
+//! measured through the daemon's WebSocket API with the scripted prompter, beside its
+//! reference measured in the same run on the same machine, with the ratio and the target.
+//!
+//! `cargo bench --features test-support --bench load` (release build; a few minutes). The
+//! references need `openssl`, the GOST engine with its headers (`libssl-dev`,
+//! `libengine-gost-openssl`), `xmlsec1` and `gcc`; a missing one prints `n/a`.
+//! `LOAD_SCALE=0.1` shrinks every size (a quick look, not the published figures).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+mod driver;
+
+use driver::{Client, Daemon};
+
+fn scale(n: usize) -> usize {
+    let factor: f64 = std::env::var("LOAD_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    ((n as f64 * factor).round() as usize).max(1)
+}
+
+fn main() {
+    let exe = Path::new(env!("CARGO_BIN_EXE_qoltanba"));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let work = tempfile::tempdir().expect("temp dir");
+    let refs = References::measure(work.path());
+    let mut rows = Vec::new();
+
+    let batch = scale(1000);
+    let (gost_rate, rsa_rate, xml_ms) = runtime.block_on(async {
+        let daemon =
+            Daemon::start(exe, driver::GOST_NOW, &vec![driver::approve(driver::GOST_KEY); 2], "");
+        let mut client = Client::connect(&daemon.url).await;
+        let documents = driver::small_documents(batch);
+        let gost = best_rate(&mut client, &documents, 2).await;
+        drop(daemon);
+        let daemon =
+            Daemon::start(exe, driver::RSA_NOW, &vec![driver::approve(driver::RSA_KEY); 4], "");
+        let mut client = Client::connect(&daemon.url).await;
+        let rsa = best_rate(&mut client, &documents, 2).await;
+        let xml_docs = scale(500);
+        let (elapsed, _) = driver::xml_batch(&mut client, xml_docs).await;
+        let (again, _) = driver::xml_batch(&mut client, xml_docs).await;
+        (gost, rsa, elapsed.min(again).as_secs_f64() * 1000.0 / xml_docs as f64)
+    });
+    let target = 0.7 * cores as f64;
+    rows.push(row(
+        &format!("GOST-2015-512 CMS batch, {batch} small documents"),
+        format!("{gost_rate:.0} docs/s"),
+        refs.gost.map(|r| format!("GOST engine, one core: {r:.0} sign/s")),
+        refs.gost.map(|r| gost_rate / r),
+        format!("≥ {target:.1} (0.7 × {cores} cores)"),
+        refs.gost.map(|r| gost_rate / r >= target),
+    ));
+    rows.push(row(
+        &format!("RSA-2048 CMS batch, {batch} small documents"),
+        format!("{rsa_rate:.0} docs/s"),
+        refs.rsa.map(|r| format!("`openssl speed rsa2048`, one core: {r:.0} sign/s")),
+        refs.rsa.map(|r| rsa_rate / r),
+        format!("≥ {target:.1} (0.7 × {cores} cores)"),
+        refs.rsa.map(|r| rsa_rate / r >= target),
+    ));
+    rows.push(row(
+        "XML batch, per document (RSA)",
+        format!("{xml_ms:.2} ms"),
+        refs.xmlsec_ms.map(|r| format!("`xmlsec1 --sign`, a process per document: {r:.1} ms")),
+        refs.xmlsec_ms.map(|r| r / xml_ms),
+        "≥ 50x faster".into(),
+        refs.xmlsec_ms.map(|r| r / xml_ms >= 50.0),
+    ));
+
+    let megabytes = scale(100);
+    let document: Vec<u8> = (0..megabytes << 20).map(|i| (i % 251) as u8).collect();
+    let (size, elapsed, growth) = runtime.block_on(async {
+        let daemon = Daemon::start(exe, driver::RSA_NOW, &[driver::approve(driver::RSA_KEY)], "");
+        let mut client = Client::connect(&daemon.url).await;
+        let before = daemon.status_kib("VmRSS");
+        daemon.reset_peak();
+        let (size, elapsed, _) = driver::large_document(&mut client, &document).await;
+        let growth = daemon.status_kib("VmHWM").saturating_sub(before) as f64 * 1024.0;
+        (size, elapsed, growth)
+    });
+    let digest = refs.digest_of(work.path(), &document);
+    rows.push(row(
+        &format!(
+            "{megabytes} MB detached CMS (`decode:true`, {} MB message), request to reply",
+            size >> 20
+        ),
+        format!("{:.2} s", elapsed.as_secs_f64()),
+        digest.map(|d| format!("`base64 -d | openssl dgst -sha256` of the same data: {d:.2} s")),
+        digest.map(|d| elapsed.as_secs_f64() / d),
+        "≤ 2x the reference's time".into(),
+        digest.map(|d| elapsed.as_secs_f64() / d <= 2.0),
+    ));
+    let growth_ratio = growth / size as f64;
+    rows.push(row(
+        "peak RSS growth for that document",
+        format!("{:.0} MiB ({growth_ratio:.2}x the message)", growth / 1048576.0),
+        Some(format!("the message: {} MiB", size >> 20)),
+        Some(growth_ratio),
+        "≤ 1.5x the message".into(),
+        Some(growth_ratio <= 1.5),
+    ));
+
+    let singles = scale(200);
+    let connections = scale(1000);
+    let (p50, p99, held, startup, idle) = runtime.block_on(async {
+        let answers = vec![driver::approve(driver::RSA_KEY); singles];
+        let config = format!("[server]\nmax_connections = {}\n", connections + 16);
+        let daemon = Daemon::start(exe, driver::RSA_NOW, &answers, &config);
+        let startup = daemon.startup;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let idle = daemon.status_kib("VmRSS");
+        let mut client = Client::connect(&daemon.url).await;
+        let times = driver::single_signs(&mut client, singles).await;
+        let held = driver::held_connections(&daemon.url, connections, 3).await;
+        (driver::quantile(&times, 0.5), driver::quantile(&times, 0.99), held, startup, idle)
+    });
+    rows.push(row(
+        &format!("single-sign latency, {singles} requests one at a time (p50 / p99)"),
+        format!("{:.1} / {:.1} ms", ms(p50), ms(p99)),
+        None,
+        None,
+        "—".into(),
+        None,
+    ));
+    rows.push(row(
+        &format!("{connections} simultaneous connections, 3 heartbeat rounds"),
+        format!("{held} held, every heartbeat answered"),
+        None,
+        None,
+        "all held".into(),
+        Some(held == connections),
+    ));
+    rows.push(row(
+        "startup to accepting connections; idle RSS",
+        format!("{:.0} ms; {:.1} MiB", ms(startup), idle as f64 / 1024.0),
+        None,
+        None,
+        "< 200 ms; < 30 MiB".into(),
+        Some(ms(startup) < 200.0 && idle < 30 * 1024),
+    ));
+
+    println!("Machine: {cores} cores, {}", machine());
+    println!();
+    println!("| figure | Qoltanba | reference (same run) | ratio | target | met |");
+    println!("|---|---|---|---|---|---|");
+    for line in rows {
+        println!("{line}");
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn row(
+    figure: &str,
+    ours: String,
+    reference: Option<String>,
+    ratio: Option<f64>,
+    target: String,
+    met: Option<bool>,
+) -> String {
+    let reference = reference.unwrap_or_else(|| "—".into());
+    let ratio = ratio.map_or("—".into(), |r| format!("{r:.2}"));
+    let met = match met {
+        Some(true) => "yes",
+        Some(false) => "**no**",
+        None => "—",
+    };
+    format!("| {figure} | {ours} | {reference} | {ratio} | {target} | {met} |")
+}
+
+/// Best docs/s of `runs` batches of `documents`.
+async fn best_rate(client: &mut Client, documents: &[Vec<u8>], runs: usize) -> f64 {
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let (elapsed, _) = driver::cms_batch(client, documents).await;
+        best = best.min(elapsed);
+    }
+    documents.len() as f64 / best.as_secs_f64()
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']));
+    model.unwrap_or("unknown CPU").to_string()
+}
+
+/// The references, measured on this machine in this run.
+struct References {
+    gost: Option<f64>,
+    rsa: Option<f64>,
+    xmlsec_ms: Option<f64>,
+}
+
+impl References {
+    fn measure(work: &Path) -> Self {
+        Self { gost: gost_engine(work), rsa: openssl_rsa(), xmlsec_ms: xmlsec(work) }
+    }
+
+    /// Seconds of `base64 -d | openssl dgst -sha256` over the base64 of `document`.
+    fn digest_of(&self, work: &Path, document: &[u8]) -> Option<f64> {
+        let file = work.join("document.b64");
+        std::fs::write(&file, driver::b64(document)).ok()?;
+        let started = Instant::now();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg("base64 -d \"$1\" | openssl dgst -sha256 >/dev/null")
+            .arg("sh")
+            .arg(&file)
+            .status()
+            .ok()?;
+        status.success().then(|| started.elapsed().as_secs_f64())
+    }
+}
+
+/// Sign/s of Debian's GOST engine, GOST-2012-512, one core (benches/gost_engine_speed.c).
+fn gost_engine(work: &Path) -> Option<f64> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/gost_engine_speed.c");
+    let program = work.join("gost_speed");
+    let built = Command::new("gcc")
+        .args(["-O2", "-Wno-deprecated-declarations", "-o"])
+        .arg(&program)
+        .arg(source)
+        .arg("-lcrypto")
+        .output()
+        .ok()?;
+    if !built.status.success() {
+        eprintln!("load: the GOST engine reference did not build (libssl-dev?)");
+        return None;
+    }
+    let out = Command::new(&program).arg("3").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines().find_map(|l| l.strip_prefix("gost2012_512 sign ")?.trim().parse().ok())
+}
+
+/// Sign/s of `openssl speed rsa2048`, one core.
+fn openssl_rsa() -> Option<f64> {
+    let out = Command::new("openssl").args(["speed", "-seconds", "3", "rsa2048"]).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let line = text.lines().find(|l| l.starts_with("rsa 2048 bits"))?;
+    line.split_whitespace().nth(5)?.parse().ok()
+}
+
+/// Milliseconds per document of `xmlsec1 --sign`, one process per document, with the RSA key.
+fn xmlsec(work: &Path) -> Option<f64> {
+    let key = work.join("key.pem");
+    let p12 = driver::fixture(driver::RSA_KEY);
+    let exported = Command::new("openssl")
+        .args(["pkcs12", "-legacy", "-nocerts", "-nodes", "-passin"])
+        .arg(format!("pass:{}", driver::PASSWORD))
+        .arg("-in")
+        .arg(&p12)
+        .arg("-out")
+        .arg(&key)
+        .output()
+        .ok()?;
+    if !exported.status.success() {
+        return None;
+    }
+    let template = work.join("template.xml");
+    std::fs::write(&template, TEMPLATE).ok()?;
+    let runs = 20;
+    let started = Instant::now();
+    for _ in 0..runs {
+        let out = Command::new("xmlsec1")
+            .args(["--sign", "--privkey-pem"])
+            .arg(&key)
+            .arg("--output")
+            .arg(work.join("signed.xml"))
+            .arg(&template)
+            .output()
+            .ok()?;
+        if !out.status.success() {
+            eprintln!("load: xmlsec1: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+    }
+    Some(started.elapsed().as_secs_f64() * 1000.0 / runs as f64)
+}
+
+/// An invoice with an empty enveloped RSA-SHA256 signature for xmlsec1 to fill.
+const TEMPLATE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<invoice><number>1</number><sum>100.00</sum><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="http://www.w3.org/TR/2001/REC-xml-c14n-20010315"/><ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/><ds:Reference URI=""><ds:Transforms><ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/></ds:Transforms><ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference></ds:SignedInfo><ds:SignatureValue/></ds:Signature></invoice>
+"#;
