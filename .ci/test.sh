@@ -12,6 +12,11 @@ command -v xmlsec1 >/dev/null 2>&1 || missing+=(xmlsec1)
 # faketime: the test TSA (tests/it/tsa.rs) stamps at the fixture keys' time, 2020.
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
+# RSA signs through OpenSSL's libcrypto (crypto/rsa.rs): its headers for openssl-sys; perl and
+# make build the static libcrypto of the Windows executable (openssl-src).
+[ -e /usr/include/openssl/evp.h ] || missing+=(libssl-dev)
+command -v perl >/dev/null 2>&1 || missing+=(perl)
+command -v make >/dev/null 2>&1 || missing+=(make)
 # SoftHSM2 and OpenSC's pkcs11-tool: the PKCS#11 token of the token tests (docs/tokens.md).
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
 command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)
