@@ -111,5 +111,5 @@ wait "$make_root" || { cat target/packages/make-root.out >&2; exit 1; }
 installer/tests/deb-test.sh target/packages/qoltanba_*_amd64.deb target/packages/root
 installer/tests/msi-test.sh target/packages/qoltanba-*-x64.msi "$QOLTANBA_WINDOWS_EXE"
 
-# Bounded fuzzing (issue 6): every target for FUZZ_SECONDS (default 45 s).
+# Bounded fuzzing (issue 6): every target for FUZZ_SECONDS (default 30 s).
 ./.ci/fuzz.sh
