@@ -65,11 +65,14 @@ impl Daemon {
         std::fs::write(dir.path().join("config.toml"), text).expect("config");
         let data = dir.path().join("data");
         let started = Instant::now();
+        // LOAD_WRAPPER runs the daemon under a profiler, e.g. `valgrind --tool=callgrind`.
+        let wrapper = std::env::var("LOAD_WRAPPER").unwrap_or_default();
         let child = Command::new("sh")
             .arg("-c")
-            .arg("ulimit -n 4096 2>/dev/null || ulimit -n \"$(ulimit -Hn)\"; exec \"$@\"")
+            .arg("ulimit -n 4096 2>/dev/null || ulimit -n \"$(ulimit -Hn)\"; exec $LOAD_WRAPPER \"$@\"")
             .arg("sh")
             .arg(exe)
+            .env("LOAD_WRAPPER", wrapper)
             .arg("--config")
             .arg(dir.path().join("config.toml"))
             .arg("--data-dir")
@@ -116,14 +119,24 @@ impl Daemon {
 }
 
 impl Drop for Daemon {
+    /// SIGTERM first, so a daemon (or a profiler wrapping it) shuts down and writes what it
+    /// has; SIGKILL after 5 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
 fn wait_listening(path: &Path) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         if let Some(url) = text.lines().find_map(|l| l.strip_prefix("listening on ")) {
