@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::harness::{
     approve, openssl_verify_attached, unb64, xmlsec_verify, Daemon, LEGACY_NOW, RSA_SIGN,
 };
-use crate::native::{free_port, Started};
+use crate::native::{OnDemand, Started};
 use crate::skip;
 
 const CHROMIUM: &str = "/usr/lib/chromium/chromium";
@@ -105,28 +105,18 @@ fn a_page_signs_through_the_extension_when_the_port_is_unreachable() {
         std::net::TcpStream::connect(("127.0.0.1", 13579)).is_err(),
         "something listens on 13579: the page could reach a daemon directly"
     );
-    let dir = tempfile::tempdir().expect("dir");
-    let (home, data) = (dir.path().join("home"), dir.path().join("data"));
+    let place = OnDemand::new(&vec![approve(RSA_SIGN); 3]);
+    let (dir, home, data, config) = (&place.dir, &place.home, &place.data, &place.config);
     let profile = home.join(".config/chromium");
     std::fs::create_dir_all(&profile).expect("profile");
-    let answers = dir.path().join("answers.jsonl");
-    let approvals: String = (0..3).map(|_| format!("{}\n", approve(RSA_SIGN))).collect();
-    std::fs::write(&answers, approvals).expect("answers");
-    let config = dir.path().join("config.toml");
-    let text = format!(
-        "[server]\nlisten = [\"wss://127.0.0.1:{}\"]\n[ui]\nmode = \"script:{}\"\n[trust]\nnca_test = true\ninstall_local_ca = false\n",
-        free_port(),
-        answers.display()
-    );
-    std::fs::write(&config, text).expect("config");
     let _started = Started(data.clone());
     let install = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .arg("--data-dir")
-        .arg(&data)
+        .arg(data)
         .arg("install-browser-support")
-        .env("HOME", &home)
+        .env("HOME", home)
         .output()
         .expect("install-browser-support");
     assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
@@ -146,7 +136,7 @@ fn a_page_signs_through_the_extension_when_the_port_is_unreachable() {
     let cms = spoof["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{spoof}"));
     let (ok, out) = openssl_verify_attached(dir.path(), &unb64(cms), b"spoofed document");
     assert!(ok, "{out}");
-    let journal = journal(&data);
+    let journal = journal(data);
     assert_eq!(journal.len(), 3, "{journal:?}");
     for entry in &journal {
         assert_eq!(entry["origin"], origin, "the page's own origin, never the one it claimed");

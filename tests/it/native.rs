@@ -296,25 +296,42 @@ impl Drop for Started {
     }
 }
 
+/// A place for a daemon that a host starts on demand: `home`, `data`, and `config` (a fixed
+/// free `wss://` port, the scripted prompter answering `answers`, the NCA test CAs).
+pub struct OnDemand {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub data: PathBuf,
+    pub config: PathBuf,
+}
+
+impl OnDemand {
+    pub fn new(answers: &[Value]) -> Self {
+        let dir = tempfile::tempdir().expect("dir");
+        let (home, data) = (dir.path().join("home"), dir.path().join("data"));
+        std::fs::create_dir_all(&home).expect("home");
+        let file = dir.path().join("answers.jsonl");
+        let lines: String = answers.iter().map(|a| format!("{a}\n")).collect();
+        std::fs::write(&file, lines).expect("answers");
+        let config = dir.path().join("config.toml");
+        let text = format!(
+            "[server]\nlisten = [\"wss://127.0.0.1:{}\"]\n[ui]\nmode = \"script:{}\"\n[trust]\nnca_test = true\ninstall_local_ca = false\n",
+            free_port(),
+            file.display()
+        );
+        std::fs::write(&config, text).expect("config");
+        Self { dir, home, data, config }
+    }
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn the_host_starts_the_daemon_once_when_none_runs() {
-    let dir = tempfile::tempdir().expect("dir");
-    let (home, data) = (dir.path().join("home"), dir.path().join("data"));
-    std::fs::create_dir_all(&home).expect("home");
-    let answers = dir.path().join("answers.jsonl");
-    std::fs::write(&answers, format!("{}\n{}\n", approve(RSA_SIGN), approve(RSA_SIGN)))
-        .expect("answers");
-    let config = dir.path().join("config.toml");
-    let text = format!(
-        "[server]\nlisten = [\"wss://127.0.0.1:{}\"]\n[ui]\nmode = \"script:{}\"\n[trust]\nnca_test = true\ninstall_local_ca = false\n",
-        free_port(),
-        answers.display()
-    );
-    std::fs::write(&config, text).expect("config");
+    let place = OnDemand::new(&[approve(RSA_SIGN), approve(RSA_SIGN)]);
+    let (home, data, config) = (&place.home, &place.data, &place.config);
     let _started = Started(data.clone());
     let mut hosts: Vec<Host> =
-        (0..2).map(|_| Host::start(&config, &data, &home, &[EXTENSION])).collect();
+        (0..2).map(|_| Host::start(config, data, home, &[EXTENSION])).collect();
     for host in &mut hosts {
         host.open("https://portal.test.kz");
     }
