@@ -19,7 +19,7 @@ pub struct RsaSigner {
 }
 
 /// The DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2, note 1).
-const SHA256_DIGEST_INFO: [u8; 19] = [
+pub const SHA256_DIGEST_INFO: [u8; 19] = [
     0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
     0x00, 0x04, 0x20,
 ];
@@ -72,9 +72,7 @@ impl Signer for RsaSigner {
         // EMSA-PKCS1-v1_5 (RFC 8017 §9.2): the DigestInfo, padded and raised to d by
         // libcrypto's RSA itself. Calling the RSA object directly, not through an EVP context,
         // spares OpenSSL 3 a provider lookup per signature, which serialises threads.
-        let mut info = Vec::with_capacity(SHA256_DIGEST_INFO.len() + digest.len());
-        info.extend_from_slice(&SHA256_DIGEST_INFO);
-        info.extend_from_slice(digest);
+        let info = [&SHA256_DIGEST_INFO[..], digest].concat();
         let mut signature = vec![0u8; self.rsa.size() as usize];
         let len = self
             .rsa

@@ -95,11 +95,7 @@ async fn tls(
     ca_pem: &Path,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ConnectError> {
     let failed = |e: &dyn std::fmt::Display| ConnectError::Failed(format!("TLS: {e}"));
-    let pem = std::fs::read(ca_pem).map_err(|e| failed(&format!("{}: {e}", ca_pem.display())))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        roots.add(cert.map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
-    }
+    let roots = super::tls::roots_from_pem(ca_pem).map_err(|e| failed(&e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

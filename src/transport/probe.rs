@@ -143,12 +143,7 @@ fn our_verifier(
     ca_pem: &Path,
     provider: &Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<Arc<dyn ServerCertVerifier>, String> {
-    let pem = std::fs::read(ca_pem).map_err(|e| format!("{}: {e}", ca_pem.display()))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-        let cert = cert.map_err(|e| format!("{}: {e}", ca_pem.display()))?;
-        roots.add(cert).map_err(|e| format!("{}: {e}", ca_pem.display()))?;
-    }
+    let roots = super::tls::roots_from_pem(ca_pem)?;
     let verifier =
         rustls::client::WebPkiServerVerifier::builder_with_provider(roots.into(), provider.clone())
             .build()

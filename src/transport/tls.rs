@@ -195,6 +195,18 @@ fn bad(path: &Path, reason: impl Into<String>) -> TransportError {
     TransportError::BadTlsFile { path: path.to_path_buf(), reason: reason.into() }
 }
 
+/// The certificates of a PEM file (our local CA's `ca.pem`) as the only roots a client trusts;
+/// the error names the file.
+pub(crate) fn roots_from_pem(ca_pem: &Path) -> Result<tokio_rustls::rustls::RootCertStore, String> {
+    let failed = |e: &dyn std::fmt::Display| format!("{}: {e}", ca_pem.display());
+    let pem = std::fs::read(ca_pem).map_err(|e| failed(&e))?;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+        roots.add(cert.map_err(|e| failed(&e))?).map_err(|e| failed(&e))?;
+    }
+    Ok(roots)
+}
+
 fn read_cert(path: &Path) -> Result<CertificateDer<'static>, TransportError> {
     let text = read_file(path)?;
     let first = rustls_pemfile::certs(&mut text.as_slice()).next();

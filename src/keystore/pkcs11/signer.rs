@@ -11,13 +11,8 @@ use secrecy::SecretString;
 
 use super::token::{self, Payload};
 use super::worker::Worker;
+use crate::crypto::rsa::SHA256_DIGEST_INFO;
 use crate::crypto::{Certificate, CryptoError, DeviceError, SignatureAlgorithm, Signer};
-
-/// DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2, note 1).
-const SHA256_DIGEST_INFO: [u8; 19] = [
-    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
-    0x00, 0x04, 0x20,
-];
 
 /// A key on a token with its certificate and the PIN the user gave for this prompt.
 pub struct TokenSigner {
