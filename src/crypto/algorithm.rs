@@ -121,6 +121,17 @@ impl HashAlgorithm {
         }
     }
 
+    /// A hash of this algorithm fed a piece at a time ([`Hasher`]).
+    pub fn hasher(self) -> Hasher {
+        Hasher(match self {
+            Self::Sha256 => Box::new(sha2::Sha256::default()),
+            Self::Sha1 => Box::new(sha1::Sha1::default()),
+            Self::Streebog256 => Box::new(streebog::Streebog256::default()),
+            Self::Streebog512 => Box::new(streebog::Streebog512::default()),
+            Self::Gost34311 => Box::new(gost94::Gost94Test::default()),
+        })
+    }
+
     /// Hashes `data`.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
@@ -130,6 +141,27 @@ impl HashAlgorithm {
             Self::Streebog512 => streebog::Streebog512::digest(data).to_vec(),
             Self::Gost34311 => gost94::Gost94Test::digest(data).to_vec(),
         }
+    }
+}
+
+/// A digest computed over data that arrives in pieces (a document decoded as it is read).
+pub struct Hasher(Box<dyn sha2::digest::DynDigest + Send>);
+
+impl Hasher {
+    /// Feeds the next piece.
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    /// The digest of everything fed.
+    pub fn finish(self) -> Vec<u8> {
+        self.0.finalize().into_vec()
+    }
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hasher")
     }
 }
 

@@ -2,6 +2,7 @@
 //! certificate wrapper, the `Signer` trait and signature verification. No I/O lives here.
 
 pub mod algorithm;
+pub mod base64_stream;
 pub mod certificate;
 pub mod device;
 pub mod gost;
@@ -9,7 +10,7 @@ pub mod rsa;
 pub mod signer;
 pub mod verify;
 
-pub use algorithm::{HashAlgorithm, SignatureAlgorithm};
+pub use algorithm::{HashAlgorithm, Hasher, SignatureAlgorithm};
 pub use certificate::Certificate;
 pub use device::{DeviceError, DeviceErrorKind, PinTries};
 pub use signer::Signer;

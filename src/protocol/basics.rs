@@ -42,6 +42,7 @@ use serde::Serialize;
 
 use super::envelope::{self, base64, opt_int, pem_cms, Request};
 use super::errors;
+use super::lifted::InText;
 use super::sign_args::{self, ArgsError, Format, SignArgs};
 use crate::service::{ErrorKind, Guest, Service, ServiceError, SignOutcome};
 
@@ -105,8 +106,14 @@ enum Signed {
 }
 
 /// Answers one basics request.
-pub async fn handle(service: &Arc<Service>, guest: &Guest, request: &Request) -> String {
-    match invoke(service, guest, request).await {
+/// Long documents of `sign` may have been left in the request's text (`in_text`).
+pub async fn handle(
+    service: &Arc<Service>,
+    guest: &Guest,
+    request: &Request,
+    in_text: &InText<'_>,
+) -> String {
+    match invoke(service, guest, request, in_text).await {
         Ok(Some(body)) => envelope::to_text(&Success { body, status: true }),
         Ok(None) => envelope::to_text(&Success { body: Empty {}, status: true }),
         Err(failure) => envelope::to_text(&failure),
@@ -123,6 +130,7 @@ async fn invoke(
     service: &Arc<Service>,
     guest: &Guest,
     request: &Request,
+    in_text: &InText<'_>,
 ) -> Result<Option<Body>, Failure> {
     let method = envelope::get_string(request, "method").map_err(|e| {
         Failure::new(
@@ -144,7 +152,7 @@ async fn invoke(
     let Some(args) = request.get("args").and_then(serde_json::Value::as_object) else {
         return Err(Failure::general("sign demands arguments"));
     };
-    sign(service, guest, args).await
+    sign(service, guest, args, in_text).await
 }
 
 /// org.json `optString("class")`: strings and numbers as text, anything else empty.
@@ -160,8 +168,10 @@ async fn sign(
     service: &Arc<Service>,
     guest: &Guest,
     args: &serde_json::Map<String, serde_json::Value>,
+    in_text: &InText<'_>,
 ) -> Result<Option<Body>, Failure> {
-    let SignArgs { request, format, output_cert } = sign_args::parse(args).map_err(args_failure)?;
+    let SignArgs { request, format, output_cert } =
+        sign_args::parse(args, in_text).map_err(args_failure)?;
     match service.sign(guest, request).await {
         Ok(outcome) => render(&outcome, format, output_cert).map(Some),
         Err(error) if error.kind() == ErrorKind::Cancelled => Ok(None),

@@ -152,7 +152,7 @@ async fn cades(
     // createCMSSignatureFromBase64 given a CMS adds a signer to it (co-signing).
     let documents = match stamp && crate::sign::cosign::is_signed_data(&data) {
         true => Documents::CoSign { cms: data },
-        false => Documents::Cms { attached, data: vec![data] },
+        false => Documents::Cms { attached, data: vec![data.into()] },
     };
     let request = SignRequest { time_stamp: stamp, ..sign_request(storage, key_type, documents) };
     one_cms(service, guest, request).await

@@ -16,6 +16,8 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::lifted::Lifted;
+
 /// One request: the top-level JSON object.
 pub type Request = Map<String, Value>;
 
@@ -50,12 +52,26 @@ pub fn top_level_error(error_code: &str, message: Option<&str>) -> String {
     to_text(&TopLevelError { success: false, error_code, message })
 }
 
-/// Parses the request text into an object, or gives the top-level error reply.
-pub fn parse_request(text: &str) -> Result<Request, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        let message = format!("The request is not valid JSON ({e}); send one JSON object.");
-        top_level_error("JSON_PARSE_ERROR", Some(&message))
-    })?;
+/// Parses the request text into an object, or gives the top-level error reply. Long strings
+/// of `args.data` stay in `text` ([`super::lifted`]).
+pub fn parse_request(text: &str) -> Result<(Request, Lifted<'_>), String> {
+    let (value, lifted) = super::lifted::parse(text).map_err(not_json)?;
+    Ok((request_object(value)?, lifted))
+}
+
+/// Parses the request text into an object with every string in it, or gives the top-level
+/// error reply.
+pub fn parse_request_whole(text: &str) -> Result<Request, String> {
+    request_object(serde_json::from_str(text).map_err(not_json)?)
+}
+
+fn not_json(error: serde_json::Error) -> String {
+    let message = format!("The request is not valid JSON ({error}); send one JSON object.");
+    top_level_error("JSON_PARSE_ERROR", Some(&message))
+}
+
+/// The request object, or the top-level error for JSON that is not one.
+fn request_object(value: Value) -> Result<Request, String> {
     let Value::Object(request) = value else {
         return Err(top_level_error(
             "INVALID_REQUEST",
@@ -113,18 +129,7 @@ pub fn base64(bytes: &[u8]) -> String {
 /// Decodes base64 leniently: ASCII whitespace (line breaks) is skipped and padding is
 /// optional. The error text names the problem for the person reading the reply.
 pub fn decode_base64(text: &str) -> Result<Vec<u8>, String> {
-    const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    LENIENT.decode(compact).map_err(|e| match e {
-        base64::DecodeError::InvalidByte(offset, byte) => {
-            format!("Illegal base64 character {byte:x} at offset {offset}")
-        }
-        other => format!("Invalid base64: {other}"),
-    })
+    crate::crypto::base64_stream::decode(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// A DER CMS in the text form basics returns: `-----BEGIN CMS-----`, 64-column base64 lines,

@@ -23,6 +23,7 @@ pub mod common_utils;
 pub mod envelope;
 mod errors;
 pub mod key_info;
+pub mod lifted;
 mod sign_args;
 #[cfg(test)]
 mod test_support;
@@ -56,24 +57,37 @@ impl Dispatcher {
     }
 
     /// Handles one JSON request (not `--heartbeat--`, which the transport echoes itself).
-    pub async fn handle(&self, caller: &Caller, text: &str) -> String {
-        let request = match envelope::parse_request(text) {
-            Ok(request) => request,
+    /// The text is shared, not copied, with the documents of a basics `sign` that are long
+    /// enough to keep encoded ([`lifted`]).
+    pub async fn handle(&self, caller: &Caller, text: String) -> String {
+        let text = Arc::new(text);
+        let (mut request, lifted) = match envelope::parse_request(&text) {
+            Ok(parsed) => parsed,
             Err(reply) => return reply,
         };
         let module = match request.get("module") {
-            None => applet::MODULE,
-            Some(serde_json::Value::String(module)) => module.as_str(),
+            None => applet::MODULE.to_string(),
+            Some(serde_json::Value::String(module)) => module.clone(),
             Some(_) => return envelope::module_not_found(),
         };
+        if module != basics::MODULE && !lifted.is_empty() {
+            // Only basics `sign` reads lifted documents; anyone else gets every string back.
+            match envelope::parse_request_whole(&text) {
+                Ok(whole) => request = whole,
+                Err(reply) => return reply,
+            }
+        }
         // Admission happens here, once, before any method of any module runs.
         let guest = match self.service.admit(caller) {
             Ok(guest) => guest,
-            Err(error) => return refusal(module, &request, &error),
+            Err(error) => return refusal(&module, &request, &error),
         };
-        match module {
+        match module.as_str() {
             applet::MODULE => applet::handle(&self.service, &request).await,
-            basics::MODULE => basics::handle(&self.service, &guest, &request).await,
+            basics::MODULE => {
+                let in_text = lifted::InText::new(&text, lifted);
+                basics::handle(&self.service, &guest, &request, &in_text).await
+            }
             common_utils::MODULE => common_utils::handle(&self.service, &guest, &request).await,
             accessory::MODULE => accessory::handle(&request),
             _ => envelope::module_not_found(),

@@ -22,9 +22,10 @@
 use serde_json::{Map, Value};
 
 use super::envelope::{decode_base64, opt_bool};
+use super::lifted::InText;
 use crate::crypto::Certificate;
 use crate::keystore::{KeyFilter, StorageName};
-use crate::service::{ChainRule, Documents, ServiceError, SignRequest};
+use crate::service::{ChainRule, Content, Documents, ServiceError, SignRequest};
 
 /// The output format asked for, for rendering the result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +75,8 @@ impl PartialEq for ArgsError {
     }
 }
 
-/// Parses `args`.
-pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
+/// Parses `args`; a long document may have been left in the request's text (`in_text`).
+pub fn parse(args: &Map<String, Value>, in_text: &InText<'_>) -> Result<SignArgs, ArgsError> {
     let signing = object(args, "signingParams")?;
     let signer = object(args, "signerParams")?;
     let format = format(args)?;
@@ -83,7 +84,7 @@ pub fn parse(args: &Map<String, Value>) -> Result<SignArgs, ArgsError> {
     if time_stamp && format != Format::Cms {
         return Err(ArgsError::TsaRequested);
     }
-    let documents = documents(args, format, signing)?;
+    let documents = documents(args, format, signing, in_text)?;
     let (filter, storages) = (filter(signer)?, storages(args)?);
     let request = SignRequest {
         documents: documents.map_err(ArgsError::Service)?,
@@ -126,11 +127,13 @@ fn format(args: &Map<String, Value>) -> Result<Format, ArgsError> {
 
 /// The documents, typed by format: XML text as is; CMS and raw data decoded when `decode` (or
 /// `digested`). The inner result is the digest check, which the caller reports after the other
-/// arguments, as NCALayer reports it after parsing.
+/// arguments, as NCALayer reports it after parsing. A long document left in the request's text
+/// stays there, checked ([`Content::base64`]), not decoded.
 fn documents(
     args: &Map<String, Value>,
     format: Format,
     signing: &Map<String, Value>,
+    in_text: &InText<'_>,
 ) -> Result<Result<Documents, ServiceError>, ArgsError> {
     let digested = opt_bool(signing, "digested", false);
     if digested && format != Format::Cms {
@@ -138,40 +141,52 @@ fn documents(
             "signingParams.digested is supported with format \"cms\" only".into(),
         ));
     }
-    let texts = data(args)?;
+    let texts = data(args, in_text)?;
     if format == Format::Xml {
         let texts = texts.into_iter().map(str::to_string).collect();
         return Ok(Ok(Documents::Xml { element: None, texts }));
     }
-    let data = match digested || opt_bool(signing, "decode", false) {
-        true => texts
+    let bad_base64 = |index: usize, e: &dyn std::fmt::Display| {
+        ArgsError::Params(format!("data[{index}] is not valid base64: {e}"))
+    };
+    if digested {
+        let digests = texts
             .into_iter()
             .enumerate()
-            .map(|(index, text)| {
-                decode_base64(text).map_err(|e| {
-                    ArgsError::Params(format!("data[{index}] is not valid base64: {e}"))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        false => texts.into_iter().map(|text| text.as_bytes().to_vec()).collect(),
-    };
-    Ok(match format {
-        Format::Cms if digested => Documents::digests(data),
-        Format::Cms => {
-            Ok(Documents::Cms { attached: opt_bool(signing, "encapsulate", true), data })
-        }
-        Format::Xml | Format::Raw => Ok(Documents::Raw(data)),
-    })
+            .map(|(index, text)| decode_base64(text).map_err(|e| bad_base64(index, &e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Documents::digests(digests));
+    }
+    let decode = opt_bool(signing, "decode", false);
+    let data = texts
+        .into_iter()
+        .enumerate()
+        .map(|(index, text)| match (in_text.shared(text), decode) {
+            (Some(shared), true) => Content::base64(shared).map_err(|e| bad_base64(index, &e)),
+            (Some(shared), false) => Ok(Content::text(shared)),
+            (None, true) => {
+                decode_base64(text).map(Content::bytes).map_err(|e| bad_base64(index, &e))
+            }
+            (None, false) => Ok(Content::bytes(text.as_bytes().to_vec())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Ok(match format {
+        Format::Cms => Documents::Cms { attached: opt_bool(signing, "encapsulate", true), data },
+        Format::Xml | Format::Raw => Documents::Raw(data),
+    }))
 }
 
-fn data(args: &Map<String, Value>) -> Result<Vec<&str>, ArgsError> {
+/// The strings of `data`, the lifted ones from the request's text.
+fn data<'a>(args: &'a Map<String, Value>, in_text: &InText<'a>) -> Result<Vec<&'a str>, ArgsError> {
     let invalid =
         || ArgsError::Params("data must be a string or a non-empty array of strings".into());
     match args.get("data") {
-        Some(Value::String(text)) => Ok(vec![text.as_str()]),
-        Some(Value::Array(items)) if !items.is_empty() => {
-            items.iter().map(|item| item.as_str().ok_or_else(invalid)).collect()
-        }
+        Some(Value::String(text)) => Ok(vec![in_text.item(0).unwrap_or(text)]),
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| in_text.item(index).or(item.as_str()).ok_or_else(invalid))
+            .collect(),
         _ => Err(invalid()),
     }
 }
@@ -287,14 +302,14 @@ mod tests {
     }
 
     fn parsed(text: &str) -> Result<SignArgs, ArgsError> {
-        parse(&args(text))
+        parse(&args(text), &InText::nothing())
     }
 
     #[test]
     fn defaults_give_attached_cms_over_text() {
         let a = parsed(r#"{"format":"cms","data":"MTEK","signingParams":{},"signerParams":{}}"#);
         let Ok(a) = a else { panic!("{a:?}") };
-        let data = vec![b"MTEK".to_vec()];
+        let data = vec![b"MTEK".to_vec().into()];
         assert_eq!(a.request.documents, Documents::Cms { attached: true, data });
         assert_eq!(a.request.storages, None);
         assert_eq!(a.request.filter, KeyFilter::default());
@@ -307,7 +322,7 @@ mod tests {
             r#"{"format":"cms","data":["MTEK","MjIK"],"signingParams":{"decode":"true","encapsulate":false},"signerParams":{}}"#,
         );
         let Ok(a) = a else { panic!("{a:?}") };
-        let data = vec![b"11\n".to_vec(), b"22\n".to_vec()];
+        let data = vec![b"11\n".to_vec().into(), b"22\n".to_vec().into()];
         assert_eq!(a.request.documents, Documents::Cms { attached: false, data });
         let digest = |b64: &str| {
             parsed(&format!(

@@ -67,7 +67,7 @@ impl Harness {
     /// The reply to one request from `origin` (`None`: a local program without `Origin`).
     pub async fn reply_from(&self, origin: Option<&str>, text: &str) -> String {
         let caller = Caller::from_header(origin);
-        self.dispatcher.handle(&caller, text).await
+        self.dispatcher.handle(&caller, text.to_string()).await
     }
 
     /// How many prompts the user saw.

@@ -38,7 +38,7 @@ pub enum Operation {
 
 /// What the prompt shows of one document. `Debug` leaves the preview out: document content
 /// must never reach a log.
-#[derive(Clone, Serialize)]
+#[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct DocumentSummary {
     /// Size in bytes of what is signed.
     pub size: usize,
@@ -55,15 +55,25 @@ impl DocumentSummary {
     /// Summarises `data`; text-like content gets a preview of its first lines.
     pub fn new(data: &[u8], digest_only: bool) -> Self {
         use sha2::Digest as _;
-        let preview = (!digest_only)
+        let text = (!digest_only)
             .then(|| std::str::from_utf8(data).ok())
             .flatten()
-            .filter(|text| !text.chars().any(|c| c.is_control() && !c.is_whitespace()))
-            .map(|text| {
-                text.lines().take(12).collect::<Vec<_>>().join("\n").chars().take(800).collect()
-            });
-        let sha256 = crate::crypto::hex(&sha2::Sha256::digest(data));
-        Self { size: data.len(), sha256, preview, digest_only }
+            .filter(|text| Self::readable(text));
+        Self { digest_only, ..Self::from_parts(data.len(), &sha2::Sha256::digest(data), text) }
+    }
+
+    /// The summary of a document of `size` bytes with this SHA-256, given its start when it is
+    /// readable text (at least the preview's worth of it).
+    pub fn from_parts(size: usize, sha256: &[u8], text: Option<&str>) -> Self {
+        let preview = text.map(|text| {
+            text.lines().take(12).collect::<Vec<_>>().join("\n").chars().take(800).collect()
+        });
+        Self { size, sha256: crate::crypto::hex(sha256), preview, digest_only: false }
+    }
+
+    /// Whether `text` is shown as text: no control characters but whitespace.
+    pub fn readable(text: &str) -> bool {
+        !text.chars().any(|c| c.is_control() && !c.is_whitespace())
     }
 }
 

@@ -1,9 +1,11 @@
 //! What a request signs, typed per format: bytes for CMS and raw signatures, digests of a length
 //! a key can sign for CMS over a digest, UTF-8 text for XML. The protocol layer builds these
-//! once from the message, so a digest no key could sign is refused before any dialog opens.
+//! once from the message, so a digest no key could sign is refused before any dialog opens;
+//! each document's bytes are a [`Content`], which a large document keeps undecoded.
 //! `Debug` shows sizes only: document content never reaches a log.
 
 use super::consent::{DocumentSummary, Operation};
+use super::Content;
 use super::ServiceError;
 
 /// Digest lengths a key can sign: 32 bytes (SHA-256, GOST 34.311, Streebog-256) or 64
@@ -41,7 +43,7 @@ pub enum Documents {
         /// Whether the CMS carries the document.
         attached: bool,
         /// The documents.
-        data: Vec<Vec<u8>>,
+        data: Vec<Content>,
     },
     /// Detached CMS over digests the page computed.
     Digests(Vec<Digest>),
@@ -54,7 +56,7 @@ pub enum Documents {
         texts: Vec<String>,
     },
     /// Raw signature values over the bytes.
-    Raw(Vec<Vec<u8>>),
+    Raw(Vec<Content>),
     /// A signer added to an existing CMS SignedData that carries its document (co-signing).
     CoSign {
         /// The DER CMS.
@@ -99,9 +101,7 @@ impl Documents {
     /// What the prompt shows of each document.
     pub fn summaries(&self) -> Vec<DocumentSummary> {
         match self {
-            Self::Cms { data, .. } | Self::Raw(data) => {
-                data.iter().map(|d| DocumentSummary::new(d, false)).collect()
-            }
+            Self::Cms { data, .. } | Self::Raw(data) => data.iter().map(Content::summary).collect(),
             Self::Digests(digests) => {
                 digests.iter().map(|d| DocumentSummary::new(d.as_bytes(), true)).collect()
             }
@@ -118,7 +118,7 @@ impl Documents {
     /// The size in bytes of each document.
     pub fn sizes(&self) -> Vec<usize> {
         match self {
-            Self::Cms { data, .. } | Self::Raw(data) => data.iter().map(Vec::len).collect(),
+            Self::Cms { data, .. } | Self::Raw(data) => data.iter().map(Content::len).collect(),
             Self::Digests(digests) => digests.iter().map(|d| d.0.len()).collect(),
             Self::Xml { texts, .. } => texts.iter().map(String::len).collect(),
             Self::CoSign { cms } => vec![cms.len()],
@@ -168,7 +168,7 @@ mod tests {
         let digests = Documents::digests(vec![vec![1; 64]]).expect("digest");
         assert_eq!(digests.operation(), Operation::CmsDigest);
         assert!(digests.summaries()[0].digest_only);
-        let cms = Documents::Cms { attached: true, data: vec![b"TOP-SECRET".to_vec()] };
+        let cms = Documents::Cms { attached: true, data: vec![b"TOP-SECRET".to_vec().into()] };
         let shown = format!("{xml:?}{digests:?}{cms:?}");
         assert!(!shown.contains("secret") && !shown.contains("TOP-SECRET"), "{shown}");
         assert!(shown.contains("sizes: [9]") && shown.contains("sizes: [10]"), "{shown}");

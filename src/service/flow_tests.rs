@@ -186,7 +186,7 @@ fn service(user: &Arc<User>, tokens: Token, journal: PathBuf) -> (Arc<Service>, 
 
 fn request(storage: &str) -> SignRequest {
     SignRequest {
-        documents: Documents::Cms { attached: false, data: vec![b"invoice".to_vec()] },
+        documents: Documents::Cms { attached: false, data: vec![b"invoice".to_vec().into()] },
         filter: KeyFilter::default(),
         storages: Some(vec![name(storage)]),
         allow_expired: true,

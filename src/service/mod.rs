@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod consent;
+pub mod content;
 pub mod documents;
 pub mod error;
 pub mod flow;
@@ -18,6 +19,7 @@ mod signing;
 pub mod stamps;
 pub mod verify;
 
+pub use content::{Content, SharedText};
 pub use documents::{Digest, Documents};
 pub use error::{ErrorKind, ServiceError};
 pub use flow::{Service, ServiceSettings};
@@ -142,7 +144,7 @@ mod tests {
     #[test]
     fn debug_output_holds_no_document_content() {
         let request = super::SignRequest {
-            documents: super::Documents::Raw(vec![b"TOP-SECRET-CONTENT".to_vec()]),
+            documents: super::Documents::Raw(vec![b"TOP-SECRET-CONTENT".to_vec().into()]),
             filter: crate::keystore::KeyFilter::default(),
             storages: None,
             allow_expired: false,

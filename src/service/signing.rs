@@ -39,9 +39,16 @@ pub(super) fn sign_all(
 ) -> Result<Vec<Vec<u8>>, ServiceError> {
     let workers = if signer.concurrent() { cores() } else { 1 };
     let signatures = match &request.documents {
-        Documents::Cms { attached, data } => in_order(data, workers, |document| {
-            sign::cms::sign_data(signer, document, *attached, now)
+        Documents::Cms { attached: true, data } => in_order(data, workers, |document| -> Signed {
+            Ok(sign::cms::sign_data(signer, &document.to_bytes()?, true, now)?)
         })?,
+        // Detached: only the digest is needed, and a large document is never decoded whole.
+        Documents::Cms { attached: false, data } => {
+            in_order(data, workers, |document| -> Signed {
+                let digest = document.digest(signer.algorithm().hash())?;
+                Ok(sign::cms::sign_digest(signer, &digest, now)?)
+            })?
+        }
         Documents::Digests(digests) => in_order(digests, workers, |digest| {
             sign::cms::sign_digest(signer, digest.as_bytes(), now)
         })?,
@@ -53,13 +60,16 @@ pub(super) fn sign_all(
                 sign::xmldsig::sign_element(signer, text, tbs, parent).map(String::into_bytes)
             })?
         }
-        Documents::Raw(data) => {
-            in_order(data, workers, |document| sign::raw::sign(signer, document))?
-        }
+        Documents::Raw(data) => in_order(data, workers, |document| -> Signed {
+            Ok(sign::raw::sign(signer, &document.to_bytes()?)?)
+        })?,
         Documents::CoSign { cms } => vec![sign::cosign::add_signer(signer, cms, now)?],
     };
     Ok(signatures)
 }
+
+/// One document's signature, or why it was not made.
+type Signed = Result<Vec<u8>, ServiceError>;
 
 /// The threads a batch may use: the cores the process may run on.
 fn cores() -> usize {

@@ -31,11 +31,12 @@ pub trait Handler: Send + Sync + 'static {
         Admission::Admitted { site: caller.origin.shown().unwrap_or_default(), trusted: true }
     }
 
-    /// Handles one request. Dropping the future cancels the request (and any prompt it shows).
+    /// Handles one request, taking its text (so a large document in it can be used where it
+    /// is, not copied). Dropping the future cancels the request (and any prompt it shows).
     fn handle<'a>(
         &'a self,
         caller: &'a Caller,
-        text: &'a str,
+        text: String,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>>;
 
     /// The reply to a message of `len` bytes over `limit`; `head` is its first bytes.
@@ -69,7 +70,7 @@ impl Handler for Dispatcher {
     fn handle<'a>(
         &'a self,
         caller: &'a Caller,
-        text: &'a str,
+        text: String,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
         Box::pin(Dispatcher::handle(self, caller, text))
     }

@@ -155,8 +155,9 @@ pub(crate) async fn work(
     while let Some(job) = requests.recv().await {
         let reply = match job {
             Job::Request(text, held) => {
-                let reply = handler.handle(&caller, &text).await;
-                drop((text, held));
+                // The reservation is given back once the handler has let go of the text.
+                let reply = handler.handle(&caller, text).await;
+                drop(held);
                 reply
             }
             Job::TooLarge { head, len, limit } => handler.too_large(&head, len, limit),

@@ -32,7 +32,7 @@ impl Handler for Echo {
     fn handle<'a>(
         &'a self,
         caller: &'a Caller,
-        text: &'a str,
+        text: String,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
         Box::pin(async move {
             self.origins.lock().expect("lock").push(caller.origin.shown());
@@ -75,7 +75,7 @@ impl Handler for Stuck {
     fn handle<'a>(
         &'a self,
         _caller: &'a Caller,
-        _text: &'a str,
+        _text: String,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
         Box::pin(async move {
             let _flag = DropFlag(Arc::clone(&self.dropped));
@@ -455,7 +455,7 @@ impl Handler for Panics {
     fn handle<'a>(
         &'a self,
         _caller: &'a Caller,
-        _text: &'a str,
+        _text: String,
     ) -> Pin<Box<dyn Future<Output = String> + Send + 'a>> {
         Box::pin(async { panic!("handler bug") })
     }
