@@ -1,12 +1,14 @@
 //! Base64 decoded a piece at a time, so a document of hundreds of megabytes is checked and
 //! hashed without ever being held decoded (or copied without its line breaks). Lenient as the
 //! portals need: ASCII whitespace is skipped anywhere and padding is optional. [`decode_with`]
-//! gives exactly the bytes and the error that decoding the whole text at once would give —
-//! the offsets count symbols after whitespace is removed — and [`decode`] is the whole-text
-//! form built on it, so there is one decoder.
+//! accepts what decoding the whole text at once accepts, with the same bytes, and names the
+//! same defect when there is one (offsets count symbols, whitespace left out; with several,
+//! the whole-text decoder does not always name the first, and each names a real one).
+//! [`decode`] is the whole-text form built on it, so there is one decoder.
 //!
-//! How: symbols (whitespace left out) gather in a buffer of [`CHUNK`]; whole quads are decoded
-//! while at least one more symbol follows, so a `=` among them is padding before the end, which
+//! How: text without whitespace is decoded where it lies, [`CHUNK`] symbols at a time; else
+//! symbols (whitespace left out) gather in a buffer first. Whole quads are decoded while at
+//! least one more symbol follows, so a `=` among them is padding before the end, which
 //! the whole-text decoder refuses at the first `=`; what is left at the end is decoded as the
 //! end of the text.
 
@@ -52,11 +54,23 @@ fn decode_in_chunks(
     chunk: usize,
     mut each: impl FnMut(&[u8]),
 ) -> Result<(), Base64Error> {
-    let mut symbols: Vec<u8> = Vec::with_capacity(chunk.min(text.len()) * 2);
+    // Whitespace after the last symbol changes nothing; without it, symbols follow every
+    // window but the last.
+    let end = text.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |at| at + 1);
+    let text = &text[..end];
+    let mut symbols: Vec<u8> = Vec::new();
     let mut out = vec![0; chunk / 4 * 3 + 3];
     // Symbols of the text before `symbols[0]`.
     let mut base = 0;
-    for window in text.chunks(chunk) {
+    for (index, window) in text.chunks(chunk).enumerate() {
+        let last = (index + 1) * chunk >= text.len();
+        if symbols.is_empty() && !last && !may_hold_whitespace(window) {
+            // The usual case, text without line breaks: decoded where it lies.
+            let decoded = before_end(window, &mut out).map_err(|e| at(e, base))?;
+            each(&out[..decoded]);
+            base += window.len();
+            continue;
+        }
         match may_hold_whitespace(window) {
             false => symbols.extend_from_slice(window),
             true => symbols.extend(window.iter().filter(|b| !b.is_ascii_whitespace())),

@@ -38,25 +38,47 @@ pub(crate) enum Job {
     Busy { head: String },
 }
 
+/// One data message as tungstenite gave it.
+pub(crate) enum Data {
+    /// A text message (UTF-8 already checked).
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+impl Data {
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Text(text) => text.as_bytes(),
+            Self::Binary(bytes) => bytes,
+        }
+    }
+}
+
 impl Job {
     /// The job of one data message and the meter's ticket for it; `None` for binary data that
     /// is not UTF-8 (ignored, as browsers never send it).
-    pub fn new(data: Vec<u8>, ticket: Option<Ticket>) -> Option<Self> {
+    pub fn new(data: Data, ticket: Option<Ticket>) -> Option<Self> {
         let (verdict, reservation) = match ticket {
             Some(ticket) => (ticket.verdict, ticket.reservation),
             None => (Verdict::Accepted, None),
         };
         Some(match verdict {
-            Verdict::Accepted => match String::from_utf8(data) {
-                Ok(text) => Self::Request(text, reservation),
-                Err(e) => {
-                    let len = e.as_bytes().len();
-                    tracing::info!(len, "ignored a binary frame that is not UTF-8");
-                    return None;
-                }
+            Verdict::Accepted => match data {
+                Data::Text(text) => Self::Request(text, reservation),
+                Data::Binary(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => Self::Request(text, reservation),
+                    Err(e) => {
+                        let len = e.as_bytes().len();
+                        tracing::info!(len, "ignored a binary frame that is not UTF-8");
+                        return None;
+                    }
+                },
             },
-            Verdict::TooLarge { len, limit } => Self::TooLarge { head: lossy(&data), len, limit },
-            Verdict::OverBudget { len } => Self::OverBudget { head: lossy(&data), len },
+            Verdict::TooLarge { len, limit } => {
+                Self::TooLarge { head: lossy(data.as_bytes()), len, limit }
+            }
+            Verdict::OverBudget { len } => Self::OverBudget { head: lossy(data.as_bytes()), len },
         })
     }
 

@@ -40,7 +40,7 @@ pub use super::handler::{Admission, Handler};
 use super::head::{read_head, Head, HeadError, Replay};
 use super::listen::{is_loopback_host, is_loopback_peer};
 use super::meter::{Account, BudgetLimits, MemoryBudget, Metered, Tickets};
-use super::queue::{work, Backlog, End, Job};
+use super::queue::{work, Backlog, Data, End, Job};
 use super::status::{self, StatusInfo};
 use crate::service::Caller;
 
@@ -460,7 +460,7 @@ impl Drop for AbortOnDrop {
 /// What one incoming frame asks for.
 enum Step {
     Heartbeat,
-    Data(Vec<u8>),
+    Data(Data),
     Ignore,
     Gone,
     TooBig,
@@ -544,8 +544,10 @@ fn classify(
             let _ = tickets.next();
             Step::Heartbeat
         }
-        Some(Ok(Message::Text(text))) => return (Step::Data(text.into_bytes()), tickets.next()),
-        Some(Ok(Message::Binary(bytes))) => return (Step::Data(bytes), tickets.next()),
+        Some(Ok(Message::Text(text))) => return (Step::Data(Data::Text(text)), tickets.next()),
+        Some(Ok(Message::Binary(bytes))) => {
+            return (Step::Data(Data::Binary(bytes)), tickets.next())
+        }
         // Ping is answered by tungstenite itself; Pong and raw frames need nothing.
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Step::Ignore,
         Some(Err(WsError::Capacity(e))) => {
