@@ -36,7 +36,6 @@ impl RsaSigner {
         let invalid = |e: openssl::error::ErrorStack| CryptoError::InvalidKey(e.to_string());
         let key = PKey::private_key_from_pkcs8(pkcs8_der).map_err(invalid)?;
         let rsa = key.rsa().map_err(invalid)?;
-        rsa.check_key().map_err(invalid)?;
         let public = public_key(&certificate)?;
         let same = rsa.n().to_vec() == public.n().to_bytes_be()
             && rsa.e().to_vec() == public.e().to_bytes_be();
@@ -45,7 +44,17 @@ impl RsaSigner {
                 "the private key does not match the certificate".into(),
             ));
         }
-        Ok(Self { rsa, certificate })
+        let signer = Self { rsa, certificate };
+        // A pairwise consistency test (as FIPS 140 asks of a key pair): a signature made with
+        // the private numbers must verify with the certificate's key, so a damaged d, p, q or
+        // CRT value never signs. One private operation, where `RSA_check_key`'s primality
+        // tests cost tens of milliseconds each time a key is opened, that is, each request.
+        let probe = HashAlgorithm::Sha256.digest(b"Qoltanba: pairwise consistency test");
+        let signature = signer.sign_digest(&probe)?;
+        verify_digest(&public, HashAlgorithm::Sha256, &probe, &signature).map_err(|_| {
+            CryptoError::InvalidKey("the private key's numbers are inconsistent".into())
+        })?;
+        Ok(signer)
     }
 }
 
@@ -107,4 +116,72 @@ pub fn verify_digest(
         other => return Err(CryptoError::UnsupportedAlgorithm(format!("RSA with {other:?}"))),
     };
     key.verify(scheme, digest, signature).map_err(|_| CryptoError::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use openssl::bn::BigNum;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509Name, X509};
+
+    use super::RsaSigner;
+    use crate::crypto::{Certificate, CryptoError, Signer as _};
+
+    /// A self-signed certificate for `key`.
+    fn certificate(key: &PKey<openssl::pkey::Private>) -> Certificate {
+        let mut name = X509Name::builder().expect("name");
+        name.append_entry_by_text("CN", "Test").expect("CN");
+        let name = name.build();
+        let mut builder = X509::builder().expect("builder");
+        builder.set_version(2).expect("version");
+        builder.set_subject_name(&name).expect("subject");
+        builder.set_issuer_name(&name).expect("issuer");
+        builder.set_pubkey(key).expect("key");
+        let serial = BigNum::from_u32(1).and_then(|n| n.to_asn1_integer()).expect("serial");
+        builder.set_serial_number(&serial).expect("serial");
+        let not_before = openssl::asn1::Asn1Time::days_from_now(0).expect("time");
+        let not_after = openssl::asn1::Asn1Time::days_from_now(30).expect("time");
+        builder.set_not_before(&not_before).expect("not before");
+        builder.set_not_after(&not_after).expect("not after");
+        builder.sign(key, MessageDigest::sha256()).expect("sign");
+        Certificate::from_der(&builder.build().to_der().expect("DER")).expect("certificate")
+    }
+
+    fn bump(n: &openssl::bn::BigNumRef) -> BigNum {
+        let mut out = BigNum::new().expect("bn");
+        out.checked_add(n, &BigNum::from_u32(2).expect("two")).expect("add");
+        out
+    }
+
+    #[test]
+    fn a_key_whose_numbers_disagree_never_signs() {
+        let rsa = Rsa::generate(2048).expect("key");
+        let key = PKey::from_rsa(rsa.clone()).expect("pkey");
+        let cert = certificate(&key);
+        let good = key.private_key_to_pkcs8().expect("PKCS#8");
+        let signer = RsaSigner::from_pkcs8(&good, cert.clone()).expect("consistent key");
+        assert_eq!(signer.sign_digest(&[7; 32]).expect("signs").len(), 256);
+
+        // A damaged CRT exponent and private exponent: libcrypto's own fault check falls back
+        // from CRT to d, which is wrong too, so its signatures would not verify.
+        let clone = |n: &openssl::bn::BigNumRef| n.to_owned().expect("bn");
+        let damaged = Rsa::from_private_components(
+            clone(rsa.n()),
+            clone(rsa.e()),
+            bump(rsa.d()),
+            clone(rsa.p().expect("p")),
+            clone(rsa.q().expect("q")),
+            bump(rsa.dmp1().expect("dmp1")),
+            clone(rsa.dmq1().expect("dmq1")),
+            clone(rsa.iqmp().expect("iqmp")),
+        )
+        .expect("components");
+        let bad = PKey::from_rsa(damaged).and_then(|k| k.private_key_to_pkcs8()).expect("PKCS#8");
+        match RsaSigner::from_pkcs8(&bad, cert) {
+            Err(CryptoError::InvalidKey(why)) => assert!(why.contains("inconsistent"), "{why}"),
+            other => panic!("a damaged key was accepted: {:?}", other.map(|_| ())),
+        }
+    }
 }
