@@ -10,8 +10,8 @@
 //!
 //! Scalars are consumed in 4-bit windows. Table entries are chosen by scanning the whole table
 //! with `subtle` conditional selection, so the memory access pattern does not depend on the
-//! scalar. The fixed base `G` uses a per-window table (`16^i · j · G`), so `k·G` costs only
-//! additions; other points use a 16-entry table and four doublings per window.
+//! scalar. The fixed base `G` uses a per-window table of 6-bit windows (`64^i · j · G`), so
+//! `k·G` costs only additions; other points use a 16-entry table and four doublings per window.
 
 use crypto_bigint::modular::ConstMontyForm;
 use crypto_bigint::{Uint, Word};
@@ -22,10 +22,15 @@ use super::curves::CurveSpec;
 /// A field element of curve `C`.
 pub(crate) type Fe<const L: usize, C> = ConstMontyForm<<C as CurveSpec<L>>::P, L>;
 
-/// Window width in bits.
+/// Window width in bits of a variable-base multiplication.
 const WINDOW: usize = 4;
 /// Entries per window table.
 const ENTRIES: usize = 1 << WINDOW;
+/// Window width in bits of the fixed-base table: wider windows mean fewer additions and
+/// longer constant-time scans; 6 bits is the fastest (docs/performance.md).
+const BASE_WINDOW: usize = 6;
+/// Entries per row of the fixed-base table.
+const BASE_ENTRIES: usize = 1 << BASE_WINDOW;
 
 /// A point in projective coordinates; `Z = 0` is the neutral element.
 pub(crate) struct Point<const L: usize, C: CurveSpec<L>> {
@@ -92,7 +97,6 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
 
     /// `self + other` for any two points (RCB 2016, equation (1) with `b3 = 3·b`).
     pub(crate) fn add(&self, other: &Self) -> Self {
-        let b3 = C::B3_M;
         let t0 = self.x.mul(&other.x);
         let t1 = self.y.mul(&other.y);
         let t2 = self.z.mul(&other.z);
@@ -100,15 +104,32 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
         let xy = self.x.add(&self.y).mul(&other.x.add(&other.y)).sub(&t0).sub(&t1);
         let xz = self.x.add(&self.z).mul(&other.x.add(&other.z)).sub(&t0).sub(&t2);
         let yz = self.y.add(&self.z).mul(&other.y.add(&other.z)).sub(&t1).sub(&t2);
-        let a_t2 = mul_a::<L, C>(&t2);
-        let m = mul_a::<L, C>(&xz).add(&b3.mul(&t2));
-        let (u, v) = (t1.sub(&m), t1.add(&m));
-        let w = mul_a::<L, C>(&t0).add(&b3.mul(&xz)).sub(&mul_a::<L, C>(&a_t2));
-        let t = t0.add(&t0).add(&t0).add(&a_t2);
+        Self::sum(&Products { t0, t1, t2, xy, xz, yz })
+    }
+
+    /// `self + (x2, y2)` for an affine point, which is never the neutral element: the same
+    /// formula with `Z2 = 1`, one product fewer (the mixed addition of RCB 2016, §3.2).
+    fn add_affine(&self, x2: &Fe<L, C>, y2: &Fe<L, C>) -> Self {
+        let t0 = self.x.mul(x2);
+        let t1 = self.y.mul(y2);
+        let xy = self.x.add(&self.y).mul(&x2.add(y2)).sub(&t0).sub(&t1);
+        let xz = x2.mul(&self.z).add(&self.x);
+        let yz = y2.mul(&self.z).add(&self.y);
+        Self::sum(&Products { t0, t1, t2: self.z, xy, xz, yz })
+    }
+
+    /// The rest of the RCB addition, from the products of the two points.
+    fn sum(p: &Products<L, C>) -> Self {
+        let b3 = C::B3_M;
+        let a_t2 = mul_a::<L, C>(&p.t2);
+        let m = mul_a::<L, C>(&p.xz).add(&b3.mul(&p.t2));
+        let (u, v) = (p.t1.sub(&m), p.t1.add(&m));
+        let w = mul_a::<L, C>(&p.t0).add(&b3.mul(&p.xz)).sub(&mul_a::<L, C>(&a_t2));
+        let t = p.t0.add(&p.t0).add(&p.t0).add(&a_t2);
         Self {
-            x: xy.mul(&u).sub(&yz.mul(&w)),
+            x: p.xy.mul(&u).sub(&p.yz.mul(&w)),
             y: v.mul(&u).add(&t.mul(&w)),
-            z: yz.mul(&v).add(&xy.mul(&t)),
+            z: p.yz.mul(&v).add(&p.xy.mul(&t)),
         }
     }
 
@@ -125,26 +146,40 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
 
     /// `k·self` in constant time: four doublings and one table addition per window.
     pub(crate) fn mul(&self, k: &Uint<L>) -> Self {
-        let table = multiples(self);
+        let table: [Self; ENTRIES] = multiples(self);
         let mut acc = Self::identity();
-        for window in (0..windows::<L>()).rev() {
+        for window in (0..windows::<L>(WINDOW)).rev() {
             for _ in 0..WINDOW {
                 acc = acc.double();
             }
-            acc = acc.add(&lookup(&table, digit(k, window)));
+            acc = acc.add(&lookup(&table, digit(k, window, WINDOW)));
         }
         acc
     }
 
-    /// `k·G` in constant time from the curve's fixed-base table.
+    /// `k·G` in constant time from the curve's fixed-base table: one mixed addition per
+    /// window, kept or not by a constant-time choice when the digit is zero.
     pub(crate) fn mul_base(k: &Uint<L>) -> Self {
         let table = C::base_table();
         let mut acc = Self::identity();
         for (window, row) in table.rows.iter().enumerate() {
-            acc = acc.add(&lookup(row, digit(k, window)));
+            let digit = digit(k, window, BASE_WINDOW);
+            let (x, y) = lookup_affine::<L, C, BASE_ENTRIES>(row, digit);
+            let sum = acc.add_affine(&x, &y);
+            acc = Self::conditional_select(&sum, &acc, digit.ct_eq(&0));
         }
         acc
     }
+}
+
+/// The products an addition starts from (see [`Point::add`]).
+struct Products<const L: usize, C: CurveSpec<L>> {
+    t0: Fe<L, C>,
+    t1: Fe<L, C>,
+    t2: Fe<L, C>,
+    xy: Fe<L, C>,
+    xz: Fe<L, C>,
+    yz: Fe<L, C>,
 }
 
 /// `a·x`; for `a = −3` three additions and a negation replace the product. The choice
@@ -156,29 +191,54 @@ fn mul_a<const L: usize, C: CurveSpec<L>>(x: &Fe<L, C>) -> Fe<L, C> {
     }
 }
 
-/// `16^i · j · G` for every window `i` and digit `j`.
+/// `64^i · j · G` for every window `i` and digit `j` (`BASE_WINDOW` bits a window), affine.
+/// Entry 0 (the neutral element, which has no affine form) is a placeholder never added.
 pub(crate) struct BaseTable<const L: usize, C: CurveSpec<L>> {
-    rows: Vec<[Point<L, C>; ENTRIES]>,
+    rows: Vec<[(Fe<L, C>, Fe<L, C>); BASE_ENTRIES]>,
 }
 
 impl<const L: usize, C: CurveSpec<L>> BaseTable<L, C> {
-    /// Builds the table (public data: a few thousand additions, once per process).
+    /// Builds the table (public data: a few thousand additions and one inversion a row,
+    /// once per process).
     pub(crate) fn new() -> Self {
         let mut base = C::generator();
-        let rows = (0..windows::<L>())
+        let rows = (0..windows::<L>(BASE_WINDOW))
             .map(|_| {
-                let row = multiples(&base);
-                base = row[ENTRIES - 1].add(&base);
-                row
+                let row: [Point<L, C>; BASE_ENTRIES] = multiples(&base);
+                base = row[BASE_ENTRIES - 1].add(&base);
+                affine_row(&row)
             })
             .collect();
         Self { rows }
     }
 }
 
-/// `[0·P, 1·P, …, 15·P]`.
-fn multiples<const L: usize, C: CurveSpec<L>>(point: &Point<L, C>) -> [Point<L, C>; ENTRIES] {
-    let mut table = [Point::identity(); ENTRIES];
+/// The affine forms of `row`'s points but the first (the neutral element), with one
+/// inversion for the row (Montgomery's trick). Public data: the inversion may take variable
+/// time.
+fn affine_row<const L: usize, C: CurveSpec<L>, const N: usize>(
+    row: &[Point<L, C>; N],
+) -> [(Fe<L, C>, Fe<L, C>); N] {
+    let mut out = [(Fe::<L, C>::ZERO, Fe::<L, C>::ZERO); N];
+    // prefix[i] = z_1 · … · z_i
+    let mut prefix = [Fe::<L, C>::ONE; N];
+    for i in 1..N {
+        prefix[i] = if i == 1 { row[1].z } else { prefix[i - 1].mul(&row[i].z) };
+    }
+    let mut inverse = C::invert_p_vartime(&prefix[N - 1]);
+    for i in (1..N).rev() {
+        let z_inv = if i == 1 { inverse } else { inverse.mul(&prefix[i - 1]) };
+        inverse = inverse.mul(&row[i].z);
+        out[i] = (row[i].x.mul(&z_inv), row[i].y.mul(&z_inv));
+    }
+    out
+}
+
+/// `[0·P, 1·P, …, (N−1)·P]`.
+fn multiples<const L: usize, C: CurveSpec<L>, const N: usize>(
+    point: &Point<L, C>,
+) -> [Point<L, C>; N] {
+    let mut table = [Point::identity(); N];
     let mut acc = Point::identity();
     for entry in table.iter_mut() {
         *entry = acc;
@@ -188,8 +248,8 @@ fn multiples<const L: usize, C: CurveSpec<L>>(point: &Point<L, C>) -> [Point<L, 
 }
 
 /// The entry `digit` of `table`, read by touching every entry.
-fn lookup<const L: usize, C: CurveSpec<L>>(
-    table: &[Point<L, C>; ENTRIES],
+fn lookup<const L: usize, C: CurveSpec<L>, const N: usize>(
+    table: &[Point<L, C>; N],
     digit: u8,
 ) -> Point<L, C> {
     let mut out = Point::identity();
@@ -199,16 +259,36 @@ fn lookup<const L: usize, C: CurveSpec<L>>(
     out
 }
 
-/// Number of 4-bit windows in an `L`-limb scalar.
-const fn windows<const L: usize>() -> usize {
-    Uint::<L>::BITS as usize / WINDOW
+/// The affine entry `digit` of `row`, read by touching every entry.
+fn lookup_affine<const L: usize, C: CurveSpec<L>, const N: usize>(
+    row: &[(Fe<L, C>, Fe<L, C>); N],
+    digit: u8,
+) -> (Fe<L, C>, Fe<L, C>) {
+    let (mut x, mut y) = (Fe::<L, C>::ZERO, Fe::<L, C>::ZERO);
+    for (j, (ex, ey)) in (0u8..).zip(row.iter()) {
+        let choice = j.ct_eq(&digit);
+        x.conditional_assign(ex, choice);
+        y.conditional_assign(ey, choice);
+    }
+    (x, y)
 }
 
-/// The 4-bit digit number `window` of `k`, counted from the least significant end.
-fn digit<const L: usize>(k: &Uint<L>, window: usize) -> u8 {
-    let bit = window * WINDOW;
+/// Number of `width`-bit windows in an `L`-limb scalar (the last may be short).
+const fn windows<const L: usize>(width: usize) -> usize {
+    (Uint::<L>::BITS as usize).div_ceil(width)
+}
+
+/// The `width`-bit digit number `window` of `k`, counted from the least significant end; a
+/// digit may span two words.
+fn digit<const L: usize>(k: &Uint<L>, window: usize, width: usize) -> u8 {
+    let bit = window * width;
     let word_bits = Word::BITS as usize;
-    let word = k.as_words().get(bit / word_bits).copied().unwrap_or(0);
-    // The mask keeps four bits, so the cast cannot truncate.
-    ((word >> (bit % word_bits)) & 0xF) as u8
+    let words = k.as_words();
+    let low = words.get(bit / word_bits).copied().unwrap_or(0) >> (bit % word_bits);
+    let high = match bit % word_bits {
+        0 => 0,
+        shift => words.get(bit / word_bits + 1).copied().unwrap_or(0) << (word_bits - shift),
+    };
+    // The mask keeps at most eight bits, so the cast cannot truncate.
+    ((low | high) & ((1 << width) - 1)) as u8
 }
