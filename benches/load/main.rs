@@ -16,6 +16,9 @@ mod driver;
 
 use driver::{Client, Daemon};
 
+/// Batches measured per key, the best kept.
+const RUNS: usize = 5;
+
 fn scale(n: usize) -> usize {
     let factor: f64 = std::env::var("LOAD_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     ((n as f64 * factor).round() as usize).max(1)
@@ -42,17 +45,21 @@ fn main() {
             let daemon = Daemon::start(
                 exe,
                 driver::GOST_NOW,
-                &vec![driver::approve(driver::GOST_KEY); 2],
+                &vec![driver::approve(driver::GOST_KEY); RUNS],
                 "",
             );
             let mut client = Client::connect(&daemon.url).await;
             let documents = driver::small_documents(batch);
-            let gost = best_rate(&mut client, &documents, 2).await;
+            let gost = best_rate(&mut client, &documents, RUNS).await;
             drop(daemon);
-            let daemon =
-                Daemon::start(exe, driver::RSA_NOW, &vec![driver::approve(driver::RSA_KEY); 4], "");
+            let daemon = Daemon::start(
+                exe,
+                driver::RSA_NOW,
+                &vec![driver::approve(driver::RSA_KEY); RUNS + 2],
+                "",
+            );
             let mut client = Client::connect(&daemon.url).await;
-            let rsa = best_rate(&mut client, &documents, 2).await;
+            let rsa = best_rate(&mut client, &documents, RUNS).await;
             let xml_docs = scale(500);
             let (elapsed, _) = driver::xml_batch(&mut client, xml_docs).await;
             let (again, _) = driver::xml_batch(&mut client, xml_docs).await;
@@ -262,17 +269,28 @@ fn gost_engine(work: &Path) -> Option<f64> {
         eprintln!("load: the GOST engine reference did not build (libssl-dev?)");
         return None;
     }
-    let out = Command::new(&program).arg("3").output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.lines().find_map(|l| l.strip_prefix("gost2012_512 sign ")?.trim().parse().ok())
+    best_of((0..3).filter_map(|_| {
+        let out = Command::new(&program).arg("1").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.lines().find_map(|l| l.strip_prefix("gost2012_512 sign ")?.trim().parse().ok())
+    }))
+}
+
+/// The best of several rates: on a shared virtual machine the best is the least disturbed,
+/// for the references as for us.
+fn best_of(rates: impl Iterator<Item = f64>) -> Option<f64> {
+    rates.fold(None, |best, rate| Some(best.map_or(rate, |b: f64| b.max(rate))))
 }
 
 /// Sign/s of `openssl speed rsa2048`, one core.
 fn openssl_rsa() -> Option<f64> {
-    let out = Command::new("openssl").args(["speed", "-seconds", "3", "rsa2048"]).output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let line = text.lines().find(|l| l.starts_with("rsa 2048 bits"))?;
-    line.split_whitespace().nth(5)?.parse().ok()
+    best_of((0..3).filter_map(|_| {
+        let out =
+            Command::new("openssl").args(["speed", "-seconds", "1", "rsa2048"]).output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let line = text.lines().find(|l| l.starts_with("rsa 2048 bits"))?;
+        line.split_whitespace().nth(5)?.parse().ok()
+    }))
 }
 
 /// Milliseconds per document of `xmlsec1 --sign`, one process per document, with the RSA key.

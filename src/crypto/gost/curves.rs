@@ -19,6 +19,7 @@
 use crypto_bigint::modular::{ConstMontyForm, ConstMontyParams};
 use crypto_bigint::{impl_modulus, Uint, U256, U512};
 
+use super::field::{Field, Special};
 use super::point::{BaseTable, Point};
 
 /// One GOST curve: field and group moduli as const Montgomery parameters plus `a, b, G`.
@@ -38,21 +39,26 @@ pub(crate) trait CurveSpec<const L: usize>: Sized + Copy + Send + Sync + 'static
     /// The y coordinate of `G`.
     const GY: Uint<L>;
 
-    /// `a` in Montgomery form.
-    const A_M: ConstMontyForm<Self::P, L> = ConstMontyForm::new(&Self::A);
+    /// The field's elements ([`Field`]): the special-form prime's for the NCA's curves.
+    type Fe: Field<L>;
+
+    /// `a` as a field element.
+    const A_M: Self::Fe;
     /// Whether `a = p − 3` (TC26-512-A, CryptoPro-A), so `a·x` is `−3·x` without a product.
     const A_IS_MINUS_3: bool = matches!(
         Self::A.cmp_vartime(&Self::P::MODULUS.as_ref().wrapping_sub(&Uint::from_u8(3))),
         core::cmp::Ordering::Equal
     );
-    /// `3·b` in Montgomery form (the complete formulas use it).
-    const B3_M: ConstMontyForm<Self::P, L> = {
-        let b = ConstMontyForm::<Self::P, L>::new(&Self::B);
-        b.add(&b).add(&b)
+    /// `3·b` as an integer below `p` (the complete formulas use it).
+    const B3: Uint<L> = {
+        let p = Self::P::MODULUS.as_ref();
+        Self::B.add_mod(&Self::B, p).add_mod(&Self::B, p)
     };
+    /// `3·b` as a field element.
+    const B3_M: Self::Fe;
 
     /// `x⁻¹ mod p` in variable time (safegcd); 0 for 0. Only for public or blinded values.
-    fn invert_p_vartime(x: &ConstMontyForm<Self::P, L>) -> ConstMontyForm<Self::P, L>;
+    fn invert_p_vartime(x: &Self::Fe) -> Self::Fe;
 
     /// `x⁻¹ mod q` in variable time (safegcd); 0 for 0. Only for public values.
     fn invert_q_vartime(x: &ConstMontyForm<Self::Q, L>) -> ConstMontyForm<Self::Q, L>;
@@ -62,26 +68,28 @@ pub(crate) trait CurveSpec<const L: usize>: Sized + Copy + Send + Sync + 'static
 
     /// The base point `G`.
     fn generator() -> Point<L, Self> {
-        Point::from_affine(ConstMontyForm::new(&Self::GX), ConstMontyForm::new(&Self::GY))
+        Point::from_affine(Self::Fe::new(&Self::GX), Self::Fe::new(&Self::GY))
     }
 }
 
 /// Implements [`CurveSpec`] for a marker type, with its own lazily built base table.
 macro_rules! curve {
-    ($name:ident, $uint:ty, $p:ident, $q:ident, a: $a:expr, b: $b:expr, x: $x:expr, y: $y:expr) => {
+    ($name:ident, $uint:ty, $p:ident, $q:ident, fe: $fe:ty,
+     a: $a:expr, b: $b:expr, x: $x:expr, y: $y:expr) => {
         impl $crate::crypto::gost::curves::CurveSpec<{ <$uint>::LIMBS }> for $name {
             type P = $p;
             type Q = $q;
+            type Fe = $fe;
             const A: $uint = <$uint>::from_be_hex($a);
             const B: $uint = <$uint>::from_be_hex($b);
             const GX: $uint = <$uint>::from_be_hex($x);
             const GY: $uint = <$uint>::from_be_hex($y);
+            const A_M: $fe = <$fe>::new(&Self::A);
+            const B3_M: $fe = <$fe>::new(&Self::B3);
 
-            fn invert_p_vartime(
-                x: &crypto_bigint::modular::ConstMontyForm<$p, { <$uint>::LIMBS }>,
-            ) -> crypto_bigint::modular::ConstMontyForm<$p, { <$uint>::LIMBS }> {
-                use crypto_bigint::modular::ConstMontyForm;
-                subtle::CtOption::from(x.inv_vartime()).unwrap_or(ConstMontyForm::ZERO)
+            fn invert_p_vartime(x: &$fe) -> $fe {
+                subtle::CtOption::from(x.inv_vartime())
+                    .unwrap_or(<$fe as $crate::crypto::gost::field::Field<_>>::ZERO)
             }
 
             fn invert_q_vartime(
@@ -122,7 +130,7 @@ impl_modulus!(
 );
 
 curve!(
-    Tc26_512A, U512, Tc26_512AP, Tc26_512AQ,
+    Tc26_512A, U512, Tc26_512AP, Tc26_512AQ, fe: Special<{ U512::LIMBS }, 569>,
     a: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF\
         FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFDC4",
     b: "E8C2505DEDFC86DDC1BD0B2B6667F1DA34B82574761CB0E879BD081CFD0B6265\
@@ -141,7 +149,7 @@ impl_modulus!(Tc26_256AP, U256, "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF
 impl_modulus!(Tc26_256AQ, U256, "400000000000000000000000000000000FD8CDDFC87B6635C115AF556C360C67");
 
 curve!(
-    Tc26_256A, U256, Tc26_256AP, Tc26_256AQ,
+    Tc26_256A, U256, Tc26_256AP, Tc26_256AQ, fe: Special<{ U256::LIMBS }, 617>,
     a: "C2173F1513981673AF4892C23035A27CE25E2013BF95AA33B22C656F277E7335",
     b: "295F9BAE7428ED9CCC20E7C359A9D41A22FCCD9108E17BF7BA9337A6F8AE9513",
     x: "91E38443A5E82C0D880923425712B2BB658B9196932E02C78B2582FE742DAA28",
@@ -164,7 +172,7 @@ impl_modulus!(
 );
 
 curve!(
-    CryptoProA, U256, CryptoProAP, CryptoProAQ,
+    CryptoProA, U256, CryptoProAP, CryptoProAQ, fe: Special<{ U256::LIMBS }, 617>,
     a: "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFD94",
     b: "00000000000000000000000000000000000000000000000000000000000000A6",
     x: "0000000000000000000000000000000000000000000000000000000000000001",

@@ -8,6 +8,7 @@
 //! NCA's `r‖s`, each little-endian (`kz-pki.md` §2.2). It does no I/O.
 
 mod curves;
+mod field;
 pub mod keys;
 mod nonce;
 mod point;

@@ -13,14 +13,14 @@
 //! scalar. The fixed base `G` uses a per-window table of 6-bit windows (`64^i · j · G`), so
 //! `k·G` costs only additions; other points use a 16-entry table and four doublings per window.
 
-use crypto_bigint::modular::ConstMontyForm;
 use crypto_bigint::{Uint, Word};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use super::curves::CurveSpec;
+use super::field::Field;
 
 /// A field element of curve `C`.
-pub(crate) type Fe<const L: usize, C> = ConstMontyForm<<C as CurveSpec<L>>::P, L>;
+pub(crate) type Fe<const L: usize, C> = <C as CurveSpec<L>>::Fe;
 
 /// Window width in bits of a variable-base multiplication.
 const WINDOW: usize = 4;

@@ -10,6 +10,7 @@ use crypto_bigint::{NonZero, Uint, Zero};
 use zeroize::Zeroizing;
 
 use super::curves::CurveSpec;
+use super::field::Field as _;
 use super::nonce::NonceStream;
 use super::point::{Fe, Point};
 use crate::crypto::CryptoError;
