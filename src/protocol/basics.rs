@@ -371,6 +371,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn long_documents_kept_in_the_message_are_shown_as_copied_ones() {
+        use crate::service::consent::DocumentSummary;
+        let h = Harness::new();
+        let text = "Шот-фактура №1\n".repeat(9000);
+        let binary: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let cases = [
+            (super::envelope::base64(text.as_bytes()), "true", text.as_bytes().to_vec()),
+            (super::envelope::base64(&binary), "true", binary.clone()),
+            (
+                super::envelope::base64(&binary),
+                "false",
+                super::envelope::base64(&binary).into_bytes(),
+            ),
+        ];
+        for (data, decode, document) in cases {
+            let args = format!(
+                r#"{{"format":"cms","data":["MTEK","{data}"],"signingParams":{{"decode":{decode},"encapsulate":false}},"signerParams":{{}}}}"#
+            );
+            assert_eq!(h.reply(&sign_request(&args)).await, r#"{"body":{},"status":true}"#);
+            let shown = h.shown();
+            assert_eq!(shown.len(), 2);
+            assert_eq!(shown[1], DocumentSummary::new(&document, false), "decode {decode}");
+            let text = std::str::from_utf8(&document).is_ok();
+            assert_eq!(shown[1].preview.is_some(), text, "a preview for text only");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_long_document_that_is_not_base64_is_refused_as_a_short_one() {
+        let h = Harness::new();
+        let data = format!("{}!AAA", "A".repeat(100_000));
+        let args = format!(
+            r#"{{"format":"raw","data":"{data}","signingParams":{{"decode":true}},"signerParams":{{}}}}"#
+        );
+        assert_eq!(
+            h.reply(&sign_request(&args)).await,
+            r#"{"code":"INVALID_SIGNING_PARAMS","message":"data[0] is not valid base64: Illegal base64 character 21 at offset 100000","status":false}"#
+        );
+        assert_eq!(h.prompts(), 0);
+    }
+
+    #[tokio::test]
     async fn one_mebibyte_document_is_answered() {
         let h = Harness::new();
         let data = "A".repeat(1 << 20);

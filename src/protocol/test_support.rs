@@ -1,29 +1,36 @@
 //! Test helpers: a dispatcher over a [`Service`] whose prompter always cancels and counts how
-//! often it was asked, so tests can check that invalid requests never reach the user.
+//! often it was asked, so tests can check that invalid requests never reach the user, and keeps
+//! what the last prompt showed of the documents.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::Dispatcher;
 use crate::keystore::KeyEntry;
-use crate::service::consent::{Cancel, PromptAnswer, PromptOutcome, PromptRequest, Prompter};
+use crate::service::consent::{
+    Cancel, DocumentSummary, PromptAnswer, PromptOutcome, PromptRequest, Prompter,
+};
 use crate::service::{Caller, Service, ServiceSettings};
 
 /// A prompter that cancels every prompt and counts them.
 #[derive(Default)]
 pub struct CancellingPrompter {
     asked: AtomicUsize,
+    documents: Mutex<Vec<DocumentSummary>>,
 }
 
 impl Prompter for CancellingPrompter {
     fn ask(
         &self,
-        _: &PromptRequest,
+        request: &PromptRequest,
         _: Option<&crate::service::consent::Retry>,
         _: &Cancel,
     ) -> PromptAnswer {
         self.asked.fetch_add(1, Ordering::SeqCst);
+        if let Ok(mut shown) = self.documents.lock() {
+            shown.clone_from(&request.documents);
+        }
         PromptAnswer::Cancel
     }
 
@@ -73,6 +80,11 @@ impl Harness {
     /// How many prompts the user saw.
     pub fn prompts(&self) -> usize {
         self.prompter.asked.load(Ordering::SeqCst)
+    }
+
+    /// What the last prompt showed of its documents.
+    pub fn shown(&self) -> Vec<DocumentSummary> {
+        self.prompter.documents.lock().map(|d| d.clone()).unwrap_or_default()
     }
 
     /// The service.

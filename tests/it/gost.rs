@@ -160,6 +160,12 @@ pub fn oracle_verifies(
     );
 }
 
+/// Streebog-512 of `data` as Debian's GOST engine computes it.
+pub fn engine_streebog512(dir: &Path, data: &[u8]) -> Vec<u8> {
+    std::fs::write(dir.join("data.bin"), data).expect("write");
+    engine_digest(dir, "md_gost12_512")
+}
+
 fn engine_digest(dir: &Path, md: &str) -> Vec<u8> {
     let out = dir.join("digest.bin");
     let (ok, text) = run(

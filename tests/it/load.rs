@@ -19,8 +19,9 @@ fn exe() -> &'static std::path::Path {
 }
 
 /// The signed attributes, the signature value and the certificate of a CMS's first signer
-/// (the certificate as our verifier finds it; the engine checks the signature).
-fn first_signer(pem: &str) -> (Vec<u8>, Vec<u8>, Certificate) {
+/// (the certificate as our verifier finds it, given the content of a detached CMS; the engine
+/// checks the signature).
+fn first_signer(pem: &str, content: Option<&[u8]>) -> (Vec<u8>, Vec<u8>, Certificate) {
     use cms::content_info::ContentInfo;
     use cms::signed_data::SignedData;
     let der = unb64(pem);
@@ -29,7 +30,8 @@ fn first_signer(pem: &str) -> (Vec<u8>, Vec<u8>, Certificate) {
     let signer = &signed.signer_infos.0.as_slice()[0];
     let attributes =
         signer.signed_attrs.as_ref().expect("signed attributes").to_der().expect("DER");
-    let signers = qoltanba::sign::cms_verify::verify(&der, None).expect("our verifier accepts it");
+    let signers =
+        qoltanba::sign::cms_verify::verify(&der, content).expect("our verifier accepts it");
     let certificate = signers[0].certificate.clone();
     (attributes, signer.signature.as_bytes().to_vec(), certificate)
 }
@@ -68,13 +70,13 @@ async fn rsa_batches_large_documents_and_single_signs_verify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gost_batch_verifies_with_the_gost_engine() {
-    let answers = [driver::approve(driver::GOST_KEY)];
+    let answers = [driver::approve(driver::GOST_KEY), driver::approve(driver::GOST_KEY)];
     let daemon = Daemon::start(exe(), driver::GOST_NOW, &answers, "");
     let mut client = Client::connect(&daemon.url).await;
     let documents = driver::small_documents(40);
     let (_, signatures) = driver::cms_batch(&mut client, &documents).await;
     for (i, pem) in signatures.iter().enumerate().step_by(9) {
-        let (attributes, signature, certificate) = first_signer(pem);
+        let (attributes, signature, certificate) = first_signer(pem, None);
         let name = format!("GOST batch document {i}");
         crate::gost::oracle_verifies(
             daemon.dir.path(),
@@ -86,6 +88,32 @@ async fn a_gost_batch_verifies_with_the_gost_engine() {
     }
     let texts: Vec<String> = signatures.iter().map(|p| p.to_string()).collect();
     assert_eq!(texts.len(), 40);
+
+    // A large document stays in the message and is hashed with Streebog-512 a piece at a
+    // time once the key is known: the engine checks the signature and the digest.
+    let document: Vec<u8> = (0..3_000_000u32).map(|i| (i % 241) as u8).collect();
+    let (_, _, pem) = driver::large_document(&mut client, &document).await;
+    let (attributes, signature, certificate) = first_signer(&pem, Some(&document));
+    let dir = daemon.dir.path();
+    crate::gost::oracle_verifies(dir, &certificate, &attributes, &signature, "large document");
+    let expected = crate::gost::engine_streebog512(dir, &document);
+    assert_eq!(message_digest(&pem), expected, "messageDigest is the engine's Streebog-512");
+}
+
+/// The messageDigest attribute of a CMS's first signer.
+fn message_digest(pem: &str) -> Vec<u8> {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    let info = ContentInfo::from_der(&unb64(pem)).expect("CMS");
+    let signed: SignedData = info.content.decode_as().expect("SignedData");
+    let signer = &signed.signer_infos.0.as_slice()[0];
+    let attributes = signer.signed_attrs.as_ref().expect("signed attributes");
+    let digest = attributes
+        .iter()
+        .find(|a| a.oid == const_oid::db::rfc5911::ID_MESSAGE_DIGEST)
+        .expect("messageDigest");
+    let value = digest.values.iter().next().expect("a value");
+    der::asn1::OctetString::from_der(&value.to_der().expect("DER")).expect("octets").into_bytes()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
