@@ -10,11 +10,13 @@
 //!
 //! Scalars are consumed in 4-bit windows. Table entries are chosen by scanning the whole table
 //! with `subtle` conditional selection, so the memory access pattern does not depend on the
-//! scalar. The fixed base `G` uses a per-window table of 6-bit windows (`64^i · j · G`), so
-//! `k·G` costs only additions; other points use a 16-entry table and four doublings per window.
+//! scalar. The fixed base `G` uses a per-window table of 7-bit signed digits (`128^i · j · G`
+//! for `j` up to 64, affine), so `k·G` costs only mixed additions; other points use a 16-entry
+//! table and four doublings per window.
 
 use crypto_bigint::{Uint, Word};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use zeroize::Zeroizing;
 
 use super::curves::CurveSpec;
 use super::field::Field;
@@ -26,11 +28,14 @@ pub(crate) type Fe<const L: usize, C> = <C as CurveSpec<L>>::Fe;
 const WINDOW: usize = 4;
 /// Entries per window table.
 const ENTRIES: usize = 1 << WINDOW;
-/// Window width in bits of the fixed-base table: wider windows mean fewer additions and
-/// longer constant-time scans; 6 bits is the fastest (docs/performance.md).
-const BASE_WINDOW: usize = 6;
-/// Entries per row of the fixed-base table.
-const BASE_ENTRIES: usize = 1 << BASE_WINDOW;
+/// Window width in bits of the fixed-base multiplication, whose digits are signed: wider
+/// windows mean fewer additions and longer constant-time scans (docs/decisions.md).
+const BASE_WINDOW: usize = 7;
+/// Entries per row of the fixed-base table: the multiples `1..=2^(w−1)`; a negative digit
+/// takes its magnitude's entry negated.
+const BASE_ENTRIES: usize = 1 << (BASE_WINDOW - 1);
+// A signed digit, up to ±2^(w−1), is kept in one byte.
+const _: () = assert!(BASE_WINDOW <= 7);
 
 /// A point in projective coordinates; `Z = 0` is the neutral element.
 pub(crate) struct Point<const L: usize, C: CurveSpec<L>> {
@@ -157,16 +162,21 @@ impl<const L: usize, C: CurveSpec<L>> Point<L, C> {
         acc
     }
 
-    /// `k·G` in constant time from the curve's fixed-base table: one mixed addition per
-    /// window, kept or not by a constant-time choice when the digit is zero.
+    /// `k·G` in constant time from the curve's fixed-base table: `k` in signed digits, one
+    /// mixed addition per digit of the entry of its magnitude, negated for a negative digit,
+    /// the sum kept or not by a constant-time choice when the digit is zero.
     pub(crate) fn mul_base(k: &Uint<L>) -> Self {
         let table = C::base_table();
+        let digits = signed_digits(k, BASE_WINDOW, table.rows.len());
         let mut acc = Self::identity();
-        for (window, row) in table.rows.iter().enumerate() {
-            let digit = digit(k, window, BASE_WINDOW);
-            let (x, y) = lookup_affine::<L, C, BASE_ENTRIES>(row, digit);
+        for (row, &digit) in table.rows.iter().zip(digits.iter()) {
+            // The sign and magnitude of `digit` without a branch.
+            let sign = (digit >> 7) & 1;
+            let magnitude = (digit ^ (0u8.wrapping_sub(sign))).wrapping_add(sign);
+            let (x, y) = lookup_affine::<L, C, BASE_ENTRIES>(row, magnitude);
+            let y = Fe::<L, C>::conditional_select(&y, &y.neg(), Choice::from(sign));
             let sum = acc.add_affine(&x, &y);
-            acc = Self::conditional_select(&sum, &acc, digit.ct_eq(&0));
+            acc = Self::conditional_select(&sum, &acc, magnitude.ct_eq(&0));
         }
         acc
     }
@@ -191,8 +201,8 @@ fn mul_a<const L: usize, C: CurveSpec<L>>(x: &Fe<L, C>) -> Fe<L, C> {
     }
 }
 
-/// `64^i · j · G` for every window `i` and digit `j` (`BASE_WINDOW` bits a window), affine.
-/// Entry 0 (the neutral element, which has no affine form) is a placeholder never added.
+/// `2^(w·i) · j · G` for every window `i` and magnitude `j` in `1..=2^(w−1)` (`w` =
+/// `BASE_WINDOW`), affine.
 pub(crate) struct BaseTable<const L: usize, C: CurveSpec<L>> {
     rows: Vec<[(Fe<L, C>, Fe<L, C>); BASE_ENTRIES]>,
 }
@@ -202,20 +212,40 @@ impl<const L: usize, C: CurveSpec<L>> BaseTable<L, C> {
     /// once per process).
     pub(crate) fn new() -> Self {
         let mut base = C::generator();
-        let rows = (0..windows::<L>(BASE_WINDOW))
+        // One more window than the bits need: the signed digits carry into it.
+        let rows = (0..windows::<L>(BASE_WINDOW) + 1)
             .map(|_| {
-                let row: [Point<L, C>; BASE_ENTRIES] = multiples(&base);
-                base = row[BASE_ENTRIES - 1].add(&base);
-                affine_row(&row)
+                let row: [Point<L, C>; BASE_ENTRIES + 1] = multiples(&base);
+                // 2^w · base is twice the last entry, 2^(w−1) · base.
+                base = row[BASE_ENTRIES].double();
+                let affine = affine_row(&row);
+                std::array::from_fn(|j| affine[j + 1])
             })
             .collect();
         Self { rows }
     }
 }
 
-/// The affine forms of `row`'s points but the first (the neutral element), with one
-/// inversion for the row (Montgomery's trick). Public data: the inversion may take variable
-/// time.
+/// `k` in `rows` signed digits of `width` bits, least significant first: each in
+/// `[−2^(w−1), 2^(w−1)]`, as two's complement bytes, with `k = Σ dᵢ·2^(w·i)`. Computed in
+/// constant time (the digits of a nonce are secret).
+fn signed_digits<const L: usize>(k: &Uint<L>, width: usize, rows: usize) -> Zeroizing<Vec<u8>> {
+    let half = 1i16 << (width - 1);
+    let mut carry = 0i16;
+    let mut digits = Zeroizing::new(vec![0u8; rows]);
+    for (window, out) in digits.iter_mut().enumerate() {
+        let t = i16::from(digit(k, window, width)) + carry;
+        // 1 when t > 2^(w−1): the digit becomes t − 2^w and 1 carries into the next window.
+        carry = ((half - t) >> 15) & 1;
+        let signed = t - (carry << width);
+        *out = signed.to_le_bytes()[0];
+    }
+    digits
+}
+
+/// The affine forms of `row`'s points but the first (the neutral element, left as a
+/// placeholder), with one inversion for the row (Montgomery's trick). Public data: the
+/// inversion may take variable time.
 fn affine_row<const L: usize, C: CurveSpec<L>, const N: usize>(
     row: &[Point<L, C>; N],
 ) -> [(Fe<L, C>, Fe<L, C>); N] {
@@ -259,13 +289,15 @@ fn lookup<const L: usize, C: CurveSpec<L>, const N: usize>(
     out
 }
 
-/// The affine entry `digit` of `row`, read by touching every entry.
+/// The affine entry of magnitude `digit` of `row` (`(0, 0)` for 0), read by touching every
+/// entry.
 fn lookup_affine<const L: usize, C: CurveSpec<L>, const N: usize>(
     row: &[(Fe<L, C>, Fe<L, C>); N],
     digit: u8,
 ) -> (Fe<L, C>, Fe<L, C>) {
     let (mut x, mut y) = (Fe::<L, C>::ZERO, Fe::<L, C>::ZERO);
-    for (j, (ex, ey)) in (0u8..).zip(row.iter()) {
+    // Entry `j − 1` holds the multiple `j`; magnitude 0 selects nothing.
+    for (j, (ex, ey)) in (1u8..).zip(row.iter()) {
         let choice = j.ct_eq(&digit);
         x.conditional_assign(ex, choice);
         y.conditional_assign(ey, choice);
@@ -291,4 +323,48 @@ fn digit<const L: usize>(k: &Uint<L>, window: usize, width: usize) -> u8 {
     };
     // The mask keeps at most eight bits, so the cast cannot truncate.
     ((low | high) & ((1 << width) - 1)) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use crypto_bigint::{U1024, U512};
+
+    use super::{signed_digits, windows};
+
+    /// `Σ dᵢ·2^(w·i)` of signed digits, in 1024 bits (wrapping, so a negative total shows).
+    fn value(digits: &[u8], width: usize) -> U1024 {
+        digits.iter().enumerate().fold(U1024::ZERO, |acc, (i, &d)| {
+            let magnitude =
+                U1024::from_u8((d as i8).unsigned_abs()).shl_vartime((width * i) as u32);
+            match (d as i8) < 0 {
+                true => acc.wrapping_sub(&magnitude),
+                false => acc.wrapping_add(&magnitude),
+            }
+        })
+    }
+
+    #[test]
+    fn signed_digits_add_up_to_the_scalar_and_stay_in_range() {
+        let mut state = 0x5DEE_CE66_D1CE_4E5Bu64;
+        let mut scalars = vec![U512::ZERO, U512::ONE, U512::MAX, U512::MAX.shr_vartime(1)];
+        for _ in 0..300 {
+            let words: [u64; 8] = std::array::from_fn(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            });
+            scalars.push(U512::from_words(words));
+        }
+        for width in [4, 5, 6, 7] {
+            let rows = windows::<{ U512::LIMBS }>(width) + 1;
+            let half = 1i16 << (width - 1);
+            for k in &scalars {
+                let digits = signed_digits(k, width, rows);
+                assert!(digits.iter().all(|&d| i16::from(d as i8).abs() <= half), "range");
+                let expected: U1024 = k.resize();
+                assert_eq!(value(&digits, width), expected, "{k} in {width}-bit digits");
+            }
+        }
+    }
 }
