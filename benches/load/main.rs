@@ -69,22 +69,18 @@ fn main() {
             (gost, rsa, xml, gost_ref, rsa_ref)
         });
         let target = 0.7 * cores as f64;
-        rows.push(row(
-            &format!("GOST-2015-512 CMS batch, {batch} small documents"),
-            format!("{gost_rate:.0} docs/s"),
-            gost_ref.map(|r| format!("GOST engine, one core: {r:.0} sign/s")),
-            gost_ref.map(|r| gost_rate / r),
-            format!("≥ {target:.1} (0.7 × {cores} cores)"),
-            gost_ref.map(|r| gost_rate / r >= target),
-        ));
-        rows.push(row(
-            &format!("RSA-2048 CMS batch, {batch} small documents"),
-            format!("{rsa_rate:.0} docs/s"),
-            rsa_ref.map(|r| format!("`openssl speed rsa2048`, one core: {r:.0} sign/s")),
-            rsa_ref.map(|r| rsa_rate / r),
-            format!("≥ {target:.1} (0.7 × {cores} cores)"),
-            rsa_ref.map(|r| rsa_rate / r >= target),
-        ));
+        let batch_row = |figure: &str, rate: f64, reference: Option<f64>, what: &str| {
+            row(
+                &format!("{figure} CMS batch, {batch} small documents"),
+                format!("{rate:.0} docs/s"),
+                reference.map(|r| format!("{what}, one core: {r:.0} sign/s")),
+                reference.map(|r| rate / r),
+                format!("≥ {target:.1} (0.7 × {cores} cores)"),
+                reference.map(|r| rate / r >= target),
+            )
+        };
+        rows.push(batch_row("GOST-2015-512", gost_rate, gost_ref, "GOST engine"));
+        rows.push(batch_row("RSA-2048", rsa_rate, rsa_ref, "`openssl speed rsa2048`"));
         rows.push(row(
             "XML batch, per document (RSA)",
             format!("{xml_ms:.2} ms"),

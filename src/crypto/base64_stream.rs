@@ -163,30 +163,20 @@ mod tests {
         decode_in_chunks(text, chunk, |piece| out.extend_from_slice(piece)).map(|()| out)
     }
 
-    /// A small xorshift, so the cases are the same on every run.
-    fn next(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
-
     #[test]
     fn pieces_agree_with_the_whole_text_on_every_input() {
         let alphabet = b"AAAAQQQQgggwwwB+/=== \n\r\t!\xd0";
-        let mut state = 0x9E37_79B9_7F4A_7C15;
+        let mut rng = crate::crypto::test_rng::Xorshift::new(0x9E37_79B9_7F4A_7C15);
         for case in 0..60_000 {
-            let len = (next(&mut state) % 40) as usize;
-            let mut text: Vec<u8> = (0..len)
-                .map(|_| alphabet[(next(&mut state) % alphabet.len() as u64) as usize])
-                .collect();
+            let len = rng.below(40);
+            let mut text: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len())]).collect();
             if case % 3 == 0 {
                 // Mostly valid text, with one change.
-                let data: Vec<u8> = (0..len).map(|_| next(&mut state) as u8).collect();
+                let data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
                 text = ::base64::engine::general_purpose::STANDARD.encode(data).into_bytes();
                 if !text.is_empty() && case % 2 == 0 {
-                    let at = (next(&mut state) % text.len() as u64) as usize;
-                    text[at] = alphabet[(next(&mut state) % alphabet.len() as u64) as usize];
+                    let at = rng.below(text.len());
+                    text[at] = alphabet[rng.below(alphabet.len())];
                 }
             }
             let expected = whole(&text);

@@ -10,6 +10,9 @@ pub mod rsa;
 pub mod signer;
 pub mod verify;
 
+#[cfg(test)]
+pub(crate) mod test_rng;
+
 pub use algorithm::{HashAlgorithm, Hasher, SignatureAlgorithm};
 pub use certificate::Certificate;
 pub use device::{DeviceError, DeviceErrorKind, PinTries};

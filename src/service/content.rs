@@ -309,13 +309,7 @@ mod tests {
 
     #[test]
     fn a_base64_document_reads_as_its_decoded_bytes() {
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut rng = crate::crypto::test_rng::Xorshift::new(0x2545_F491_4F6C_DD1D);
         let samples: Vec<Vec<u8>> = vec![
             Vec::new(),
             b"plain text\nline two\r\nthree".to_vec(),
@@ -328,9 +322,9 @@ mod tests {
             format!("{}\u{85}", "жол\n".repeat(30_000)).into_bytes(),
         ];
         let random = (0..40).map(|_| {
-            let len = (next() % 200_000) as usize;
+            let len = rng.below(200_000);
             let pick = "aé\nЖ€😀\t\u{1}".chars().collect::<Vec<_>>();
-            (0..len / 3).map(|_| pick[(next() % pick.len() as u64) as usize]).collect::<String>()
+            (0..len / 3).map(|_| pick[rng.below(pick.len())]).collect::<String>()
         });
         for data in samples.into_iter().chain(random.map(String::into_bytes)) {
             let (_whole, text) = shared(&encoded(&data));

@@ -345,15 +345,10 @@ mod tests {
 
     #[test]
     fn signed_digits_add_up_to_the_scalar_and_stay_in_range() {
-        let mut state = 0x5DEE_CE66_D1CE_4E5Bu64;
+        let mut rng = crate::crypto::test_rng::Xorshift::new(0x5DEE_CE66_D1CE_4E5B);
         let mut scalars = vec![U512::ZERO, U512::ONE, U512::MAX, U512::MAX.shr_vartime(1)];
         for _ in 0..300 {
-            let words: [u64; 8] = std::array::from_fn(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state
-            });
+            let words: [u64; 8] = std::array::from_fn(|_| rng.next_u64());
             scalars.push(U512::from_words(words));
         }
         for width in [4, 5, 6, 7] {
