@@ -3,6 +3,7 @@
 
 pub mod ber;
 pub mod filter;
+pub mod idcard;
 pub mod pkcs11;
 pub mod pkcs12;
 pub mod storage;

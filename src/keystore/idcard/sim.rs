@@ -1,0 +1,211 @@
+//! A simulated Kazakh ID card for the tests: the state machine of `kz-idcard.md` §1.1 and §2
+//! (SELECT MF/DF, VERIFY with its retry counter and blocking, GET DATA of the public keys as
+//! 271-byte objects through `61 xx` and GET RESPONSE, MSE:SET, INTERNAL AUTHENTICATE with the
+//! card's own PKCS#1 v1.5 padding). Its RSA keys are real (libcrypto), so its signatures verify
+//! with openssl. Variants: 2 or 4 key slots, SHA-256 refused, removal after a given command.
+//! It records every command it receives, for tests that check what was sent. Test support
+//! only: never built into a release.
+
+use openssl::pkey::Private;
+use openssl::rsa::{Padding, Rsa};
+
+use super::apdu::Transmit;
+use super::IdCardError;
+
+/// How the simulated card behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// The PIN's digits as the card stores them (the 8-byte block).
+    pub pin_block: [u8; 8],
+    /// Tries before the PIN blocks.
+    pub tries: u8,
+    /// How many key slots the card has (2 on older cards, 4 on newer).
+    pub slots: usize,
+    /// Whether a SHA-256 DigestInfo is accepted.
+    pub sha256: bool,
+    /// The card is pulled out when this many commands have been received.
+    pub removed_after: Option<usize>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self { pin_block: *b"12340000", tries: 3, slots: 4, sha256: true, removed_after: None }
+    }
+}
+
+/// The simulated card.
+pub struct SimCard {
+    config: SimConfig,
+    keys: Vec<Rsa<Private>>,
+    tries: u8,
+    verified: bool,
+    in_key_df: bool,
+    environment: Option<u8>,
+    pending: Vec<u8>,
+    /// Every command received, in order.
+    pub received: Vec<Vec<u8>>,
+}
+
+impl SimCard {
+    /// A card with fresh RSA-2048 keys.
+    pub fn new(config: SimConfig) -> Self {
+        let keys = (0..config.slots).filter_map(|_| Rsa::generate(2048).ok()).collect();
+        Self::with_keys(config, keys)
+    }
+
+    /// A card holding `keys` (in slots 0x87, 0x88, …).
+    pub fn with_keys(config: SimConfig, keys: Vec<Rsa<Private>>) -> Self {
+        let tries = config.tries;
+        Self {
+            config,
+            keys,
+            tries,
+            verified: false,
+            in_key_df: false,
+            environment: None,
+            pending: Vec::new(),
+            received: Vec::new(),
+        }
+    }
+
+    /// The key in `slot` (0x87..).
+    pub fn key(&self, slot: u8) -> Option<&Rsa<Private>> {
+        self.keys.get(usize::from(slot.checked_sub(0x87)?))
+    }
+
+    /// Tries the PIN has left.
+    pub fn tries_left(&self) -> u8 {
+        self.tries
+    }
+
+    fn answer(&mut self, command: &[u8]) -> Vec<u8> {
+        let (ins, p1, p2) = (command[1], command[2], command[3]);
+        let data = command.get(5..5 + usize::from(*command.get(4).unwrap_or(&0))).unwrap_or(&[]);
+        match (ins, p1, p2) {
+            (0xA4, 0x00, 0x0C) => self.select(data),
+            (0x20, 0x00, 0x02) if command.len() == 4 => self.pin_status(),
+            (0x20, 0x00, 0x02) => self.verify(data),
+            (0xCB, 0x3F, 0xFF) => self.public_key(data),
+            (0x22, 0x41, 0xA4) => self.environment(data),
+            (0x88, 0x02, 0x00) => self.authenticate(data),
+            (0xC0, 0x00, 0x00) => self.get_response(command.get(4).copied().unwrap_or(0)),
+            _ => sw(0x6D00),
+        }
+    }
+
+    fn select(&mut self, file: &[u8]) -> Vec<u8> {
+        match file {
+            [0x3F, 0x00] => self.in_key_df = false,
+            [0x01, 0x01] => self.in_key_df = true,
+            _ => return sw(0x6A82),
+        }
+        sw(0x9000)
+    }
+
+    fn pin_status(&self) -> Vec<u8> {
+        match (self.verified, self.tries) {
+            (true, _) => sw(0x9000),
+            (false, 0) => sw(0x6983),
+            (false, tries) => sw(0x63C0 | u16::from(tries)),
+        }
+    }
+
+    fn verify(&mut self, block: &[u8]) -> Vec<u8> {
+        if self.tries == 0 {
+            return sw(0x6983);
+        }
+        if block == self.config.pin_block {
+            self.tries = self.config.tries;
+            self.verified = true;
+            return sw(0x9000);
+        }
+        self.tries -= 1;
+        self.verified = false;
+        match self.tries {
+            0 => sw(0x6983),
+            tries => sw(0x63C0 | u16::from(tries)),
+        }
+    }
+
+    fn public_key(&mut self, header_list: &[u8]) -> Vec<u8> {
+        let slot = header_list.get(4).copied().unwrap_or(0) | 0x80;
+        let Some(modulus) = self.key(slot).map(|k| k.n().to_vec()) else {
+            return sw(0x6A82);
+        };
+        // FF A0 0k 82 01 09 | 7F 49 82 01 04 | 81 82 01 00 | modulus (kz-idcard.md §1.1).
+        let mut object = vec![0xFF, 0xA0, slot & 0x0F, 0x82, 0x01, 0x09];
+        object.extend_from_slice(&[0x7F, 0x49, 0x82, 0x01, 0x04, 0x81, 0x82, 0x01, 0x00]);
+        object.extend_from_slice(&modulus);
+        self.reply_later(object)
+    }
+
+    fn environment(&mut self, template: &[u8]) -> Vec<u8> {
+        let slot = match template {
+            [0x95, 0x01, 0x40, 0x84, 0x01, slot, 0x80, 0x01, 0x02] => *slot,
+            _ => return sw(0x6A80),
+        };
+        // Like the real card, the environment is set even for an absent key.
+        self.environment = Some(slot);
+        sw(0x9000)
+    }
+
+    fn authenticate(&mut self, digest_info: &[u8]) -> Vec<u8> {
+        if !self.verified {
+            return sw(0x6982);
+        }
+        if !self.in_key_df {
+            return sw(0x6A82);
+        }
+        if digest_info.len() == 51 && !self.config.sha256 {
+            return sw(0x6A80);
+        }
+        let Some(key) = self.environment.and_then(|slot| self.key(slot)) else {
+            return sw(0x6A82);
+        };
+        let mut signature = vec![0; key.size() as usize];
+        match key.private_encrypt(digest_info, &mut signature, Padding::PKCS1) {
+            Ok(len) => {
+                signature.truncate(len);
+                self.reply_later(signature)
+            }
+            Err(_) => sw(0x6F00),
+        }
+    }
+
+    /// Keeps `data` for GET RESPONSE and says how much is waiting (`61 00`: 256 or more).
+    fn reply_later(&mut self, data: Vec<u8>) -> Vec<u8> {
+        let waiting = data.len().min(256) as u16 & 0xFF;
+        self.pending = data;
+        sw(0x6100 | waiting)
+    }
+
+    fn get_response(&mut self, le: u8) -> Vec<u8> {
+        let want = if le == 0 { 256 } else { usize::from(le) };
+        let take = want.min(self.pending.len());
+        let mut out: Vec<u8> = self.pending.drain(..take).collect();
+        let rest = self.pending.len();
+        let status = match rest {
+            0 => 0x9000,
+            rest => 0x6100 | (rest.min(256) as u16 & 0xFF),
+        };
+        out.extend_from_slice(&status.to_be_bytes());
+        out
+    }
+}
+
+impl Transmit for SimCard {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, IdCardError> {
+        if self.config.removed_after.is_some_and(|n| self.received.len() >= n) {
+            return Err(IdCardError::Removed("the card was pulled out".into()));
+        }
+        self.received.push(command.to_vec());
+        if command.len() < 4 {
+            return Ok(sw(0x6700));
+        }
+        Ok(self.answer(command))
+    }
+}
+
+fn sw(status: u16) -> Vec<u8> {
+    status.to_be_bytes().to_vec()
+}
