@@ -17,6 +17,11 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 [ -e /usr/include/openssl/evp.h ] || missing+=(libssl-dev)
 command -v perl >/dev/null 2>&1 || missing+=(perl)
 command -v make >/dev/null 2>&1 || missing+=(make)
+# PC/SC for the ID card (keystore/idcard): pcsc-lite's headers to build against, and for the
+# tests pcscd with vsmartcard's virtual reader, into which the simulated card is plugged.
+[ -e /usr/include/PCSC/winscard.h ] || missing+=(libpcsclite-dev)
+[ -e /usr/sbin/pcscd ] || missing+=(pcscd)
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || missing+=(vsmartcard-vpcd)
 # SoftHSM2 and OpenSC's pkcs11-tool: the PKCS#11 token of the token tests (docs/tokens.md).
 [ -e /usr/lib/softhsm/libsofthsm2.so ] || missing+=(softhsm2)
 command -v pkcs11-tool >/dev/null 2>&1 || missing+=(opensc)

@@ -24,6 +24,6 @@ in_root() {
 }
 in_root 600 apt-get update -qq
 in_root 900 apt-get install -y -qq --no-install-recommends \
-  libgtk-3-0 libayatana-appindicator3-1 libnss3-tools libegl1 libgl1 >>"$root.log" 2>&1 \
+  libgtk-3-0 libayatana-appindicator3-1 libnss3-tools libegl1 libgl1 libpcsclite1 >>"$root.log" 2>&1 \
   || { tail -n 20 "$root.log" >&2; exit 1; }
 echo "make-root: $root ready"

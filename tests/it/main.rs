@@ -9,6 +9,7 @@ mod desktop;
 mod doctor;
 mod gost;
 mod harness;
+mod idcard;
 mod limits;
 mod load;
 mod native;

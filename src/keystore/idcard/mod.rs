@@ -2,8 +2,8 @@
 //! public (`kz-idcard.md`): a plain ISO 7816 file system (MF `3F00`, DF `0101`), one PIN for
 //! every key, RSA-2048 keys in slots `0x87`..`0x8A` whose public moduli are read with GET DATA,
 //! and signatures made by MSE:SET + INTERNAL AUTHENTICATE over a DigestInfo the host builds
-//! (the card pads). [`IdCard`] drives it over any [`Transmit`] (a PC/SC reader, or the
-//! simulator of the tests) behind [`Guarded`], which lets only reading, PIN and signing
+//! (the card pads). [`IdCard`] drives it over any [`Transmit`] (a PC/SC reader, [`pcsc`], or
+//! the simulator of the tests) behind [`Guarded`], which lets only reading, PIN and signing
 //! commands out.
 //!
 //! Safety first, because three wrong PINs block a person's identity card: the PIN's retry
@@ -18,6 +18,7 @@
 
 pub mod apdu;
 mod card;
+pub mod pcsc;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sim;
 

@@ -3,8 +3,14 @@
 //! 271-byte objects through `61 xx` and GET RESPONSE, MSE:SET, INTERNAL AUTHENTICATE with the
 //! card's own PKCS#1 v1.5 padding). Its RSA keys are real (libcrypto), so its signatures verify
 //! with openssl. Variants: 2 or 4 key slots, SHA-256 refused, removal after a given command.
-//! It records every command it receives, for tests that check what was sent. Test support
-//! only: never built into a release.
+//! It records every command it receives, for tests that check what was sent. [`plug`] puts it
+//! into a virtual reader of pcscd (vsmartcard's vpcd), so the real PC/SC stack carries the same
+//! card. Test support only: never built into a release.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use openssl::pkey::Private;
 use openssl::rsa::{Padding, Rsa};
@@ -76,6 +82,20 @@ impl SimCard {
     /// Tries the PIN has left.
     pub fn tries_left(&self) -> u8 {
         self.tries
+    }
+
+    /// The card's ATR: the 2022 Kazakh ID card's.
+    pub fn atr(&self) -> &'static [u8] {
+        super::pcsc::KNOWN_ATRS[0]
+    }
+
+    /// Power cycled or reset: the PIN's verification, the selection and the environment are
+    /// forgotten; the retry counter is not.
+    pub fn reset(&mut self) {
+        self.verified = false;
+        self.in_key_df = false;
+        self.environment = None;
+        self.pending.clear();
     }
 
     fn answer(&mut self, command: &[u8]) -> Vec<u8> {
@@ -208,4 +228,77 @@ impl Transmit for SimCard {
 
 fn sw(status: u16) -> Vec<u8> {
     status.to_be_bytes().to_vec()
+}
+
+/// A simulated card in a vpcd reader, served on its own thread.
+pub struct Plugged {
+    stream: TcpStream,
+    thread: Option<JoinHandle<SimCard>>,
+}
+
+impl Plugged {
+    /// Pulls the card out of the reader and returns it (with the commands it received).
+    pub fn pull_out(mut self) -> Option<SimCard> {
+        let _ = self.stream.shutdown(Shutdown::Both);
+        self.thread.take()?.join().ok()
+    }
+}
+
+impl Drop for Plugged {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(Shutdown::Both);
+    }
+}
+
+/// Puts `card` into the vpcd reader listening on `127.0.0.1:port` (35963 is "Virtual PCD 00
+/// 00"), waiting up to 10 s for pcscd to listen. vpcd's protocol (`kz-idcard.md` §6.2): frames
+/// of a big-endian u16 length and a payload; a 1-byte payload is power off (0), on (1), reset
+/// (2) or a request for the ATR (4); any other is a command APDU, answered with its response.
+pub fn plug(card: SimCard, port: u16) -> std::io::Result<Plugged> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let stream = loop {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => break stream,
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let serving = stream.try_clone()?;
+    let thread = std::thread::spawn(move || serve(card, serving));
+    Ok(Plugged { stream, thread: Some(thread) })
+}
+
+fn serve(mut card: SimCard, mut stream: TcpStream) -> SimCard {
+    while let Ok(payload) = read_frame(&mut stream) {
+        let reply = match payload.as_slice() {
+            [0x04] => card.atr().to_vec(),
+            [0x00..=0x02] => {
+                card.reset();
+                continue;
+            }
+            command => match card.transmit(command) {
+                Ok(response) => response,
+                // Pulled out: the socket closes, which vpcd reports as a removed card.
+                Err(_) => break,
+            },
+        };
+        if write_frame(&mut stream, &reply).is_err() {
+            break;
+        }
+    }
+    let _ = stream.shutdown(Shutdown::Both);
+    card
+}
+
+fn read_frame(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut length = [0; 2];
+    stream.read_exact(&mut length)?;
+    let mut payload = vec![0; usize::from(u16::from_be_bytes(length))];
+    stream.read_exact(&mut payload)?;
+    Ok(payload)
+}
+
+fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> std::io::Result<()> {
+    let length = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+    stream.write_all(&[&length.to_be_bytes()[..], payload].concat())
 }

@@ -1,0 +1,113 @@
+//! The ID card driver through the real PC/SC stack (issue 16): Debian's `pcscd` with
+//! vsmartcard's virtual reader (`vpcd`), and the simulated Kazakh ID card plugged into it over
+//! vpcd's socket (`keystore::idcard::sim::plug`), so reader listing, the ATR, exclusive
+//! connection, T=0/T=1 transport and card removal are pcsc-lite's own. Every signature is
+//! checked by libcrypto against the card's public key. Skips visibly without pcscd and vpcd
+//! (fails under `QOLTANBA_REQUIRE_ORACLES`); `.ci/test.sh` installs them.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use openssl::bn::BigNum;
+use openssl::hash::MessageDigest;
+use openssl::pkey::PKey;
+use openssl::rsa::Rsa;
+use openssl::sign::Verifier;
+use qoltanba::crypto::HashAlgorithm;
+use qoltanba::keystore::idcard::pcsc::{self, PcscCard};
+use qoltanba::keystore::idcard::sim::{self, SimCard, SimConfig};
+use qoltanba::keystore::idcard::{IdCard, IdCardError, PinState};
+
+/// vpcd's first virtual reader listens here ("Virtual PCD 00 00").
+const VPCD_PORT: u16 = 35963;
+
+/// pcscd started for the test (in the foreground, killed at the end), unless one runs.
+struct Pcscd(Option<Child>);
+
+impl Pcscd {
+    fn start() -> Option<Self> {
+        let found = Path::new("/usr/sbin/pcscd").exists()
+            && Path::new("/usr/lib/pcsc/drivers/serial/libifdvpcd.so").exists();
+        if !crate::skip::needs("pcscd and vsmartcard-vpcd", found) {
+            return None;
+        }
+        let running =
+            Command::new("pgrep").args(["-x", "pcscd"]).status().is_ok_and(|s| s.success());
+        if running {
+            return Some(Self(None));
+        }
+        let child = Command::new("/usr/sbin/pcscd")
+            .args(["--foreground", "--auto-exit"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start pcscd");
+        Some(Self(Some(child)))
+    }
+}
+
+impl Drop for Pcscd {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The reader holding a card with the simulator's ATR, once pcscd has seen it.
+fn reader_with_card(atr: &[u8]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(cards) = pcsc::cards() {
+            if let Some(present) = cards.into_iter().find(|p| p.atr == atr) {
+                return present.reader;
+            }
+        }
+        assert!(Instant::now() < deadline, "pcscd never showed the virtual card");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn libcrypto_verifies(modulus: &[u8], data: &[u8], signature: &[u8]) -> bool {
+    let n = BigNum::from_slice(modulus).expect("n");
+    let e = BigNum::from_u32(65537).expect("e");
+    let public = Rsa::from_public_components(n, e).and_then(PKey::from_rsa).expect("key");
+    let mut verifier = Verifier::new(MessageDigest::sha256(), &public).expect("verifier");
+    verifier.verify_oneshot(signature, data).expect("verification runs")
+}
+
+#[test]
+fn the_driver_signs_through_pcscd_and_sees_the_card_pulled_out() {
+    let Some(_pcscd) = Pcscd::start() else { return };
+    let card = SimCard::new(SimConfig::default());
+    let atr = card.atr().to_vec();
+    let plugged = sim::plug(card, VPCD_PORT).expect("vpcd accepts the virtual card");
+    let reader = reader_with_card(&atr);
+    assert!(pcsc::known_atr(&atr), "the 2022 card's ATR is known");
+
+    let mut id = IdCard::open(PcscCard::connect(&reader).expect("connect")).expect("an ID card");
+    assert_eq!(id.pin_state().expect("PIN state"), PinState::TriesLeft(3));
+    assert_eq!(id.verify("1111"), Err(IdCardError::WrongPin { tries_left: 2 }));
+    id.verify("1234").expect("the right PIN");
+    let keys = id.keys().expect("keys");
+    assert_eq!(keys.len(), 4);
+    let document = b"contract, 120 pages, scanned";
+    let digest = HashAlgorithm::Sha256.digest(document);
+    for key in &keys {
+        let signature = id.sign(key.slot, HashAlgorithm::Sha256, &digest).expect("signs");
+        assert!(libcrypto_verifies(&key.modulus, document, &signature), "slot {:#x}", key.slot);
+    }
+    drop(id);
+
+    // Pulled out: the next command fails with a clear error, it does not hang.
+    let card = plugged.pull_out().expect("the simulator's record");
+    assert_eq!(card.tries_left(), 3, "a right PIN resets the counter");
+    assert!(card.received.iter().all(|c| c[1] != 0x46), "no GENERATE went to the card");
+    let error = PcscCard::connect(&reader)
+        .and_then(IdCard::open)
+        .and_then(|mut id| id.pin_state())
+        .expect_err("no card");
+    assert!(matches!(error, IdCardError::Removed(_)), "{error}");
+}
