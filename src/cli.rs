@@ -110,11 +110,39 @@ pub enum Command {
         #[arg(long)]
         remove: bool,
     },
+    /// The Kazakh ID card (experimental; docs/idcard.md).
+    Idcard {
+        /// What to do.
+        #[command(subcommand)]
+        action: IdcardAction,
+    },
     /// Manage the local CA in the browsers' trust stores.
     Cert {
         /// What to do.
         #[command(subcommand)]
         action: CertAction,
+    },
+}
+
+/// `qoltanba idcard …`.
+#[derive(Debug, Subcommand)]
+pub enum IdcardAction {
+    /// Record every command exchanged with the card while its keys are listed and, with the
+    /// PIN, one signature is made; the PIN's bytes are blanked. Send the file to the
+    /// developers: it settles what is not yet known of the card (docs/idcard.md).
+    Trace {
+        /// The reader (default: the first holding a card).
+        #[arg(long)]
+        reader: Option<String>,
+        /// Where to write the trace.
+        #[arg(long, value_name = "FILE", default_value = "qoltanba-idcard-trace.txt")]
+        out: std::path::PathBuf,
+        /// Read the PIN from this environment variable instead of the terminal.
+        #[arg(long, value_name = "VAR")]
+        pin_env: Option<String>,
+        /// Only list the keys: no PIN is asked and nothing is signed.
+        #[arg(long)]
+        no_sign: bool,
     },
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use clap::Parser as _;
 use secrecy::SecretString;
 
-use qoltanba::cli::{Cli, Command, Format, RunArgs, SignArgs};
+use qoltanba::cli::{Cli, Command, Format, IdcardAction, RunArgs, SignArgs};
 use qoltanba::config::Settings;
 use qoltanba::daemon::{self, Parts};
 use qoltanba::keystore::pkcs11::Pkcs11Tokens;
@@ -21,6 +21,7 @@ use qoltanba::transport::Listen;
 
 mod commands;
 mod gui;
+mod idcard_command;
 mod native_host;
 mod verify_command;
 
@@ -77,6 +78,14 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
             commands::policy(&paths, &settings, &config)
         }
         Command::Cert { action } => commands::cert(&paths, action),
+        Command::Idcard { action: IdcardAction::Trace { reader, out, pin_env, no_sign } } => {
+            idcard_command::trace(&idcard_command::TraceRequest {
+                reader: reader.as_deref(),
+                out: &out,
+                pin_env: pin_env.as_deref(),
+                no_sign,
+            })
+        }
         Command::NativeHost { caller } => {
             return native_host::run(&paths, &settings, &globals, &caller)
         }

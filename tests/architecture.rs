@@ -15,8 +15,20 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Wiring and tools, at the top: the binary and what it composes.
     (
         "main",
-        &["cli", "commands", "daemon", "demo", "doctor", "gui", "native_host", "verify_command"],
+        &[
+            "cli",
+            "commands",
+            "daemon",
+            "demo",
+            "doctor",
+            "gui",
+            "idcard_command",
+            "native_host",
+            "verify_command",
+        ],
     ),
+    // `qoltanba idcard`: the ID card driver, straight from the key stores.
+    ("idcard_command", &["keystore", "ui"]),
     ("verify_command", &["cli", "daemon"]),
     // The browser extension's host: the config and the daemon's files, then the transport.
     ("native_host", &["config", "daemon", "transport"]),

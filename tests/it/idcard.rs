@@ -110,4 +110,33 @@ fn the_driver_signs_through_pcscd_and_sees_the_card_pulled_out() {
         .and_then(|mut id| id.pin_state())
         .expect_err("no card");
     assert!(matches!(error, IdCardError::Removed(_)), "{error}");
+
+    // `qoltanba idcard trace` with a fresh card: the keys, the PIN and one signature, every
+    // APDU in the file, the PIN's bytes blanked.
+    let plugged = sim::plug(SimCard::new(SimConfig::default()), VPCD_PORT).expect("plugged");
+    let reader = reader_with_card(&atr);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("trace.txt");
+    let run = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["idcard", "trace", "--reader", &reader, "--pin-env", "CARD_PIN", "--out"])
+        .arg(&out)
+        .env("CARD_PIN", "1234")
+        .output()
+        .expect("qoltanba idcard trace");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("PIN: 3 tries left"), "{stdout}");
+    assert!(stdout.contains("verifies with the card's public key"), "{stdout}");
+    let trace = std::fs::read_to_string(&out).expect("the trace");
+    assert!(trace.contains("# ATR: 3B FA 18 00 FF 80 31 FE 45"), "{trace}");
+    assert!(trace.contains("> 00 20 00 02 08 XX XX XX XX XX XX XX XX\n< 90 00"), "{trace}");
+    assert!(
+        trace.contains("> 00 88 02 00 33 30 31 30 0D 06 09 60 86 48 01 65 03 04 02 01"),
+        "{trace}"
+    );
+    assert!(!trace.contains("31 32 33 34 30 30 30 30"), "no PIN block in the trace");
+    let card = plugged.pull_out().expect("the record");
+    assert!(card.received.iter().all(|c| c[1] != 0x46), "no GENERATE went to the card");
 }

@@ -42,14 +42,25 @@ pub struct IdCard<T> {
 impl<T: Transmit> IdCard<T> {
     /// The card in `reader`, with its key directory selected.
     pub fn open(reader: T) -> Result<Self, IdCardError> {
-        let mut card = Self { reader: Guarded::new(reader) };
+        let mut card = Self::unselected(reader);
+        card.select()?;
+        Ok(card)
+    }
+
+    /// The card in `reader`, nothing sent yet (then [`Self::select`]).
+    pub fn unselected(reader: T) -> Self {
+        Self { reader: Guarded::new(reader) }
+    }
+
+    /// Selects the master file, then the key directory.
+    pub fn select(&mut self) -> Result<(), IdCardError> {
         for (file, name) in [(apdu::MF, "SELECT MF"), (apdu::KEY_DF, "SELECT DF 0101")] {
-            let response = card.reader.send(&apdu::select(file))?;
+            let response = self.reader.send(&apdu::select(file))?;
             if !response.ok() {
                 return Err(IdCardError::Refused { command: name, sw: response.sw });
             }
         }
-        Ok(card)
+        Ok(())
     }
 
     /// The reader (for the tests' simulator).

@@ -21,6 +21,7 @@ mod card;
 pub mod pcsc;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sim;
+pub mod trace;
 
 #[cfg(test)]
 mod tests;

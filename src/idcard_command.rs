@@ -1,0 +1,132 @@
+//! `qoltanba idcard …`: the ID card from the command line, for the field evidence issue 16
+//! asks for. `idcard trace` lists the card's keys and, with the PIN, makes one signature, and
+//! writes every APDU exchanged to a file with the PIN's bytes blanked (docs/idcard.md). It
+//! checks the signature against the card's public key and reads the PIN's retry counter first;
+//! it never tries a PIN twice. Must not: print or write a PIN.
+
+use std::path::Path;
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+use qoltanba::crypto::HashAlgorithm;
+use qoltanba::keystore::idcard::pcsc::{self, PcscCard};
+use qoltanba::keystore::idcard::trace::Recorder;
+use qoltanba::keystore::idcard::{IdCard, IdCardError, PinState};
+
+/// What `idcard trace` is asked to do.
+pub struct TraceRequest<'a> {
+    /// The reader (default: the first holding a card).
+    pub reader: Option<&'a str>,
+    /// Where the trace goes.
+    pub out: &'a Path,
+    /// Read the PIN from this environment variable instead of the terminal.
+    pub pin_env: Option<&'a str>,
+    /// Only list the keys: no PIN, no signature.
+    pub no_sign: bool,
+}
+
+/// Runs `idcard trace`: the trace is written even when the card fails half-way.
+pub fn trace(request: &TraceRequest<'_>) -> Result<(), String> {
+    let cards = pcsc::cards().map_err(|e| e.to_string())?;
+    let present = match request.reader {
+        Some(name) => cards.into_iter().find(|c| c.reader == name),
+        None => cards.into_iter().next(),
+    }
+    .ok_or("no card in any reader (is the smart card service running?)")?;
+    let reader = PcscCard::connect(&present.reader).map_err(|e| e.to_string())?;
+    let mut card = IdCard::unselected(Recorder::new(reader));
+    let outcome = steps(&mut card, request);
+    let atr: Vec<String> = present.atr.iter().map(|b| format!("{b:02X}")).collect();
+    let header = format!(
+        "# Qoltanba ID card trace {}\n# reader: {}\n# ATR: {} ({})\n",
+        env!("CARGO_PKG_VERSION"),
+        present.reader,
+        atr.join(" "),
+        if pcsc::known_atr(&present.atr) {
+            "a known Kazakh ID card"
+        } else {
+            "not in the known list"
+        },
+    );
+    let text = format!("{header}{}", card.reader().text());
+    std::fs::write(request.out, text)
+        .map_err(|e| format!("cannot write {}: {e}", request.out.display()))?;
+    println!("trace written to {} (the PIN's bytes are blanked)", request.out.display());
+    outcome.map_err(|e| e.to_string())
+}
+
+/// Select, PIN state, keys; then, unless `no_sign`, the PIN and one signature.
+fn steps(
+    card: &mut IdCard<Recorder<PcscCard>>,
+    request: &TraceRequest<'_>,
+) -> Result<(), IdCardError> {
+    card.select()?;
+    let state = card.pin_state()?;
+    println!("PIN: {}", shown(state));
+    report_keys(card)?;
+    if request.no_sign {
+        return Ok(());
+    }
+    if state == PinState::Blocked {
+        return Err(IdCardError::PinBlocked);
+    }
+    let pin = pin(request.pin_env, state).map_err(IdCardError::Malformed)?;
+    card.verify(pin.expose_secret())?;
+    let keys = report_keys(card)?;
+    let key = keys.first().ok_or(IdCardError::NoKey(0x87))?;
+    let digest = HashAlgorithm::Sha256.digest(b"Qoltanba ID card trace");
+    let signature = card.sign(key.slot, HashAlgorithm::Sha256, &digest)?;
+    let verified = public_key(&key.modulus).is_some_and(|public| {
+        qoltanba::crypto::rsa::verify_digest(&public, HashAlgorithm::Sha256, &digest, &signature)
+            .is_ok()
+    });
+    println!(
+        "signature with slot {:#04x}: {} bytes, {}",
+        key.slot,
+        signature.len(),
+        if verified { "verifies with the card's public key" } else { "DOES NOT VERIFY" }
+    );
+    Ok(())
+}
+
+fn report_keys(
+    card: &mut IdCard<Recorder<PcscCard>>,
+) -> Result<Vec<qoltanba::keystore::idcard::CardKey>, IdCardError> {
+    let keys = card.keys()?;
+    for key in &keys {
+        let fingerprint = qoltanba::crypto::hex(&HashAlgorithm::Sha256.digest(&key.modulus));
+        println!(
+            "key {:#04x}: RSA-{}, modulus SHA-256 {fingerprint}",
+            key.slot,
+            key.modulus.len() * 8
+        );
+    }
+    Ok(keys)
+}
+
+fn shown(state: PinState) -> String {
+    match state {
+        PinState::Verified => "verified".into(),
+        PinState::TriesLeft(n) => format!("{n} tries left"),
+        PinState::Blocked => "blocked".into(),
+    }
+}
+
+/// The PIN, from `env` or the terminal (saying how many tries are left).
+fn pin(env: Option<&str>, state: PinState) -> Result<SecretString, String> {
+    match env {
+        Some(var) => {
+            std::env::var(var).map(SecretString::from).map_err(|_| format!("{var} is not set"))
+        }
+        None => {
+            let question = format!("ID card PIN ({}): ", shown(state));
+            qoltanba::ui::tty::read_password(&question).ok_or_else(|| "no PIN given".into())
+        }
+    }
+}
+
+/// The card's public key: its modulus and the exponent every card uses, 65537.
+fn public_key(modulus: &[u8]) -> Option<rsa::RsaPublicKey> {
+    let n = rsa::BigUint::from_bytes_be(modulus);
+    rsa::RsaPublicKey::new(n, rsa::BigUint::from(65537u32)).ok()
+}
