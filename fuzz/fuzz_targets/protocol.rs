@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let (runtime, dispatcher) = setup();
     let caller = Caller::from_header(Some("https://fuzz.test"));
-    let reply = runtime.block_on(dispatcher.handle(&caller, text));
+    let reply = runtime.block_on(dispatcher.handle(&caller, text.to_string()));
     assert!(serde_json_is_object(&reply), "every reply is one JSON object: {reply}");
 });
 
