@@ -87,13 +87,17 @@ check_installed() {
   grep -q 'LoopbackNetworkAllowedForUrls' "$root/etc/opt/edge/policies/managed/qoltanba.json" \
     || fail "the Edge policy has no LoopbackNetworkAllowedForUrls"
   # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
-  in_root dpkg-query -W -f='${Conffiles}\n' qoltanba | grep -q '/etc/qoltanba/policy.toml' \
+  conffiles="$(in_root dpkg-query -W -f='${Conffiles}\n' qoltanba)"
+  grep -q '/etc/qoltanba/policy.toml' <<<"$conffiles" \
     || fail "/etc/qoltanba/policy.toml is not a conffile"
   grep -q '^Exec=/usr/bin/qoltanba run --session$' "$root/etc/xdg/autostart/qoltanba.desktop" \
     || fail "the autostart entry does not start a session daemon"
   grep -q '^ConditionUser=!root$' "$root/usr/lib/systemd/user/qoltanba.service" \
     || fail "the user unit may run as root"
-  in_root /usr/bin/qoltanba policy | grep -q '/etc/qoltanba/policy.toml (read)' \
+  # The whole report first: `grep -q` leaves at its first match, and the rest of the report
+  # would then go to a closed pipe (an error for the writer, so for the pipeline).
+  policy_report="$(in_root /usr/bin/qoltanba policy)" || fail "qoltanba policy failed"
+  grep -q '/etc/qoltanba/policy.toml (read)' <<<"$policy_report" \
     || fail "the daemon does not read the installed IT policy"
 }
 check_gone() {
