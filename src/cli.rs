@@ -144,6 +144,16 @@ pub enum IdcardAction {
         #[arg(long)]
         no_sign: bool,
     },
+    /// Keep a certificate (PEM or DER) for the key of the ID card it belongs to, until the
+    /// card's own certificates can be read: it is matched to the card's keys by public key,
+    /// and refused when it is for none of them.
+    ImportCert {
+        /// The certificate file.
+        file: std::path::PathBuf,
+        /// The reader (default: the first holding a card).
+        #[arg(long)]
+        reader: Option<String>,
+    },
 }
 
 /// `qoltanba cert …`.

@@ -1,5 +1,5 @@
-//! `qoltanba idcard …`: the ID card from the command line, for the field evidence issue 16
-//! asks for. `idcard trace` lists the card's keys and, with the PIN, makes one signature, and
+//! `qoltanba idcard …`: the ID card from the command line. `idcard import-cert` keeps a
+//! certificate for the card key it belongs to (in the data directory's `idcard` folder). `idcard trace` lists the card's keys and, with the PIN, makes one signature, and
 //! writes every APDU exchanged to a file with the PIN's bytes blanked (docs/idcard.md). It
 //! checks the signature against the card's public key and reads the PIN's retry counter first;
 //! it never tries a PIN twice. Must not: print or write a PIN.
@@ -8,10 +8,37 @@ use std::path::Path;
 
 use secrecy::{ExposeSecret as _, SecretString};
 
-use qoltanba::crypto::HashAlgorithm;
+use qoltanba::crypto::{Certificate, HashAlgorithm};
+use qoltanba::keystore::idcard::certs;
 use qoltanba::keystore::idcard::pcsc::{self, PcscCard};
 use qoltanba::keystore::idcard::trace::Recorder;
 use qoltanba::keystore::idcard::{IdCard, IdCardError, PinState};
+use qoltanba::platform::paths::Paths;
+
+/// Runs `idcard import-cert FILE`: the card's keys are read (no PIN needed), the
+/// certificate's public key matched to one of them.
+pub fn import_cert(paths: &Paths, file: &Path, reader: Option<&str>) -> Result<(), String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let certificate = Certificate::from_pem_or_der(&bytes)
+        .map_err(|e| format!("{} is not a certificate: {e}", file.display()))?;
+    let present = first_card(reader)?;
+    let reader = PcscCard::connect(&present.reader).map_err(|e| e.to_string())?;
+    let keys = IdCard::open(reader).and_then(|mut card| card.keys()).map_err(|e| e.to_string())?;
+    let dir = paths.data_dir.join("idcard");
+    let (slot, stored) = certs::import(&dir, &certificate, &keys).map_err(|e| e.to_string())?;
+    println!("the certificate is kept for the card's key {slot:#04x}: {}", stored.display());
+    Ok(())
+}
+
+/// The reader named, or the first holding a card.
+fn first_card(reader: Option<&str>) -> Result<pcsc::Present, String> {
+    let cards = pcsc::cards().map_err(|e| e.to_string())?;
+    match reader {
+        Some(name) => cards.into_iter().find(|c| c.reader == name),
+        None => cards.into_iter().next(),
+    }
+    .ok_or_else(|| "no card in any reader (is the smart card service running?)".into())
+}
 
 /// What `idcard trace` is asked to do.
 pub struct TraceRequest<'a> {
@@ -27,12 +54,7 @@ pub struct TraceRequest<'a> {
 
 /// Runs `idcard trace`: the trace is written even when the card fails half-way.
 pub fn trace(request: &TraceRequest<'_>) -> Result<(), String> {
-    let cards = pcsc::cards().map_err(|e| e.to_string())?;
-    let present = match request.reader {
-        Some(name) => cards.into_iter().find(|c| c.reader == name),
-        None => cards.into_iter().next(),
-    }
-    .ok_or("no card in any reader (is the smart card service running?)")?;
+    let present = first_card(request.reader)?;
     let reader = PcscCard::connect(&present.reader).map_err(|e| e.to_string())?;
     let mut card = IdCard::unselected(Recorder::new(reader));
     let outcome = steps(&mut card, request);

@@ -78,6 +78,9 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
             commands::policy(&paths, &settings, &config)
         }
         Command::Cert { action } => commands::cert(&paths, action),
+        Command::Idcard { action: IdcardAction::ImportCert { file, reader } } => {
+            idcard_command::import_cert(&paths, &file, reader.as_deref())
+        }
         Command::Idcard { action: IdcardAction::Trace { reader, out, pin_env, no_sign } } => {
             idcard_command::trace(&idcard_command::TraceRequest {
                 reader: reader.as_deref(),

@@ -139,4 +139,34 @@ fn the_driver_signs_through_pcscd_and_sees_the_card_pulled_out() {
     assert!(!trace.contains("31 32 33 34 30 30 30 30"), "no PIN block in the trace");
     let card = plugged.pull_out().expect("the record");
     assert!(card.received.iter().all(|c| c[1] != 0x46), "no GENERATE went to the card");
+
+    // `qoltanba idcard import-cert`: kept for the card's key it belongs to, refused otherwise.
+    let card = SimCard::new(SimConfig { slots: 2, ..SimConfig::default() });
+    let own = dir.path().join("own.cer");
+    std::fs::write(&own, card.certificate(0x88).expect("certificate").der()).expect("write");
+    let stranger = dir.path().join("stranger.cer");
+    let other = SimCard::new(SimConfig { slots: 1, ..SimConfig::default() });
+    std::fs::write(&stranger, other.certificate(0x87).expect("certificate").der()).expect("write");
+    let plugged = sim::plug(card, VPCD_PORT).expect("plugged");
+    let reader = reader_with_card(&atr);
+    let import = |file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .args(["idcard", "import-cert", "--reader", &reader])
+            .arg(file)
+            .output()
+            .expect("qoltanba idcard import-cert")
+    };
+    let kept = import(&own);
+    let said = String::from_utf8_lossy(&kept.stdout);
+    assert!(kept.status.success(), "{said}{}", String::from_utf8_lossy(&kept.stderr));
+    assert!(said.contains("the card's key 0x88"), "{said}");
+    let refused = import(&stranger);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("none of the keys on this ID card"), "{said}");
+    let stored = std::fs::read_dir(dir.path().join("idcard")).expect("the folder").count();
+    assert_eq!(stored, 1, "one certificate kept");
+    drop(plugged);
 }

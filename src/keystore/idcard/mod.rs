@@ -18,6 +18,7 @@
 
 pub mod apdu;
 mod card;
+pub mod certs;
 pub mod pcsc;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sim;
