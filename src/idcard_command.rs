@@ -115,6 +115,9 @@ fn report_keys(
     card: &mut IdCard<Recorder<PcscCard>>,
 ) -> Result<Vec<qoltanba::keystore::idcard::CardKey>, IdCardError> {
     let keys = card.keys()?;
+    for key in card.unusable() {
+        println!("key {:#04x}: cannot be used yet: {}", key.slot, key.why);
+    }
     for key in &keys {
         let fingerprint = qoltanba::crypto::hex(&HashAlgorithm::Sha256.digest(&key.modulus));
         println!(

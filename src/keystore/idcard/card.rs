@@ -34,9 +34,19 @@ pub struct CardKey {
     pub modulus: Vec<u8>,
 }
 
+/// A key the card holds that this driver cannot sign with yet, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusableKey {
+    /// The private key reference.
+    pub slot: u8,
+    /// What the card answered, in words.
+    pub why: String,
+}
+
 /// An ID card in a reader.
 pub struct IdCard<T> {
     reader: Guarded<T>,
+    unusable: Vec<UnusableKey>,
 }
 
 impl<T: Transmit> IdCard<T> {
@@ -49,7 +59,7 @@ impl<T: Transmit> IdCard<T> {
 
     /// The card in `reader`, nothing sent yet (then [`Self::select`]).
     pub fn unselected(reader: T) -> Self {
-        Self { reader: Guarded::new(reader) }
+        Self { reader: Guarded::new(reader), unusable: Vec::new() }
     }
 
     /// Selects the master file, then the key directory.
@@ -101,18 +111,35 @@ impl<T: Transmit> IdCard<T> {
         }
     }
 
-    /// The keys the card holds, in slot order (an absent slot, `6A 82`, is skipped).
+    /// The RSA keys the card holds, in slot order. An absent slot (`6A 82`) is skipped; a key
+    /// that is not RSA (since 2026 the NCA also writes GOST-2015-512 keys onto the card, and how
+    /// those sign on the chip is not public) or a slot the card will not show is left out and
+    /// said in [`Self::unusable`], and in the log.
     pub fn keys(&mut self) -> Result<Vec<CardKey>, IdCardError> {
+        self.unusable.clear();
         let mut keys = Vec::new();
         for slot in SLOTS {
             let response = self.reader.exchange(&apdu::public_key(slot))?;
-            match response.sw {
-                0x9000 => keys.push(CardKey { slot, modulus: modulus(&response.data)? }),
-                0x6A82 | 0x6A88 => {}
-                sw => return Err(IdCardError::Refused { command: "GET DATA (public key)", sw }),
-            }
+            let why = match response.sw {
+                0x9000 => match modulus(&response.data) {
+                    Ok(modulus) => {
+                        keys.push(CardKey { slot, modulus });
+                        continue;
+                    }
+                    Err(_) => not_rsa(&response.data),
+                },
+                0x6A82 | 0x6A88 => continue,
+                sw => format!("the card would not show its public key (status {sw:04X})"),
+            };
+            tracing::warn!(slot, why, "an ID card key Qoltanba cannot use yet");
+            self.unusable.push(UnusableKey { slot, why });
         }
         Ok(keys)
+    }
+
+    /// The keys the last [`Self::keys`] left out, and why.
+    pub fn unusable(&self) -> &[UnusableKey] {
+        &self.unusable
     }
 
     /// The signature of `digest` (of `hash`, SHA-256 or SHA-1) with the key in `slot`: the
@@ -170,6 +197,26 @@ fn hash_name(hash: HashAlgorithm) -> &'static str {
         HashAlgorithm::Streebog512 => "Streebog-512",
         HashAlgorithm::Gost34311 => "GOST 34.311",
     }
+}
+
+/// Why a public key object holds no RSA modulus, naming the tags its public key template has.
+fn not_rsa(object: &[u8]) -> String {
+    let template = find(object, &[0xFF, 0xA0]).and_then(|v| find(v, &[0x7F, 0x49]));
+    let Some(mut inner) = template else {
+        return "its public key object could not be read".into();
+    };
+    let mut tags = Vec::new();
+    while let Some(tag_len) = tag_length(inner) {
+        let Some((length, header)) = inner.get(tag_len..).and_then(length) else { break };
+        tags.push(inner[..tag_len].iter().map(|b| format!("{b:02X}")).collect::<String>());
+        let Some(rest) = inner.get(tag_len + header + length..) else { break };
+        inner = rest;
+    }
+    format!(
+        "its public key is not RSA (template tags {}): perhaps a GOST-2015 key, whose signing \
+         commands on the card are not known yet",
+        tags.join(", ")
+    )
 }
 
 /// The modulus in a public key object: `FF A0 0k` → `7F 49` → `81` (BER-TLV, `kz-idcard.md`

@@ -28,7 +28,7 @@ pub mod trace;
 mod tests;
 
 pub use apdu::{Guarded, Transmit};
-pub use card::{CardKey, IdCard, PinState};
+pub use card::{CardKey, IdCard, PinState, UnusableKey};
 
 /// What went wrong talking to the card.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

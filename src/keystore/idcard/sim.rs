@@ -31,11 +31,20 @@ pub struct SimConfig {
     pub sha256: bool,
     /// The card is pulled out when this many commands have been received.
     pub removed_after: Option<usize>,
+    /// Slots holding a GOST-2015-512 key (an EC point, tag `86`) instead of an RSA one.
+    pub gost_slots: Vec<u8>,
 }
 
 impl Default for SimConfig {
     fn default() -> Self {
-        Self { pin_block: *b"12340000", tries: 3, slots: 4, sha256: true, removed_after: None }
+        Self {
+            pin_block: *b"12340000",
+            tries: 3,
+            slots: 4,
+            sha256: true,
+            removed_after: None,
+            gost_slots: Vec::new(),
+        }
     }
 }
 
@@ -175,6 +184,13 @@ impl SimCard {
 
     fn public_key(&mut self, header_list: &[u8]) -> Vec<u8> {
         let slot = header_list.get(4).copied().unwrap_or(0) | 0x80;
+        if self.config.gost_slots.contains(&slot) {
+            // FF A0 0k | 7F 49 | 86 (an uncompressed 512-bit point).
+            let mut object = vec![0xFF, 0xA0, slot & 0x0F, 0x81, 0x87, 0x7F, 0x49, 0x81, 0x83];
+            object.extend_from_slice(&[0x86, 0x81, 0x81, 0x04]);
+            object.extend_from_slice(&[0x5A; 128]);
+            return self.reply_later(object);
+        }
         let Some(modulus) = self.key(slot).map(|k| k.n().to_vec()) else {
             return sw(0x6A82);
         };

@@ -169,3 +169,16 @@ fn the_guard_refuses_key_generation_and_deletion_unsent() {
     }
     assert!(reader.inner().received.is_empty(), "nothing reached the card");
 }
+
+#[test]
+fn a_gost_key_on_the_card_is_named_and_left_out() {
+    let mut card = card(SimConfig { slots: 2, gost_slots: vec![0x89], ..SimConfig::default() });
+    card.verify("1234").expect("PIN");
+    let keys = card.keys().expect("the RSA keys still list");
+    assert_eq!(keys.iter().map(|k| k.slot).collect::<Vec<_>>(), [0x87, 0x88]);
+    let unusable = card.unusable();
+    assert_eq!(unusable.len(), 1);
+    assert_eq!(unusable[0].slot, 0x89);
+    assert!(unusable[0].why.contains("not RSA (template tags 86)"), "{}", unusable[0].why);
+    assert!(unusable[0].why.contains("GOST-2015"), "{}", unusable[0].why);
+}
