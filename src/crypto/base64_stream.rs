@@ -64,14 +64,15 @@ fn decode_in_chunks(
     let mut base = 0;
     for (index, window) in text.chunks(chunk).enumerate() {
         let last = (index + 1) * chunk >= text.len();
-        if symbols.is_empty() && !last && !may_hold_whitespace(window) {
+        let spaced = may_hold_whitespace(window);
+        if symbols.is_empty() && !last && !spaced {
             // The usual case, text without line breaks: decoded where it lies.
             let decoded = before_end(window, &mut out).map_err(|e| at(e, base))?;
             each(&out[..decoded]);
             base += window.len();
             continue;
         }
-        match may_hold_whitespace(window) {
+        match spaced {
             false => symbols.extend_from_slice(window),
             true => symbols.extend(window.iter().filter(|b| !b.is_ascii_whitespace())),
         }

@@ -18,6 +18,10 @@ pub struct RsaSigner {
     certificate: Certificate,
 }
 
+/// The DER prefix of a SHA-1 DigestInfo (RFC 8017 §9.2, note 1).
+pub const SHA1_DIGEST_INFO: [u8; 15] =
+    [0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00, 0x04, 0x14];
+
 /// The DER prefix of a SHA-256 DigestInfo (RFC 8017 §9.2, note 1).
 pub const SHA256_DIGEST_INFO: [u8; 19] = [
     0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
@@ -118,36 +122,45 @@ pub fn verify_digest(
     key.verify(scheme, digest, signature).map_err(|_| CryptoError::BadSignature)
 }
 
+/// A self-signed certificate for `key`, valid for a year from now, with `subject` (attribute
+/// names as OpenSSL spells them) and `serial`: for tests that need a certificate of their own
+/// key (a simulated ID card's, a damaged key's). `None` when OpenSSL refuses a part.
+#[cfg(any(test, feature = "test-support"))]
+pub fn self_signed(
+    key: &Rsa<Private>,
+    subject: &[(&str, &str)],
+    serial: u32,
+) -> Option<Certificate> {
+    use openssl::x509::{X509Name, X509};
+    let key = PKey::from_rsa(key.clone()).ok()?;
+    let mut name = X509Name::builder().ok()?;
+    for (field, value) in subject {
+        name.append_entry_by_text(field, value).ok()?;
+    }
+    let name = name.build();
+    let mut builder = X509::builder().ok()?;
+    builder.set_version(2).ok()?;
+    builder.set_subject_name(&name).ok()?;
+    builder.set_issuer_name(&name).ok()?;
+    builder.set_pubkey(&key).ok()?;
+    let serial = openssl::bn::BigNum::from_u32(serial).ok()?.to_asn1_integer().ok()?;
+    builder.set_serial_number(&serial).ok()?;
+    let from = openssl::asn1::Asn1Time::days_from_now(0).ok()?;
+    let until = openssl::asn1::Asn1Time::days_from_now(365).ok()?;
+    builder.set_not_before(&from).ok()?;
+    builder.set_not_after(&until).ok()?;
+    builder.sign(&key, openssl::hash::MessageDigest::sha256()).ok()?;
+    Certificate::from_der(&builder.build().to_der().ok()?).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use openssl::bn::BigNum;
-    use openssl::hash::MessageDigest;
     use openssl::pkey::PKey;
     use openssl::rsa::Rsa;
-    use openssl::x509::{X509Name, X509};
 
-    use super::RsaSigner;
-    use crate::crypto::{Certificate, CryptoError, Signer as _};
-
-    /// A self-signed certificate for `key`.
-    fn certificate(key: &PKey<openssl::pkey::Private>) -> Certificate {
-        let mut name = X509Name::builder().expect("name");
-        name.append_entry_by_text("CN", "Test").expect("CN");
-        let name = name.build();
-        let mut builder = X509::builder().expect("builder");
-        builder.set_version(2).expect("version");
-        builder.set_subject_name(&name).expect("subject");
-        builder.set_issuer_name(&name).expect("issuer");
-        builder.set_pubkey(key).expect("key");
-        let serial = BigNum::from_u32(1).and_then(|n| n.to_asn1_integer()).expect("serial");
-        builder.set_serial_number(&serial).expect("serial");
-        let not_before = openssl::asn1::Asn1Time::days_from_now(0).expect("time");
-        let not_after = openssl::asn1::Asn1Time::days_from_now(30).expect("time");
-        builder.set_not_before(&not_before).expect("not before");
-        builder.set_not_after(&not_after).expect("not after");
-        builder.sign(key, MessageDigest::sha256()).expect("sign");
-        Certificate::from_der(&builder.build().to_der().expect("DER")).expect("certificate")
-    }
+    use super::{self_signed, RsaSigner};
+    use crate::crypto::{CryptoError, Signer as _};
 
     fn bump(n: &openssl::bn::BigNumRef) -> BigNum {
         let mut out = BigNum::new().expect("bn");
@@ -159,7 +172,7 @@ mod tests {
     fn a_key_whose_numbers_disagree_never_signs() {
         let rsa = Rsa::generate(2048).expect("key");
         let key = PKey::from_rsa(rsa.clone()).expect("pkey");
-        let cert = certificate(&key);
+        let cert = self_signed(&rsa, &[("CN", "Test")], 1).expect("certificate");
         let good = key.private_key_to_pkcs8().expect("PKCS#8");
         let signer = RsaSigner::from_pkcs8(&good, cert.clone()).expect("consistent key");
         assert_eq!(signer.sign_digest(&[7; 32]).expect("signs").len(), 256);

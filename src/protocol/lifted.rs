@@ -32,9 +32,7 @@ impl<'t> Lifted<'t> {
     pub fn item(&self, index: usize) -> Option<&'t str> {
         self.items.iter().find(|(at, _)| *at == index).map(|(_, text)| *text)
     }
-}
 
-impl Lifted<'_> {
     /// Whether nothing was lifted.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()

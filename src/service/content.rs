@@ -97,12 +97,20 @@ impl Content {
         Ok(Self(Source::Base64 { text, seen: Seen { len, sha256: sha256.finish(), head } }))
     }
 
+    /// The document's bytes when they are at hand (not kept as base64).
+    fn plain(&self) -> Option<&[u8]> {
+        match &self.0 {
+            Source::Bytes(data) => Some(data),
+            Source::Text(text) => Some(text.as_str().as_bytes()),
+            Source::Base64 { .. } => None,
+        }
+    }
+
     /// The document's size in bytes.
     pub fn len(&self) -> usize {
         match &self.0 {
-            Source::Bytes(data) => data.len(),
-            Source::Text(text) => text.as_str().len(),
             Source::Base64 { seen, .. } => seen.len,
+            _ => self.plain().map_or(0, <[u8]>::len),
         }
     }
 
@@ -113,33 +121,29 @@ impl Content {
 
     /// What the dialog shows of the document.
     pub fn summary(&self) -> DocumentSummary {
-        match &self.0 {
-            Source::Bytes(data) => DocumentSummary::new(data, false),
-            Source::Text(text) => DocumentSummary::new(text.as_str().as_bytes(), false),
-            Source::Base64 { seen, .. } => DocumentSummary::from_parts(
+        match (&self.0, self.plain()) {
+            (Source::Base64 { seen, .. }, _) => DocumentSummary::from_parts(
                 seen.len,
                 &seen.sha256,
                 seen.head.as_deref().map(text_prefix),
             ),
+            (_, data) => DocumentSummary::new(data.unwrap_or_default(), false),
         }
     }
 
     /// The whole document (decoded once, when it was kept as base64).
     pub fn to_bytes(&self) -> Result<Cow<'_, [u8]>, ServiceError> {
-        Ok(match &self.0 {
-            Source::Bytes(data) => Cow::Borrowed(data),
-            Source::Text(text) => Cow::Borrowed(text.as_str().as_bytes()),
-            Source::Base64 { text, .. } => {
+        Ok(match (&self.0, self.plain()) {
+            (Source::Base64 { text, .. }, _) => {
                 Cow::Owned(base64_stream::decode(text.as_str().as_bytes()).map_err(changed)?)
             }
+            (_, data) => Cow::Borrowed(data.unwrap_or_default()),
         })
     }
 
     /// The document's digest with `hash`, without decoding it whole.
     pub fn digest(&self, hash: HashAlgorithm) -> Result<Vec<u8>, ServiceError> {
         match &self.0 {
-            Source::Bytes(data) => Ok(hash.digest(data)),
-            Source::Text(text) => Ok(hash.digest(text.as_str().as_bytes())),
             Source::Base64 { seen, .. } if hash == HashAlgorithm::Sha256 => Ok(seen.sha256.clone()),
             Source::Base64 { text, .. } => {
                 let mut hasher = hash.hasher();
@@ -147,6 +151,7 @@ impl Content {
                     .map_err(changed)?;
                 Ok(hasher.finish())
             }
+            _ => Ok(hash.digest(self.plain().unwrap_or_default())),
         }
     }
 }

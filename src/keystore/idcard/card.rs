@@ -10,10 +10,6 @@ use crate::crypto::HashAlgorithm;
 /// Private key references of the four slots; older cards have only the first two.
 pub const SLOTS: [u8; 4] = [0x87, 0x88, 0x89, 0x8A];
 
-/// The DER prefix of a SHA-1 DigestInfo (RFC 8017 §9.2, note 1).
-const SHA1_DIGEST_INFO: [u8; 15] =
-    [0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A, 0x05, 0x00, 0x04, 0x14];
-
 /// The state of the card's PIN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinState {
@@ -178,7 +174,7 @@ impl<T: Transmit> IdCard<T> {
 fn digest_info(hash: HashAlgorithm, digest: &[u8]) -> Result<Vec<u8>, IdCardError> {
     let prefix: &[u8] = match hash {
         HashAlgorithm::Sha256 => &crate::crypto::rsa::SHA256_DIGEST_INFO,
-        HashAlgorithm::Sha1 => &SHA1_DIGEST_INFO,
+        HashAlgorithm::Sha1 => &crate::crypto::rsa::SHA1_DIGEST_INFO,
         other => return Err(IdCardError::HashRefused(hash_name(other), 0)),
     };
     if digest.len() != hash.output_len() {

@@ -91,27 +91,8 @@ impl SimCard {
     /// A self-signed certificate for the key in `slot`, as the NCA would issue one for it
     /// (subject, serial and validity are the simulator's own).
     pub fn certificate(&self, slot: u8) -> Option<crate::crypto::Certificate> {
-        use openssl::x509::{X509Name, X509};
-        let key = openssl::pkey::PKey::from_rsa(self.key(slot)?.clone()).ok()?;
-        let mut name = X509Name::builder().ok()?;
-        name.append_entry_by_text("CN", "ТЕСТОВ ТЕСТ").ok()?;
-        name.append_entry_by_text("serialNumber", "IIN123456789012").ok()?;
-        let name = name.build();
-        let mut builder = X509::builder().ok()?;
-        builder.set_version(2).ok()?;
-        builder.set_subject_name(&name).ok()?;
-        builder.set_issuer_name(&name).ok()?;
-        builder.set_pubkey(&key).ok()?;
-        let serial = openssl::bn::BigNum::from_u32(u32::from(slot)).ok()?.to_asn1_integer().ok()?;
-        builder.set_serial_number(&serial).ok()?;
-        let (from, until) = (
-            openssl::asn1::Asn1Time::days_from_now(0).ok()?,
-            openssl::asn1::Asn1Time::days_from_now(365).ok()?,
-        );
-        builder.set_not_before(&from).ok()?;
-        builder.set_not_after(&until).ok()?;
-        builder.sign(&key, openssl::hash::MessageDigest::sha256()).ok()?;
-        crate::crypto::Certificate::from_der(&builder.build().to_der().ok()?).ok()
+        let subject = [("CN", "ТЕСТОВ ТЕСТ"), ("serialNumber", "IIN123456789012")];
+        crate::crypto::rsa::self_signed(self.key(slot)?, &subject, u32::from(slot))
     }
 
     /// Tries the PIN has left.
