@@ -41,7 +41,7 @@ pub struct UnusableKey {
 
 /// An ID card in a reader.
 pub struct IdCard<T> {
-    reader: Guarded<T>,
+    pub(super) reader: Guarded<T>,
     unusable: Vec<UnusableKey>,
 }
 
@@ -198,16 +198,11 @@ fn hash_name(hash: HashAlgorithm) -> &'static str {
 /// Why a public key object holds no RSA modulus, naming the tags its public key template has.
 fn not_rsa(object: &[u8]) -> String {
     let template = find(object, &[0xFF, 0xA0]).and_then(|v| find(v, &[0x7F, 0x49]));
-    let Some(mut inner) = template else {
+    let Some(inner) = template else {
         return "its public key object could not be read".into();
     };
-    let mut tags = Vec::new();
-    while let Some(tag_len) = tag_length(inner) {
-        let Some((length, header)) = inner.get(tag_len..).and_then(length) else { break };
-        tags.push(inner[..tag_len].iter().map(|b| format!("{b:02X}")).collect::<String>());
-        let Some(rest) = inner.get(tag_len + header + length..) else { break };
-        inner = rest;
-    }
+    let tags: Vec<String> =
+        tlvs(inner).map(|(tag, _)| tag.iter().map(|b| format!("{b:02X}")).collect()).collect();
     format!(
         "its public key is not RSA (template tags {}): perhaps a GOST-2015 key, whose signing \
          commands on the card are not known yet",
@@ -232,21 +227,24 @@ fn modulus(object: &[u8]) -> Result<Vec<u8>, IdCardError> {
 
 /// The value of the first TLV of `data` whose tag starts with `tag` (at this level, or inside
 /// one whose tag is longer, as `FF A0 0k`).
-fn find<'a>(mut data: &'a [u8], tag: &[u8]) -> Option<&'a [u8]> {
-    while !data.is_empty() {
+pub(super) fn find<'a>(data: &'a [u8], tag: &[u8]) -> Option<&'a [u8]> {
+    tlvs(data).find(|(t, _)| t.starts_with(tag)).map(|(_, value)| value)
+}
+
+/// The top-level TLVs of `data`: (tag, value), up to the first that does not parse.
+pub(super) fn tlvs(mut data: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    std::iter::from_fn(move || {
         let tag_len = tag_length(data)?;
-        let (length, header) = length(data.get(tag_len..)?)?;
-        let value = data.get(tag_len + header..tag_len + header + length)?;
-        if data.starts_with(tag) {
-            return Some(value);
-        }
-        data = data.get(tag_len + header + length..)?;
-    }
-    None
+        let (len, header) = length(data.get(tag_len..)?)?;
+        let (tag, value) =
+            (data.get(..tag_len)?, data.get(tag_len + header..tag_len + header + len)?);
+        data = &data[tag_len + header + len..];
+        Some((tag, value))
+    })
 }
 
 /// The length of the BER tag at the start of `data`.
-fn tag_length(data: &[u8]) -> Option<usize> {
+pub(super) fn tag_length(data: &[u8]) -> Option<usize> {
     let first = *data.first()?;
     if first & 0x1F != 0x1F {
         return Some(1);
@@ -256,7 +254,7 @@ fn tag_length(data: &[u8]) -> Option<usize> {
 }
 
 /// A BER length: the value's length and the length of the length field.
-fn length(data: &[u8]) -> Option<(usize, usize)> {
+pub(super) fn length(data: &[u8]) -> Option<(usize, usize)> {
     match *data.first()? {
         short @ 0..=0x7F => Some((usize::from(short), 1)),
         0x81 => Some((usize::from(*data.get(1)?), 2)),

@@ -19,6 +19,7 @@
 pub mod apdu;
 mod card;
 pub mod certs;
+pub mod files;
 pub mod pcsc;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sim;

@@ -33,6 +33,19 @@ pub struct SimConfig {
     pub removed_after: Option<usize>,
     /// Slots holding a GOST-2015-512 key (an EC point, tag `86`) instead of an RSA one.
     pub gost_slots: Vec<u8>,
+    /// Where the card keeps a certificate for each RSA key.
+    pub certificates: Kept,
+}
+
+/// Where the simulated card keeps its certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// Nowhere (the user imports them).
+    Nowhere,
+    /// In a PKCS#15 structure: EF.DIR naming `3F00/5015`, its ODF, a CDF, one file per key.
+    Pkcs15,
+    /// In the candidate files of the key directory, `3F00/0101/C000`…
+    Candidates,
 }
 
 impl Default for SimConfig {
@@ -44,9 +57,15 @@ impl Default for SimConfig {
             sha256: true,
             removed_after: None,
             gost_slots: Vec::new(),
+            certificates: Kept::Nowhere,
         }
     }
 }
+
+/// A file path from the master file.
+type Path = Vec<[u8; 2]>;
+
+const MF: [u8; 2] = [0x3F, 0x00];
 
 /// The simulated card.
 pub struct SimCard {
@@ -54,7 +73,11 @@ pub struct SimCard {
     keys: Vec<Rsa<Private>>,
     tries: u8,
     verified: bool,
-    in_key_df: bool,
+    /// The selected directory, from the master file.
+    directory: Path,
+    /// The selected elementary file.
+    file: Option<Path>,
+    files: std::collections::BTreeMap<Path, Vec<u8>>,
     environment: Option<u8>,
     pending: Vec<u8>,
     /// Every command received, in order.
@@ -71,16 +94,67 @@ impl SimCard {
     /// A card holding `keys` (in slots 0x87, 0x88, …).
     pub fn with_keys(config: SimConfig, keys: Vec<Rsa<Private>>) -> Self {
         let tries = config.tries;
-        Self {
+        let mut card = Self {
             config,
             keys,
             tries,
             verified: false,
-            in_key_df: false,
+            directory: vec![MF],
+            file: None,
+            files: Default::default(),
             environment: None,
             pending: Vec::new(),
             received: Vec::new(),
+        };
+        card.files = card.file_system();
+        card
+    }
+
+    /// The card's files: its certificates where [`SimConfig::certificates`] says.
+    fn file_system(&self) -> std::collections::BTreeMap<Path, Vec<u8>> {
+        let mut files = std::collections::BTreeMap::new();
+        let slots = (0..self.keys.len() as u8).map(|i| 0x87 + i);
+        let certificates: Vec<(u8, Vec<u8>)> = slots
+            .filter(|slot| !self.config.gost_slots.contains(slot))
+            .filter_map(|slot| Some((slot, self.certificate(slot)?.der().to_vec())))
+            .collect();
+        let app = [MF, [0x50, 0x15]];
+        match self.config.certificates {
+            Kept::Nowhere => {}
+            Kept::Candidates => {
+                for (slot, der) in certificates {
+                    files.insert(vec![MF, [0x01, 0x01], [0xC0, slot - 0x87]], der);
+                }
+            }
+            Kept::Pkcs15 => {
+                // EF.DIR: the PKCS#15 application at 3F00/5015.
+                let aid = [0xA0, 0x00, 0x00, 0x00, 0x63, 0x50, 0x4B, 0x43, 0x53, 0x2D, 0x31, 0x35];
+                let template = [tlv(&[0x4F], &aid), tlv(&[0x51], &[0x3F, 0x00, 0x50, 0x15])];
+                files.insert(vec![MF, [0x2F, 0x00]], tlv(&[0x61], &template.concat()));
+                // ODF: certificates [4] at the relative path 4404.
+                let odf = tlv(&[0xA4], &tlv(&[0x30], &tlv(&[0x04], &[0x44, 0x04])));
+                files.insert(vec![MF, app[1], [0x50, 0x31]], odf);
+                let mut cdf = Vec::new();
+                for (n, (slot, mut der)) in certificates.into_iter().enumerate() {
+                    let id = [0x43, slot - 0x86];
+                    // The first by an absolute path, in a file longer than the certificate.
+                    let path = match n {
+                        0 => {
+                            der.extend_from_slice(&[0xFF; 64]);
+                            [&[0x3F, 0x00, 0x50, 0x15][..], &id].concat()
+                        }
+                        _ => id.to_vec(),
+                    };
+                    let common = tlv(&[0x30], &tlv(&[0x0C], format!("key {slot:02X}").as_bytes()));
+                    let class = tlv(&[0x30], &tlv(&[0x04], &[slot]));
+                    let value = tlv(&[0xA1], &tlv(&[0x30], &tlv(&[0x30], &tlv(&[0x04], &path))));
+                    cdf.extend(tlv(&[0x30], &[common, class, value].concat()));
+                    files.insert(vec![MF, app[1], id], der);
+                }
+                files.insert(vec![MF, app[1], [0x44, 0x04]], cdf);
+            }
         }
+        files
     }
 
     /// The key in `slot` (0x87..).
@@ -109,7 +183,8 @@ impl SimCard {
     /// forgotten; the retry counter is not.
     pub fn reset(&mut self) {
         self.verified = false;
-        self.in_key_df = false;
+        self.directory = vec![MF];
+        self.file = None;
         self.environment = None;
         self.pending.clear();
     }
@@ -125,17 +200,54 @@ impl SimCard {
             (0x22, 0x41, 0xA4) => self.environment(data),
             (0x88, 0x02, 0x00) => self.authenticate(data),
             (0xC0, 0x00, 0x00) => self.get_response(command.get(4).copied().unwrap_or(0)),
+            (0xB0, high, low) => self.read_binary(high, low, command.get(4).copied().unwrap_or(0)),
             _ => sw(0x6D00),
         }
     }
 
-    fn select(&mut self, file: &[u8]) -> Vec<u8> {
-        match file {
-            [0x3F, 0x00] => self.in_key_df = false,
-            [0x01, 0x01] => self.in_key_df = true,
-            _ => return sw(0x6A82),
+    fn in_key_df(&self) -> bool {
+        self.directory == [MF, [0x01, 0x01]]
+    }
+
+    /// SELECT by file identifier: the master file, a child of the selected directory (or of
+    /// the master file), or an elementary file in the selected directory.
+    fn select(&mut self, id: &[u8]) -> Vec<u8> {
+        let [high, low] = id else { return sw(0x6A87) };
+        let id = [*high, *low];
+        let is_directory = |path: &Path| {
+            path == &[MF, [0x01, 0x01]]
+                || self.files.keys().any(|f| f.len() > path.len() && f.starts_with(path))
+        };
+        let child = [self.directory.as_slice(), &[id]].concat();
+        if id == MF {
+            self.directory = vec![MF];
+        } else if is_directory(&child) {
+            self.directory = child;
+        } else if self.files.contains_key(&child) {
+            self.file = Some(child);
+            return sw(0x9000);
+        } else if is_directory(&vec![MF, id]) {
+            self.directory = vec![MF, id];
+        } else {
+            return sw(0x6A82);
         }
+        self.file = None;
         sw(0x9000)
+    }
+
+    fn read_binary(&mut self, high: u8, low: u8, le: u8) -> Vec<u8> {
+        let Some(content) = self.file.as_ref().and_then(|f| self.files.get(f)) else {
+            return sw(0x6986);
+        };
+        let offset = usize::from(u16::from_be_bytes([high & 0x7F, low]));
+        if offset >= content.len() {
+            return sw(0x6B00);
+        }
+        let want = if le == 0 { 256 } else { usize::from(le) };
+        let take = want.min(content.len() - offset);
+        let mut out = content[offset..offset + take].to_vec();
+        out.extend_from_slice(&sw(if take < want { 0x6282 } else { 0x9000 }));
+        out
     }
 
     fn pin_status(&self) -> Vec<u8> {
@@ -167,9 +279,8 @@ impl SimCard {
         let slot = header_list.get(4).copied().unwrap_or(0) | 0x80;
         if self.config.gost_slots.contains(&slot) {
             // FF A0 0k | 7F 49 | 86 (an uncompressed 512-bit point).
-            let mut object = vec![0xFF, 0xA0, slot & 0x0F, 0x81, 0x87, 0x7F, 0x49, 0x81, 0x83];
-            object.extend_from_slice(&[0x86, 0x81, 0x81, 0x04]);
-            object.extend_from_slice(&[0x5A; 128]);
+            let point = tlv(&[0x86], &[&[0x04][..], &[0x5A; 128]].concat());
+            let object = tlv(&[0xFF, 0xA0, slot & 0x0F], &tlv(&[0x7F, 0x49], &point));
             return self.reply_later(object);
         }
         let Some(modulus) = self.key(slot).map(|k| k.n().to_vec()) else {
@@ -196,7 +307,7 @@ impl SimCard {
         if !self.verified {
             return sw(0x6982);
         }
-        if !self.in_key_df {
+        if !self.in_key_df() {
             return sw(0x6A82);
         }
         if digest_info.len() == 51 && !self.config.sha256 {
@@ -247,6 +358,16 @@ impl Transmit for SimCard {
         }
         Ok(self.answer(command))
     }
+}
+
+/// A BER-TLV with a short or two-byte length.
+fn tlv(tag: &[u8], value: &[u8]) -> Vec<u8> {
+    let length = match value.len() {
+        n @ 0..=0x7F => vec![n as u8],
+        n @ 0x80..=0xFF => vec![0x81, n as u8],
+        n => [&[0x82][..], &(n as u16).to_be_bytes()].concat(),
+    };
+    [tag, &length, value].concat()
 }
 
 fn sw(status: u16) -> Vec<u8> {

@@ -8,7 +8,7 @@ use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
 
 use super::apdu::ALLOWED;
-use super::sim::{SimCard, SimConfig};
+use super::sim::{Kept, SimCard, SimConfig};
 use super::{CardKey, IdCard, IdCardError, PinState};
 use crate::crypto::HashAlgorithm;
 
@@ -139,6 +139,8 @@ fn no_command_outside_the_allowed_ones_is_ever_sent() {
         SimConfig { slots: 2, sha256: false, ..SimConfig::default() },
         SimConfig { tries: 1, ..SimConfig::default() },
         SimConfig { removed_after: Some(7), ..SimConfig::default() },
+        SimConfig { certificates: Kept::Pkcs15, ..SimConfig::default() },
+        SimConfig { certificates: Kept::Candidates, removed_after: Some(30), ..Default::default() },
     ];
     for config in configs {
         let mut card = card(config);
@@ -147,6 +149,7 @@ fn no_command_outside_the_allowed_ones_is_ever_sent() {
             let _ = card.pin_state();
             let _ = card.verify(pin);
             let _ = card.keys();
+            let _ = card.certificates();
             for slot in [0x87, 0x8A, 0x00, 0xFF] {
                 let _ = card.sign(slot, HashAlgorithm::Sha256, &digest);
                 let _ = card.sign(slot, HashAlgorithm::Streebog512, &[0; 64]);
@@ -181,4 +184,34 @@ fn a_gost_key_on_the_card_is_named_and_left_out() {
     assert_eq!(unusable[0].slot, 0x89);
     assert!(unusable[0].why.contains("not RSA (template tags 86)"), "{}", unusable[0].why);
     assert!(unusable[0].why.contains("GOST-2015"), "{}", unusable[0].why);
+}
+
+#[test]
+fn certificates_are_found_in_pkcs15_or_the_candidate_files_and_match_the_keys() {
+    use rsa::traits::PublicKeyParts as _;
+    for kept in [Kept::Pkcs15, Kept::Candidates] {
+        let mut card = card(SimConfig { certificates: kept, ..SimConfig::default() });
+        let keys = card.keys().expect("keys");
+        let found = card.certificates().expect("certificates");
+        assert_eq!(found.len(), 4, "{kept:?}");
+        for (key, entry) in keys.iter().zip(&found) {
+            let public = crate::crypto::rsa::public_key(&entry.certificate).expect("RSA");
+            assert_eq!(public.n().to_bytes_be(), key.modulus, "{kept:?}: slot {:#x}", key.slot);
+        }
+        if kept == Kept::Pkcs15 {
+            // The first lies in a file longer than itself, named by an absolute path.
+            let first = super::files::hex_path(&found[0].path);
+            assert_eq!(first, "3F00/5015/4301");
+            assert!(card.reader().received.iter().all(|c| c[1] != 0xB0 || c[2] < 0x40));
+        }
+        // The key directory is selected again: the card signs at once.
+        card.verify("1234").expect("PIN");
+        let digest = HashAlgorithm::Sha256.digest(DOCUMENT);
+        let signature = card.sign(0x88, HashAlgorithm::Sha256, &digest).expect("signs");
+        assert!(openssl_verifies(&keys[1], MessageDigest::sha256(), &signature));
+    }
+    let mut bare = card(SimConfig::default());
+    assert!(bare.certificates().expect("nothing to find").is_empty());
+    let reads = bare.reader().received.iter().filter(|c| c[1] == 0xA4).count();
+    assert!(reads < 30, "the search is bounded: {reads} SELECTs");
 }
