@@ -63,6 +63,18 @@ pub struct Settings {
     pub revocation: RevocationSettings,
     /// `[network]`: how the TSA, OCSP and CRL services are reached.
     pub network: NetworkSettings,
+    /// `[features]`: parts that are off until they are confirmed in the field.
+    pub features: FeatureSettings,
+}
+
+/// `[features]`: experimental parts, each off by default.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeatureSettings {
+    /// `experimental-idcard`: offer the Kazakh ID card (`AKKZIDCardStore`) through PC/SC
+    /// (`docs/idcard.md`); the dialog marks it experimental.
+    #[serde(rename = "experimental-idcard")]
+    pub experimental_idcard: bool,
 }
 
 /// `[pkcs11]`: hardware tokens.

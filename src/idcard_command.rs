@@ -24,7 +24,7 @@ pub fn import_cert(paths: &Paths, file: &Path, reader: Option<&str>) -> Result<(
     let present = first_card(reader)?;
     let reader = PcscCard::connect(&present.reader).map_err(|e| e.to_string())?;
     let keys = IdCard::open(reader).and_then(|mut card| card.keys()).map_err(|e| e.to_string())?;
-    let dir = paths.data_dir.join("idcard");
+    let dir = paths.data_dir.join(certs::DIR);
     let (slot, stored) = certs::import(&dir, &certificate, &keys).map_err(|e| e.to_string())?;
     println!("the certificate is kept for the card's key {slot:#04x}: {}", stored.display());
     Ok(())

@@ -12,8 +12,7 @@ use secrecy::SecretString;
 use qoltanba::cli::{Cli, Command, Format, IdcardAction, RunArgs, SignArgs};
 use qoltanba::config::Settings;
 use qoltanba::daemon::{self, Parts};
-use qoltanba::keystore::pkcs11::Pkcs11Tokens;
-use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, StorageName, TokenStores};
+use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, StorageName};
 use qoltanba::platform::clock::Clock;
 use qoltanba::platform::paths::Paths;
 use qoltanba::service::consent::Prompter;
@@ -53,7 +52,7 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Keys { file: Some(file), password_env, .. } => {
             keys(&file, password_env.as_deref())
         }
-        Command::Keys { store: Some(store), .. } => token_keys(&settings, &store),
+        Command::Keys { store: Some(store), .. } => token_keys(&paths, &settings, &store),
         Command::Keys { .. } => Err("give --file or --store".into()),
         Command::Sign(args) => sign(&args),
         Command::Verify { format, input, content, ca, json, offline } => verify_command::run(
@@ -284,12 +283,15 @@ fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Fa
     Pkcs12Store::open(&bytes, &secret).map_err(|e| e.to_string())
 }
 
-fn token_keys(settings: &Settings, store: &str) -> Result<(), Failure> {
+fn token_keys(paths: &Paths, settings: &Settings, store: &str) -> Result<(), Failure> {
     let store = &StorageName::parse(store).map_err(|e| format!("--store {store:?}: {e}"))?;
     let (it, _) = commands::it_policy()?;
-    let tokens = Pkcs11Tokens::new(&daemon::token_modules(settings, &it));
+    let tokens = daemon::token_stores(paths, settings, &it);
     if !tokens.knows(store) {
-        return Err(format!("{store} has no PKCS#11 module configured ([pkcs11.modules])"));
+        return Err(format!(
+            "{store} has no PKCS#11 module configured ([pkcs11.modules]), and the ID card needs \
+             [features] experimental-idcard = true"
+        ));
     }
     let keys = tokens.list(store).map_err(|e| format!("{store}: {e}"))?;
     print_keys(&keys);

@@ -13,6 +13,8 @@ pub enum PinTries {
     Few,
     /// `CKF_USER_PIN_FINAL_TRY`: the next wrong PIN locks the token.
     Last,
+    /// The device counts them (the ID card): this many tries are left.
+    Count(u8),
 }
 
 /// A failure of a key on a device.
@@ -28,6 +30,10 @@ pub enum DeviceError {
     /// The PIN is wrong; the token may say how many tries are left.
     #[error("wrong PIN")]
     WrongPin(PinTries),
+    /// The PIN does not have the device's form (the ID card's is 4 to 8 digits); nothing was
+    /// sent to the device.
+    #[error("the PIN is not in the form the device takes: {0}")]
+    PinFormat(&'static str),
     /// The PIN is locked (too many wrong PINs); the token refuses every login.
     #[error("the token's PIN is locked")]
     PinLocked,
@@ -48,7 +54,7 @@ impl DeviceError {
         match self {
             Self::NotPresent => DeviceErrorKind::NotPresent,
             Self::Removed => DeviceErrorKind::Removed,
-            Self::WrongPin(_) => DeviceErrorKind::WrongPin,
+            Self::WrongPin(_) | Self::PinFormat(_) => DeviceErrorKind::WrongPin,
             Self::PinLocked => DeviceErrorKind::PinLocked,
             Self::MechanismUnsupported(_) => DeviceErrorKind::MechanismUnsupported,
             Self::NoSuchKey | Self::Failed(_) => DeviceErrorKind::Failed,

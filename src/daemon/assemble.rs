@@ -8,8 +8,9 @@ use std::sync::Arc;
 use super::{DaemonError, Parts};
 use crate::config::{Policy, Settings, TrustSettings};
 use crate::crypto::Certificate;
+use crate::keystore::idcard::{self, store::IdCardStores};
 use crate::keystore::pkcs11::{ModuleRegistry, Pkcs11Tokens};
-use crate::keystore::TokenStores;
+use crate::keystore::{TokenChain, TokenStores};
 use crate::pki::trust::TrustStore;
 use crate::platform::clock::Clock;
 use crate::platform::http::{HttpClient, ProxyEnv};
@@ -48,8 +49,7 @@ impl Parts {
     /// `[trust] extra_ca` cannot be read.
     pub fn assemble(setup: Setup<'_>) -> Result<Self, DaemonError> {
         let Setup { paths, settings, it, prompter, clock, refusals } = setup;
-        let tokens: Arc<dyn TokenStores> =
-            Arc::new(Pkcs11Tokens::new(&token_modules(settings, it)));
+        let tokens = token_stores(paths, settings, it);
         let trust = Arc::new(trust_store(&settings.trust)?);
         let stamper = Some(Arc::new(time_stamper(settings, it, trust.clone())));
         let revocation = settings
@@ -78,6 +78,18 @@ impl Parts {
             install_local_ca: settings.trust.install_local_ca,
         })
     }
+}
+
+/// The token stores: the PKCS#11 modules, and the ID card first when `[features]
+/// experimental-idcard` is on.
+pub fn token_stores(paths: &Paths, settings: &Settings, it: &Policy) -> Arc<dyn TokenStores> {
+    let modules: Arc<dyn TokenStores> = Arc::new(Pkcs11Tokens::new(&token_modules(settings, it)));
+    if !settings.features.experimental_idcard {
+        return modules;
+    }
+    let imported = paths.data_dir.join(idcard::certs::DIR);
+    let card: Arc<dyn TokenStores> = Arc::new(IdCardStores::pcsc(imported));
+    Arc::new(TokenChain::new(vec![card, modules]))
 }
 
 /// The trusted CAs: the NCA's (its test CAs too with `nca_test`) and `[trust] extra_ca`.

@@ -16,7 +16,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use assemble::{
-    origin_policy, refusal_notices, revocation_checker, security, token_modules, trust_store, Setup,
+    origin_policy, refusal_notices, revocation_checker, security, token_modules, token_stores,
+    trust_store, Setup,
 };
 
 use crate::platform::clock::Clock;

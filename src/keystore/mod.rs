@@ -103,6 +103,73 @@ pub trait TokenStores: Send + Sync {
         pin: &SecretString,
         remember: Option<Duration>,
     ) -> Result<Box<dyn KeyStore>, DeviceError>;
+
+    /// What the store choice says beside `storage` now (read without a PIN), if anything.
+    fn notice(&self, _storage: &StorageName) -> Option<StoreNotice> {
+        None
+    }
+}
+
+/// What the store choice says of a token beside its name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreNotice {
+    /// Support for this store is experimental (the ID card, until a real card's trace
+    /// confirms what is unknown).
+    pub experimental: bool,
+    /// The PIN tries left, when the device tells them without a PIN (0: blocked).
+    pub pin_tries: Option<u8>,
+}
+
+/// Several kinds of token stores as one: each storage name goes to the first that knows it.
+pub struct TokenChain(Vec<std::sync::Arc<dyn TokenStores>>);
+
+impl TokenChain {
+    /// The stores in order of precedence.
+    pub fn new(stores: Vec<std::sync::Arc<dyn TokenStores>>) -> Self {
+        Self(stores)
+    }
+
+    fn first(&self, storage: &StorageName) -> Result<&dyn TokenStores, DeviceError> {
+        let known = self.0.iter().find(|s| s.knows(storage));
+        known.map(|s| s.as_ref()).ok_or(DeviceError::NotPresent)
+    }
+}
+
+impl TokenStores for TokenChain {
+    fn knows(&self, storage: &StorageName) -> bool {
+        self.0.iter().any(|s| s.knows(storage))
+    }
+
+    fn present(&self) -> Vec<StorageName> {
+        let mut present: Vec<StorageName> = Vec::new();
+        for (index, store) in self.0.iter().enumerate() {
+            for name in store.present() {
+                // A name an earlier store knows is that store's to report.
+                let owner = self.0.iter().position(|s| s.knows(&name));
+                if owner == Some(index) && !present.contains(&name) {
+                    present.push(name);
+                }
+            }
+        }
+        present
+    }
+
+    fn list(&self, storage: &StorageName) -> Result<Vec<KeyEntry>, DeviceError> {
+        self.first(storage)?.list(storage)
+    }
+
+    fn open(
+        &self,
+        storage: &StorageName,
+        pin: &SecretString,
+        remember: Option<Duration>,
+    ) -> Result<Box<dyn KeyStore>, DeviceError> {
+        self.first(storage)?.open(storage, pin, remember)
+    }
+
+    fn notice(&self, storage: &StorageName) -> Option<StoreNotice> {
+        self.first(storage).ok()?.notice(storage)
+    }
 }
 
 /// No token support (tests of the service, builds without modules).

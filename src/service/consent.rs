@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde::Serialize;
 
 use crate::crypto::PinTries;
-use crate::keystore::{KeyEntry, KeyFilter, StorageName};
+use crate::keystore::{KeyEntry, KeyFilter, StorageName, StoreNotice};
 
 /// What the user is asked to approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -119,6 +119,8 @@ pub struct PromptRequest {
     pub locale: String,
     /// Storage names of the tokens connected now that the request allows, for the store choice.
     pub tokens: Vec<StorageName>,
+    /// What the store choice says beside some of `tokens` (experimental, PIN tries left).
+    pub notices: Vec<(StorageName, StoreNotice)>,
     /// The portal's logo (PNG bytes), when the request sent one.
     pub logo: Option<Vec<u8>>,
     /// The moment keys are judged at (valid, expired), from the service's clock.
@@ -201,6 +203,8 @@ pub enum Retry {
     WrongPassword,
     /// The token refused the PIN; the token's flags say how many tries are left.
     WrongPin(PinTries),
+    /// The PIN is not in the form the device takes (nothing was sent to it).
+    PinFormat,
     /// The store opened but holds no key that matches the request.
     NoMatchingKey,
     /// The key the user picked (its alias) is not one the request accepts.

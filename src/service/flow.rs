@@ -20,7 +20,7 @@ use crate::crypto::DeviceError;
 use crate::crypto::{Certificate, Signer};
 use crate::keystore::{
     KeyEntry, KeyFilter, KeyStore, KeyStoreError, KeyType, NoTokens, Pkcs12Store, StorageName,
-    TokenStores,
+    StoreNotice, TokenStores,
 };
 use crate::pki::trust::TrustStore;
 use crate::platform::clock::Clock;
@@ -153,13 +153,21 @@ impl Service {
         tokio::task::spawn_blocking(move || tokens.present()).await.unwrap_or_default()
     }
 
-    /// The connected tokens among `storages` (`None`: any), for the dialog's store choice.
+    /// The connected tokens among `storages` (`None`: any), for the dialog's store choice,
+    /// and what the choice says beside them (experimental, PIN tries left).
     async fn allowed_tokens(
         self: &Arc<Self>,
         storages: Option<&[StorageName]>,
-    ) -> Vec<StorageName> {
+    ) -> (Vec<StorageName>, Vec<(StorageName, StoreNotice)>) {
         let present = self.active_tokens().await;
-        present.into_iter().filter(|t| storages.is_none_or(|s| s.contains(t))).collect()
+        let allowed: Vec<StorageName> =
+            present.into_iter().filter(|t| storages.is_none_or(|s| s.contains(t))).collect();
+        let (tokens, names) = (Arc::clone(&self.tokens), allowed.clone());
+        let notices = tokio::task::spawn_blocking(move || {
+            let notice = |name: StorageName| Some((name.clone(), tokens.notice(&name)?));
+            names.into_iter().filter_map(notice).collect()
+        });
+        (allowed, notices.await.unwrap_or_default())
     }
 
     /// Checks a commonUtils storage name: `PKCS12` is served; a token name is served when such
@@ -185,9 +193,10 @@ impl Service {
     ) -> Result<SignOutcome, ServiceError> {
         let standing = guest.standing.clone();
         signing::validate(&request)?;
-        let tokens = self.allowed_tokens(request.storages.as_deref()).await;
+        let (tokens, notices) = self.allowed_tokens(request.storages.as_deref()).await;
         let trust = standing.trust;
-        let prompt = PromptRequest { trust, tokens, ..self.prompt_request(guest, &request) };
+        let prompt =
+            PromptRequest { trust, tokens, notices, ..self.prompt_request(guest, &request) };
         let rules = KeyRules {
             allow_expired: request.allow_expired,
             allow_revoked: request.allow_revoked,
@@ -267,6 +276,7 @@ impl Service {
         key_type: Option<KeyType>,
     ) -> Result<Certificate, ServiceError> {
         let standing = guest.standing.clone();
+        let (tokens, notices) = self.allowed_tokens(Some(std::slice::from_ref(storage))).await;
         let prompt = PromptRequest {
             origin: guest.origin.clone(),
             trust: standing.trust,
@@ -275,7 +285,8 @@ impl Service {
             filter: KeyFilter { key_type, ..KeyFilter::default() },
             storages: Some(vec![storage.clone()]),
             locale: self.locale(),
-            tokens: self.allowed_tokens(Some(std::slice::from_ref(storage))).await,
+            tokens,
+            notices,
             logo: None,
             now: self.clock.now(),
             refused_keys: Vec::new(),
@@ -368,6 +379,7 @@ impl Service {
             storages: request.storages.clone(),
             locale: request.locale.clone().unwrap_or_else(|| self.locale()),
             tokens: Vec::new(),
+            notices: Vec::new(),
             logo: request.logo.clone(),
             now: self.clock.now(),
             refused_keys: Vec::new(),
@@ -517,6 +529,7 @@ enum Attempt {
 fn device_attempt(store: &StorageName, error: DeviceError) -> Attempt {
     match error {
         DeviceError::WrongPin(tries) => Attempt::Retry(Retry::WrongPin(tries)),
+        DeviceError::PinFormat(_) => Attempt::Retry(Retry::PinFormat),
         DeviceError::NotPresent => Attempt::Retry(Retry::NoToken(store.clone())),
         DeviceError::NoSuchKey => Attempt::Retry(Retry::NoMatchingKey),
         other => {

@@ -237,6 +237,9 @@ impl Prompter for ScriptPrompter {
                 "serialNumber": request.filter.serial_number,
             },
             "storages": request.storages,
+            "token_notes": request.notices.iter()
+                .map(|(name, notice)| (name.to_string(), i18n::store_notice(notice, Locale::En)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "locale": request.locale,
             "retries": retries,
             "refused_keys": refused_keys,

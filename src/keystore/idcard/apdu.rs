@@ -21,6 +21,12 @@ pub trait Transmit {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, IdCardError>;
 }
 
+impl<T: Transmit + ?Sized> Transmit for Box<T> {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, IdCardError> {
+        (**self).transmit(command)
+    }
+}
+
 /// A reader behind the allow-list: a command with an instruction outside [`ALLOWED`] is
 /// refused before it is sent.
 pub struct Guarded<T> {

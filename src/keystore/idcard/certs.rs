@@ -12,6 +12,9 @@ use rsa::traits::PublicKeyParts as _;
 use super::CardKey;
 use crate::crypto::{Certificate, HashAlgorithm};
 
+/// The folder of imported certificates, in the data directory.
+pub const DIR: &str = "idcard";
+
 /// Why a certificate was not imported.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,10 +60,14 @@ pub fn matched(dir: &Path, keys: &[CardKey]) -> Vec<(CardKey, Certificate)> {
             let der = std::fs::read(file(dir, &key.modulus)).ok()?;
             let certificate = Certificate::from_der(&der).ok()?;
             // A file put there by hand must still be the key's.
-            let same = modulus(&certificate).is_some_and(|m| strip(&m) == strip(&key.modulus));
-            same.then(|| (key.clone(), certificate))
+            of(&certificate, &key.modulus).then(|| (key.clone(), certificate))
         })
         .collect()
+}
+
+/// Whether `certificate` is for the RSA key with `modulus`.
+pub fn of(certificate: &Certificate, key_modulus: &[u8]) -> bool {
+    modulus(certificate).is_some_and(|m| strip(&m) == strip(key_modulus))
 }
 
 /// The RSA modulus of `certificate`'s public key.

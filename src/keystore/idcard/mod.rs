@@ -23,8 +23,11 @@ pub mod files;
 pub mod pcsc;
 #[cfg(any(test, feature = "test-support"))]
 pub mod sim;
+pub mod store;
 pub mod trace;
 
+#[cfg(test)]
+mod store_tests;
 #[cfg(test)]
 mod tests;
 
@@ -67,6 +70,9 @@ pub enum IdCardError {
     /// The card's answer does not have the expected form.
     #[error("the ID card's answer is malformed: {0}")]
     Malformed(String),
+    /// Another program (or another request) holds the card.
+    #[error("another program is using the ID card; close it and try again")]
+    InUse,
     /// A command this driver never sends was asked for (INS shown) and not sent.
     #[error("refused to send instruction {0:#04x} to the ID card")]
     Forbidden(u8),

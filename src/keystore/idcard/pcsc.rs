@@ -1,7 +1,8 @@
 //! The ID card through the machine's PC/SC service (pcsc-lite's `pcscd` on Linux and macOS,
 //! WinSCard on Windows; the `pcsc` crate): the readers with a card in them, and a [`Transmit`]
 //! over one. A card is opened exclusively, so no other program's commands come between the
-//! PIN and the signature; it is released (not reset) when dropped. Known Kazakh ATRs are a
+//! PIN and the signature; after a PIN it is reset when dropped, so the PIN does not stay
+//! verified for the next program. Known Kazakh ATRs are a
 //! hint only (`kz-idcard.md` §3): a card is taken for an ID card when its key directory
 //! answers ([`super::IdCard::open`]).
 
@@ -71,6 +72,8 @@ pub fn cards() -> Result<Vec<Present>, IdCardError> {
 /// The card in `reader`, held exclusively until dropped.
 pub struct PcscCard {
     card: Option<Card>,
+    /// A PIN was sent in this connection (so it is reset when dropped).
+    pin_sent: bool,
 }
 
 impl PcscCard {
@@ -81,18 +84,17 @@ impl PcscCard {
             .map_err(|_| IdCardError::Removed(format!("no reader named {reader:?}")))?;
         let card =
             context.connect(&name, ShareMode::Exclusive, Protocols::ANY).map_err(|e| match e {
-                pcsc::Error::SharingViolation => IdCardError::Removed(
-                    "another program is using the ID card; close it and try again".into(),
-                ),
+                pcsc::Error::SharingViolation => IdCardError::InUse,
                 e => failed("connect to the card", e),
             })?;
-        Ok(Self { card: Some(card) })
+        Ok(Self { card: Some(card), pin_sent: false })
     }
 }
 
 impl Transmit for PcscCard {
     fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, IdCardError> {
         let card = self.card.as_ref().ok_or_else(|| IdCardError::Removed("closed".into()))?;
+        self.pin_sent |= command.get(1) == Some(&0x20) && command.len() > 4;
         let mut buffer = vec![0; MAX_BUFFER_SIZE_EXTENDED];
         card.transmit(command, &mut buffer)
             .map(<[u8]>::to_vec)
@@ -103,9 +105,14 @@ impl Transmit for PcscCard {
 impl Drop for PcscCard {
     fn drop(&mut self) {
         if let Some(card) = self.card.take() {
-            // Leave the card as it is: a reset would also forget the verified PIN of another
-            // session, and the next user of the card selects what it needs.
-            let _ = card.disconnect(Disposition::LeaveCard);
+            // After a PIN, reset: it must not stay verified for whoever opens the card next
+            // (the connection was exclusive, so no one else's session is lost). Otherwise leave
+            // the card as it is: it may be another program's token, only looked at.
+            let disposition = match self.pin_sent {
+                true => Disposition::ResetCard,
+                false => Disposition::LeaveCard,
+            };
+            let _ = card.disconnect(disposition);
         }
     }
 }

@@ -446,3 +446,75 @@ fn write_frame(stream: &mut TcpStream, payload: &[u8]) -> std::io::Result<()> {
     let length = u16::try_from(payload.len()).unwrap_or(u16::MAX);
     stream.write_all(&[&length.to_be_bytes()[..], payload].concat())
 }
+
+/// One simulated reader for the store's tests, holding a card until [`SimReaders::pull_out`].
+/// A connection is exclusive, as the PC/SC one is, and the card is reset when it closes.
+#[derive(Clone)]
+pub struct SimReaders {
+    card: std::sync::Arc<std::sync::Mutex<Option<SimCard>>>,
+    busy: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SimReaders {
+    /// The reader name it shows.
+    pub const READER: &'static str = "Simulated Reader 0";
+
+    /// A reader holding `card`.
+    pub fn new(card: SimCard) -> Self {
+        Self {
+            card: std::sync::Arc::new(std::sync::Mutex::new(Some(card))),
+            busy: Default::default(),
+        }
+    }
+
+    /// Runs `f` on the card (to read what it received), if it is in.
+    pub fn with_card<R>(&self, f: impl FnOnce(&SimCard) -> R) -> Option<R> {
+        self.card.lock().ok()?.as_ref().map(f)
+    }
+
+    /// Takes the card out.
+    pub fn pull_out(&self) -> Option<SimCard> {
+        self.card.lock().ok()?.take()
+    }
+}
+
+impl super::store::Readers for SimReaders {
+    fn cards(&self) -> Result<Vec<super::pcsc::Present>, IdCardError> {
+        let atr = self.with_card(|card| card.atr().to_vec());
+        let present = |atr| super::pcsc::Present { reader: Self::READER.into(), atr };
+        Ok(atr.map(present).into_iter().collect())
+    }
+
+    fn connect(&self, reader: &str) -> Result<Box<dyn Transmit + Send>, IdCardError> {
+        use std::sync::atomic::Ordering;
+        if reader != Self::READER || self.with_card(|_| ()).is_none() {
+            return Err(IdCardError::Removed(format!("no card in {reader}")));
+        }
+        if self.busy.swap(true, Ordering::SeqCst) {
+            return Err(IdCardError::InUse);
+        }
+        Ok(Box::new(Connection(self.clone())))
+    }
+}
+
+/// An exclusive connection to the card of a [`SimReaders`].
+struct Connection(SimReaders);
+
+impl Transmit for Connection {
+    fn transmit(&mut self, command: &[u8]) -> Result<Vec<u8>, IdCardError> {
+        let mut slot = self.0.card.lock().map_err(|_| IdCardError::Removed("poisoned".into()))?;
+        let card = slot.as_mut().ok_or_else(|| IdCardError::Removed("pulled out".into()))?;
+        card.transmit(command)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.0.card.lock() {
+            if let Some(card) = slot.as_mut() {
+                card.reset();
+            }
+        }
+        self.0.busy.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}

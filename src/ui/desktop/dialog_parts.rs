@@ -24,7 +24,13 @@ impl Dialog {
                 ui.label(RichText::new(self.t(Msg::NoTokens)).weak());
             }
             for token in self.request.tokens.clone() {
-                ui.radio_value(&mut self.store, Store::Token(token.clone()), token);
+                ui.horizontal(|ui| {
+                    let note = self.request.token_notes.get(&token).cloned();
+                    ui.radio_value(&mut self.store, Store::Token(token.clone()), token);
+                    if let Some(note) = note {
+                        ui.label(RichText::new(note).color(ERROR));
+                    }
+                });
             }
         });
     }

@@ -67,6 +67,12 @@ impl GuiPrompter {
                 .as_ref()
                 .map(|names| names.iter().map(ToString::to_string).collect()),
             tokens: request.tokens.iter().map(ToString::to_string).collect(),
+            token_notes: request
+                .notices
+                .iter()
+                .map(|(name, notice)| (name.to_string(), i18n::store_notice(notice, locale)))
+                .filter(|(_, note)| !note.is_empty())
+                .collect(),
             logo: request.logo.as_deref().map(|png| {
                 use base64::Engine as _;
                 base64::engine::general_purpose::STANDARD.encode(png)

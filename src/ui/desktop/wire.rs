@@ -65,6 +65,9 @@ pub struct DialogRequest {
     pub storages: Option<Vec<String>>,
     /// Connected token storage names.
     pub tokens: Vec<String>,
+    /// What the store choice says beside some tokens (experimental, PIN tries left), worded.
+    #[serde(default)]
+    pub token_notes: std::collections::BTreeMap<String, String>,
     /// The portal's logo, base64 PNG (size-limited by the protocol layer).
     #[serde(default)]
     pub logo: Option<String>,

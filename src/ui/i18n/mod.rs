@@ -134,6 +134,16 @@ pub enum Msg {
     WrongPinFewTries,
     /// Wrong PIN, one try left before the token locks the PIN.
     WrongPinLastTry,
+    /// `Wrong PIN. {n} tries left before the card blocks the PIN.`
+    WrongPinTriesLeft,
+    /// `The PIN must be 4 to 8 digits.` (the ID card; nothing was sent)
+    PinFormat,
+    /// `experimental` beside a store whose support is experimental.
+    ExperimentalStore,
+    /// `PIN: {n} tries left` beside a store.
+    StorePinTries,
+    /// `PIN blocked` beside a store.
+    StorePinBlocked,
     /// `The key {alias} is not one the site accepts.`
     KeyNotAccepted,
     /// `The site does not accept keys from {store}.`
@@ -235,6 +245,17 @@ pub fn operation(op: Operation, count: usize, locale: Locale) -> String {
     fill(template, &[("n", &n)])
 }
 
+/// What the store choice says beside a token's name (empty: nothing), e.g. "experimental ·
+/// PIN: 3 tries left".
+pub fn store_notice(notice: &crate::keystore::StoreNotice, locale: Locale) -> String {
+    let experimental = notice.experimental.then(|| text(Msg::ExperimentalStore, locale).into());
+    let tries = notice.pin_tries.map(|n| match n {
+        0 => text(Msg::StorePinBlocked, locale).to_string(),
+        n => fill(text(Msg::StorePinTries, locale), &[("n", &n.to_string())]),
+    });
+    experimental.into_iter().chain(tries).collect::<Vec<String>>().join(" · ")
+}
+
 /// Why the prompt asks again, in words.
 pub fn retry(retry: &Retry, locale: Locale) -> String {
     let say = |msg| text(msg, locale).to_string();
@@ -244,6 +265,8 @@ pub fn retry(retry: &Retry, locale: Locale) -> String {
         Retry::WrongPin(PinTries::Unknown) => say(Msg::WrongPin),
         Retry::WrongPin(PinTries::Few) => say(Msg::WrongPinFewTries),
         Retry::WrongPin(PinTries::Last) => say(Msg::WrongPinLastTry),
+        Retry::WrongPin(PinTries::Count(n)) => with(Msg::WrongPinTriesLeft, "n", &n.to_string()),
+        Retry::PinFormat => say(Msg::PinFormat),
         Retry::NoMatchingKey => say(Msg::NoMatchingKey),
         Retry::KeyNotAccepted(alias) => with(Msg::KeyNotAccepted, "alias", alias),
         Retry::StorageNotAllowed(store) => with(Msg::StorageNotAllowed, "store", store.as_str()),

@@ -39,6 +39,13 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::WrongPinLastTry => {
             "Неверный PIN-код. Осталась одна попытка: следующий неверный PIN-код заблокирует токен."
         }
+        Msg::WrongPinTriesLeft => {
+            "Неверный PIN-код. До блокировки PIN-кода карты осталось попыток: {n}."
+        }
+        Msg::PinFormat => "PIN-код должен состоять из 4–8 цифр.",
+        Msg::ExperimentalStore => "экспериментально",
+        Msg::StorePinTries => "PIN-код: осталось попыток: {n}",
+        Msg::StorePinBlocked => "PIN-код заблокирован: разблокировать его может ЦОН",
         Msg::KeyNotAccepted => "Ключ {alias} не подходит для этого сайта.",
         Msg::StorageNotAllowed => "Сайт не принимает ключи из хранилища {store}.",
         Msg::NoToken => "Токен {store} не подключён.",
