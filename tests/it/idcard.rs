@@ -16,8 +16,11 @@ use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
 use qoltanba::crypto::HashAlgorithm;
 use qoltanba::keystore::idcard::pcsc::{self, PcscCard};
-use qoltanba::keystore::idcard::sim::{self, SimCard, SimConfig};
+use qoltanba::keystore::idcard::sim::{self, Kept, SimCard, SimConfig};
 use qoltanba::keystore::idcard::{IdCard, IdCardError, PinState};
+use serde_json::{json, Value};
+
+use crate::harness::{b64, unb64, Daemon};
 
 /// vpcd's first virtual reader listens here ("Virtual PCD 00 00").
 const VPCD_PORT: u16 = 35963;
@@ -169,4 +172,103 @@ fn the_driver_signs_through_pcscd_and_sees_the_card_pulled_out() {
     let stored = std::fs::read_dir(dir.path().join("idcard")).expect("the folder").count();
     assert_eq!(stored, 1, "one certificate kept");
     drop(plugged);
+}
+
+/// A basics `sign` of `documents` as CMS with the document inside, from the ID card only; any
+/// CA (`chain: []`), as the simulator's certificates are self-signed.
+fn card_cms(documents: &[&[u8]]) -> Value {
+    let data: Vec<String> = documents.iter().map(|d| b64(d)).collect();
+    json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "allowedStorages":["AKKZIDCardStore"],"format":"cms","data":data,
+        "signingParams":{"decode":true,"encapsulate":true},
+        "signerParams":{"extKeyUsageOids":[],"chain":[]},"locale":"en"}})
+}
+
+#[tokio::test]
+async fn a_cms_signed_on_the_card_through_the_websocket_api_verifies_with_openssl() {
+    let Some(_pcscd) = Pcscd::start() else { return };
+    let card = SimCard::new(SimConfig { certificates: Kept::Pkcs15, ..SimConfig::default() });
+    let certificate = card.certificate(0x87).expect("certificate");
+    let atr = card.atr().to_vec();
+    let plugged = sim::plug(card, VPCD_PORT).expect("vpcd accepts the virtual card");
+    reader_with_card(&atr);
+
+    let pin = |pin: &str| json!({"approve": true, "store": "AKKZIDCardStore", "pin": pin});
+    let answers = [pin("1111"), pin("1234"), pin("1234")];
+    let config = "[features]\nexperimental-idcard = true\n";
+    let daemon = Daemon::start_with(&answers, &[], Some(config));
+    let mut client = daemon.tls_client(Some("https://portal.test.kz")).await;
+    let tokens = json!({"module":"kz.gov.pki.knca.commonUtils","method":"getActiveTokens"});
+    let tokens = client.call_json(&tokens).await;
+    assert_eq!(tokens["responseObject"], json!(["AKKZIDCardStore"]), "{tokens}");
+
+    // A portal's batch: three documents, one approval, one PIN (the first one wrong).
+    let documents: [&[u8]; 3] = [b"invoice 1", "шот-фактура 2".as_bytes(), b"act 3"];
+    let reply = client.call_json(&card_cms(&documents)).await;
+    let signed = reply["body"]["result"].as_array().unwrap_or_else(|| panic!("{reply}")).clone();
+    assert_eq!(signed.len(), 3, "{reply}");
+    let dir = daemon.dir.path();
+    let ca = dir.join("card.pem");
+    std::fs::write(&ca, certificate.pem()).expect("write the card's certificate");
+    for (cms, document) in signed.iter().zip(documents) {
+        let cms = unb64(cms.as_str().expect("base64"));
+        let (ok, out) = openssl_verify_with(dir, &cms, &ca, document);
+        assert!(ok, "openssl rejected the card's CMS: {out}");
+    }
+    // Then another request, as a portal makes one per document.
+    let reply = client.call_json(&card_cms(&[b"payment order 4"])).await;
+    let cms = unb64(reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let (ok, out) = openssl_verify_with(dir, &cms, &ca, b"payment order 4");
+    assert!(ok, "openssl rejected the second CMS: {out}");
+
+    // The dialog said the store is experimental, the tries left, and the wrong PIN's count.
+    let seen = daemon.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    let note = &seen[0]["token_notes"]["AKKZIDCardStore"];
+    assert_eq!(note, &json!("experimental · PIN: 3 tries left"), "{seen:?}");
+    let retries = seen[0]["retries"].to_string();
+    assert!(retries.contains("Wrong PIN. 2 tries left before the card blocks"), "{retries}");
+    assert_eq!(
+        seen[1]["token_notes"]["AKKZIDCardStore"],
+        json!("experimental · PIN: 3 tries left")
+    );
+    drop(client);
+
+    // `qoltanba keys --store AKKZIDCardStore` lists the card's keys without a PIN.
+    let listed = Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .args(["keys", "--store", "AKKZIDCardStore"])
+        .output()
+        .expect("qoltanba keys");
+    let said = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{said}{}", String::from_utf8_lossy(&listed.stderr));
+    assert_eq!(said.matches("alias:").count(), 4, "{said}");
+    drop(daemon);
+
+    let card = plugged.pull_out().expect("the simulator's record");
+    let pins = card.received.iter().filter(|c| c[1] == 0x20 && c.len() > 4).count();
+    assert_eq!(pins, 3, "one wrong, then one VERIFY per request, none per document");
+    assert!(card.received.iter().all(|c| c[1] != 0x46), "no GENERATE went to the card");
+}
+
+/// `openssl cms -verify` of a CMS with the document inside, trusting the card's self-signed
+/// certificate `ca`; the content openssl takes out must be `document`.
+fn openssl_verify_with(dir: &Path, cms: &[u8], ca: &Path, document: &[u8]) -> (bool, String) {
+    let (cms_path, out) = (dir.join("card-cms.der"), dir.join("card-content.bin"));
+    std::fs::write(&cms_path, cms).expect("write the CMS");
+    let output = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-purpose", "any", "-in"])
+        .arg(&cms_path)
+        .arg("-CAfile")
+        .arg(ca)
+        .arg("-out")
+        .arg(&out)
+        .output()
+        .expect("openssl");
+    let text = String::from_utf8_lossy(&output.stderr).into_owned();
+    let inside = std::fs::read(&out).unwrap_or_default();
+    (output.status.success() && inside == document, text)
 }
