@@ -9,9 +9,9 @@ use std::path::Path;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use qoltanba::crypto::{Certificate, HashAlgorithm};
-use qoltanba::keystore::idcard::certs;
 use qoltanba::keystore::idcard::pcsc::{self, PcscCard};
 use qoltanba::keystore::idcard::trace::Recorder;
+use qoltanba::keystore::idcard::{certs, files};
 use qoltanba::keystore::idcard::{IdCard, IdCardError, PinState};
 use qoltanba::platform::paths::Paths;
 
@@ -85,7 +85,8 @@ fn steps(
     card.select()?;
     let state = card.pin_state()?;
     println!("PIN: {}", shown(state));
-    report_keys(card)?;
+    let keys = report_keys(card)?;
+    let found = report_certificates(card, &keys)?;
     if request.no_sign {
         return Ok(());
     }
@@ -95,6 +96,10 @@ fn steps(
     let pin = pin(request.pin_env, state).map_err(IdCardError::Malformed)?;
     card.verify(pin.expose_secret())?;
     let keys = report_keys(card)?;
+    if found == 0 {
+        // Perhaps the certificates are readable only after the PIN.
+        report_certificates(card, &keys)?;
+    }
     let key = keys.first().ok_or(IdCardError::NoKey(0x87))?;
     let digest = HashAlgorithm::Sha256.digest(b"Qoltanba ID card trace");
     let signature = card.sign(key.slot, HashAlgorithm::Sha256, &digest)?;
@@ -127,6 +132,29 @@ fn report_keys(
         );
     }
     Ok(keys)
+}
+
+/// Looks for the certificates on the card (PKCS#15, then the candidate files) and says where
+/// each was and which key it is for; how many were found.
+fn report_certificates(
+    card: &mut IdCard<Recorder<PcscCard>>,
+    keys: &[qoltanba::keystore::idcard::CardKey],
+) -> Result<usize, IdCardError> {
+    let found = card.certificates()?;
+    if found.is_empty() {
+        println!("no certificate found on the card (PKCS#15 and the candidate files were tried)");
+    }
+    for entry in &found {
+        let key = keys.iter().find(|k| certs::of(&entry.certificate, &k.modulus));
+        let key =
+            key.map_or_else(|| "for none of the keys".into(), |k| format!("key {:#04x}", k.slot));
+        println!(
+            "certificate in {}: {} ({key})",
+            files::hex_path(&entry.path),
+            entry.certificate.subject_dn()
+        );
+    }
+    Ok(found.len())
 }
 
 fn shown(state: PinState) -> String {

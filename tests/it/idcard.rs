@@ -116,7 +116,8 @@ fn the_driver_signs_through_pcscd_and_sees_the_card_pulled_out() {
 
     // `qoltanba idcard trace` with a fresh card: the keys, the PIN and one signature, every
     // APDU in the file, the PIN's bytes blanked.
-    let plugged = sim::plug(SimCard::new(SimConfig::default()), VPCD_PORT).expect("plugged");
+    let traced = SimCard::new(SimConfig { certificates: Kept::Pkcs15, ..SimConfig::default() });
+    let plugged = sim::plug(traced, VPCD_PORT).expect("plugged");
     let reader = reader_with_card(&atr);
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("trace.txt");
@@ -132,6 +133,8 @@ fn the_driver_signs_through_pcscd_and_sees_the_card_pulled_out() {
     assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
     assert!(stdout.contains("PIN: 3 tries left"), "{stdout}");
     assert!(stdout.contains("verifies with the card's public key"), "{stdout}");
+    assert!(stdout.contains("certificate in 3F00/5015/4301: "), "{stdout}");
+    assert!(stdout.contains("(key 0x87)"), "{stdout}");
     let trace = std::fs::read_to_string(&out).expect("the trace");
     assert!(trace.contains("# ATR: 3B FA 18 00 FF 80 31 FE 45"), "{trace}");
     assert!(trace.contains("> 00 20 00 02 08 XX XX XX XX XX XX XX XX\n< 90 00"), "{trace}");
@@ -140,6 +143,7 @@ fn the_driver_signs_through_pcscd_and_sees_the_card_pulled_out() {
         "{trace}"
     );
     assert!(!trace.contains("31 32 33 34 30 30 30 30"), "no PIN block in the trace");
+    assert!(trace.contains("> 00 B0 00 00 00"), "the certificate reads are in the trace");
     let card = plugged.pull_out().expect("the record");
     assert!(card.received.iter().all(|c| c[1] != 0x46), "no GENERATE went to the card");
 
