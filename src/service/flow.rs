@@ -205,7 +205,16 @@ impl Service {
         self.in_prompt(standing, move |service, cancel| {
             let (signer, keys, alias) = service.choose_signer(&prompt, &rules, &cancel)?;
             let now = service.clock.now();
-            let result = signing::sign_all(signer.as_ref(), &request, now)
+            let algorithm = signer.algorithm();
+            let mut result = signing::sign_all(signer.as_ref(), &request, now);
+            if result.is_err() && signer.algorithm() != algorithm {
+                // The device refused the hash and named another it takes (an ID card that
+                // takes SHA-1 only): the documents are signed again, once, with that one.
+                let now_using = signer.algorithm();
+                tracing::warn!("the key refused {algorithm:?}; signing again with {now_using:?}");
+                result = signing::sign_all(signer.as_ref(), &request, now);
+            }
+            let result = result
                 .map_err(ServiceError::lift_device)
                 .and_then(|signatures| service.time_stamped(&request, signatures));
             let recorded =

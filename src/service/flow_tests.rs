@@ -37,6 +37,8 @@ enum Step {
     File(&'static str),
     /// Approves the token with this PIN.
     Pin(&'static str),
+    /// Approves the ID card with this PIN.
+    Card(&'static str),
     /// Waits (up to 10 s) until the request is cancelled, then answers Cancel.
     WaitForCancel,
 }
@@ -74,6 +76,7 @@ impl Prompter for User {
         match self.steps.lock().expect("lock").pop_front() {
             Some(Step::File(password)) => approve(PKCS12, Some(key_file()), password),
             Some(Step::Pin(pin)) => approve(TOKEN, None, pin),
+            Some(Step::Card(pin)) => approve(crate::keystore::idcard::store::STORAGE, None, pin),
             Some(Step::WaitForCancel) => {
                 for _ in 0..1000 {
                     if cancel.is_cancelled() {
@@ -289,4 +292,45 @@ async fn a_cancelled_prompt_is_one_cancelled_outcome() {
     let error = service.sign(&guest, request(PKCS12)).await.expect_err("cancelled");
     assert_eq!(error.kind(), ErrorKind::Cancelled);
     assert_eq!(user.outcomes(), vec!["cancelled"]);
+}
+
+#[tokio::test]
+async fn a_card_that_refuses_sha256_signs_the_request_again_with_sha1() {
+    use crate::keystore::idcard::sim::{Kept, SimCard, SimConfig, SimReaders};
+    use crate::keystore::idcard::store::IdCardStores;
+    let config = SimConfig { sha256: false, certificates: Kept::Pkcs15, ..SimConfig::default() };
+    let readers = SimReaders::new(SimCard::new(config));
+    let dir = tempfile::tempdir().expect("dir");
+    let tokens = IdCardStores::new(Arc::new(readers.clone()), dir.path().join("idcard"));
+    let user = User::with(vec![Step::Card(PIN)]);
+    let prompter: Arc<dyn Prompter> = user.clone();
+    let security = Security::new(OriginPolicy::default(), None);
+    let service =
+        Service::with_security(prompter, ServiceSettings::default(), Arc::new(tokens), security);
+    let guest = service.admit(&Caller::from_header(Some("https://egov.kz"))).expect("admitted");
+    let document = b"invoice on the card".to_vec();
+    let request = SignRequest {
+        documents: Documents::Cms { attached: true, data: vec![document.clone().into()] },
+        chain: crate::service::ChainRule::Any,
+        ..request(crate::keystore::idcard::store::STORAGE)
+    };
+    let outcome = service.sign(&guest, request).await.expect("signed with SHA-1");
+    assert_eq!(user.outcomes(), vec!["signed"]);
+
+    // libcrypto verifies the CMS against the card's certificate, and its digest is SHA-1.
+    let certificate = openssl::x509::X509::from_der(outcome.certificate.der()).expect("cert");
+    let mut trusted = openssl::x509::store::X509StoreBuilder::new().expect("store");
+    trusted.add_cert(certificate).expect("add");
+    let trusted = trusted.build();
+    let der = &outcome.signatures[0];
+    let mut cms = openssl::cms::CmsContentInfo::from_der(der).expect("CMS");
+    let mut inside = Vec::new();
+    let flags = openssl::cms::CMSOptions::BINARY;
+    cms.verify(None, Some(&trusted), None, Some(&mut inside), flags).expect("libcrypto verifies");
+    assert_eq!(inside, document);
+    let sha1 = [0x06, 0x05, 0x2B, 0x0E, 0x03, 0x02, 0x1A];
+    assert!(der.windows(sha1.len()).any(|w| w == sha1), "SHA-1 named in the CMS");
+    let pins =
+        readers.with_card(|c| c.received.iter().filter(|c| c[1] == 0x20 && c.len() > 4).count());
+    assert_eq!(pins, Some(1), "signed again without asking the PIN again");
 }

@@ -12,6 +12,7 @@
 //!
 //! Must not: keep or log the PIN, or verify it more than once per opening.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -60,12 +61,17 @@ type Card = IdCard<Box<dyn Transmit + Send>>;
 pub struct IdCardStores {
     readers: Arc<dyn Readers>,
     imported: PathBuf,
+    /// Moduli of keys whose card refused a SHA-256 DigestInfo: they sign with SHA-1.
+    sha1_only: Sha1Only,
 }
+
+/// The keys that sign with SHA-1, shared by the store and its signers.
+type Sha1Only = Arc<Mutex<BTreeSet<Vec<u8>>>>;
 
 impl IdCardStores {
     /// The store over `readers`, with imported certificates kept in `imported`.
     pub fn new(readers: Arc<dyn Readers>, imported: PathBuf) -> Self {
-        Self { readers, imported }
+        Self { readers, imported, sha1_only: Sha1Only::default() }
     }
 
     /// The store over the PC/SC readers.
@@ -93,7 +99,7 @@ impl IdCardStores {
     }
 
     /// The keys of `card` that have a certificate, each with its slot.
-    fn entries(&self, card: &mut Card) -> Result<Vec<(KeyEntry, u8)>, IdCardError> {
+    fn entries(&self, card: &mut Card) -> Result<Vec<(KeyEntry, Slot)>, IdCardError> {
         let keys = card.keys()?;
         let on_card = card.certificates()?;
         let imported = certs::matched(&self.imported, &keys);
@@ -102,7 +108,7 @@ impl IdCardStores {
             let found = on_card.iter().map(|c| &c.certificate).find(|c| certs::of(c, &key.modulus));
             let imported = imported.iter().find(|(k, _)| k.slot == key.slot).map(|(_, c)| c);
             match found.or(imported) {
-                Some(certificate) => entries.push((entry(certificate, &key.modulus), key.slot)),
+                Some(certificate) => entries.push((entry(certificate, &key.modulus), key.into())),
                 None => tracing::warn!(
                     slot = key.slot,
                     "an ID card key without a certificate on the card; import it once with \
@@ -111,6 +117,19 @@ impl IdCardStores {
             }
         }
         Ok(entries)
+    }
+}
+
+/// Where a key is on the card: its slot and modulus.
+#[derive(Debug, Clone)]
+struct Slot {
+    slot: u8,
+    modulus: Vec<u8>,
+}
+
+impl From<super::CardKey> for Slot {
+    fn from(key: super::CardKey) -> Self {
+        Self { slot: key.slot, modulus: key.modulus }
     }
 }
 
@@ -152,7 +171,8 @@ impl TokenStores for IdCardStores {
         let mut card = self.card()?;
         card.verify(pin.expose_secret()).map_err(device)?;
         let (keys, slots) = self.entries(&mut card).map_err(device)?.into_iter().unzip();
-        Ok(Box::new(CardStore { keys, slots, card: Arc::new(Mutex::new(card)) }))
+        let card = Arc::new(Mutex::new(card));
+        Ok(Box::new(CardStore { keys, slots, card, sha1_only: Arc::clone(&self.sha1_only) }))
     }
 
     fn notice(&self, _storage: &StorageName) -> Option<StoreNotice> {
@@ -169,8 +189,9 @@ impl TokenStores for IdCardStores {
 /// The card opened with its PIN.
 struct CardStore {
     keys: Vec<KeyEntry>,
-    slots: Vec<u8>,
+    slots: Vec<Slot>,
     card: Arc<Mutex<Card>>,
+    sha1_only: Sha1Only,
 }
 
 impl KeyStore for CardStore {
@@ -182,17 +203,26 @@ impl KeyStore for CardStore {
         let (entry, slot) = find_key(&self.keys, &self.slots, alias)?;
         Ok(Box::new(CardSigner {
             certificate: entry.certificate.clone(),
-            slot: *slot,
+            key: slot.clone(),
             card: Arc::clone(&self.card),
+            sha1_only: Arc::clone(&self.sha1_only),
         }))
     }
 }
 
-/// One key of the card: RSA with SHA-256, signed by the card, one signature at a time.
+/// One key of the card: RSA with SHA-256 (SHA-1 once the card has refused SHA-256), signed by
+/// the card, one signature at a time.
 struct CardSigner {
     certificate: Certificate,
-    slot: u8,
+    key: Slot,
     card: Arc<Mutex<Card>>,
+    sha1_only: Sha1Only,
+}
+
+impl CardSigner {
+    fn sha1_only(&self) -> bool {
+        self.sha1_only.lock().is_ok_and(|keys| keys.contains(&self.key.modulus))
+    }
 }
 
 impl Signer for CardSigner {
@@ -201,12 +231,32 @@ impl Signer for CardSigner {
     }
 
     fn algorithm(&self) -> SignatureAlgorithm {
-        SignatureAlgorithm::RsaSha256
+        match self.sha1_only() {
+            true => SignatureAlgorithm::RsaSha1,
+            false => SignatureAlgorithm::RsaSha256,
+        }
     }
 
+    /// Signs a SHA-256 or SHA-1 digest (told apart by length). When the card refuses SHA-256,
+    /// the key is marked to sign with SHA-1 from now on ([`Signer::algorithm`] says so, and the
+    /// service signs the request again once) and the refusal is reported.
     fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let hash = match digest.len() {
+            20 => HashAlgorithm::Sha1,
+            _ => HashAlgorithm::Sha256,
+        };
         let mut card = self.card.lock().map_err(|_| device(IdCardError::InUse))?;
-        Ok(card.sign(self.slot, HashAlgorithm::Sha256, digest).map_err(device)?)
+        let signed = card.sign(self.key.slot, hash, digest);
+        if let (Err(IdCardError::HashRefused(..)), HashAlgorithm::Sha256) = (&signed, hash) {
+            tracing::warn!(
+                slot = self.key.slot,
+                "the ID card refuses SHA-256 DigestInfos: this key signs with SHA-1 from now on"
+            );
+            if let Ok(mut keys) = self.sha1_only.lock() {
+                keys.insert(self.key.modulus.clone());
+            }
+        }
+        Ok(signed.map_err(device)?)
     }
 }
 
@@ -221,8 +271,8 @@ fn device(error: IdCardError) -> DeviceError {
         IdCardError::PinBlocked => DeviceError::PinLocked,
         IdCardError::PinFormat => DeviceError::PinFormat("4 to 8 digits"),
         IdCardError::NoKey(_) => DeviceError::NoSuchKey,
-        IdCardError::HashRefused(hash, _) => DeviceError::MechanismUnsupported(format!(
-            "{hash} on the ID card (`qoltanba idcard trace` records what it accepts)"
+        IdCardError::HashRefused(hash, sw) => DeviceError::MechanismUnsupported(format!(
+            "a {hash} DigestInfo, refused by the ID card (status {sw:04X})"
         )),
         other => DeviceError::Failed(other.to_string()),
     }

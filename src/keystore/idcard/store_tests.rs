@@ -139,3 +139,27 @@ fn the_chain_gives_each_storage_name_to_the_first_store_that_knows_it() {
     let other = StorageName::parse("AKJaCartaStore").expect("name");
     assert_eq!(chain.list(&other).err(), Some(DeviceError::NotPresent));
 }
+
+#[test]
+fn a_card_refusing_sha256_is_reported_and_its_key_signs_with_sha1_from_then_on() {
+    use crate::crypto::{CryptoError, SignatureAlgorithm};
+    let config = SimConfig { sha256: false, certificates: Kept::Pkcs15, ..SimConfig::default() };
+    let (store, _readers, _dir) = sim_store(config);
+    let opened = store.open(&name(), &pin("1234"), None).expect("opens");
+    let signer = opened.signer(&opened.keys()[0].alias).expect("signer");
+    assert_eq!(signer.algorithm(), SignatureAlgorithm::RsaSha256);
+    let refused = signer.sign_digest(&HashAlgorithm::Sha256.digest(DOCUMENT)).expect_err("refused");
+    let said = refused.to_string();
+    assert!(matches!(refused, CryptoError::Device(DeviceError::MechanismUnsupported(_))), "{said}");
+    assert!(said.contains("SHA-256"), "{said}");
+    assert_eq!(signer.algorithm(), SignatureAlgorithm::RsaSha1, "reported, then SHA-1");
+    let signature = signer.sign_digest(&HashAlgorithm::Sha1.digest(DOCUMENT)).expect("SHA-1");
+    let public = X509::from_der(signer.certificate().der()).and_then(|x| x.public_key());
+    let public = public.expect("key");
+    let mut verifier = Verifier::new(MessageDigest::sha1(), &public).expect("verifier");
+    assert!(verifier.verify_oneshot(&signature, DOCUMENT).expect("runs"));
+    drop((signer, opened));
+    let again = store.open(&name(), &pin("1234"), None).expect("opens again");
+    let signer = again.signer(&again.keys()[0].alias).expect("signer");
+    assert_eq!(signer.algorithm(), SignatureAlgorithm::RsaSha1, "remembered for the card");
+}
