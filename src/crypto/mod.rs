@@ -4,10 +4,14 @@
 pub mod algorithm;
 pub mod base64_stream;
 pub mod certificate;
+pub mod csr;
+pub mod der_build;
 pub mod device;
 pub mod gost;
 pub mod rsa;
 pub mod signer;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_ca;
 pub mod verify;
 
 #[cfg(test)]

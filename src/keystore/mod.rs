@@ -7,6 +7,9 @@ pub mod idcard;
 pub mod pkcs11;
 pub mod pkcs12;
 pub mod storage;
+pub mod waiting;
+#[cfg(test)]
+mod waiting_tests;
 
 pub use filter::{KeyFilter, KeyType};
 pub use pkcs12::Pkcs12Store;

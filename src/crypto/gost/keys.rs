@@ -33,7 +33,18 @@ pub struct GostPublicKey {
 impl GostPublicKey {
     /// The GOST key of a certificate.
     pub fn from_certificate(certificate: &Certificate) -> Result<Self, CryptoError> {
-        let spki = &certificate.inner().tbs_certificate.subject_public_key_info;
+        Self::from_spki(&certificate.inner().tbs_certificate.subject_public_key_info)
+    }
+
+    /// The GOST key of a DER SubjectPublicKeyInfo.
+    pub fn from_spki_der(der: &[u8]) -> Result<Self, CryptoError> {
+        let spki = spki::SubjectPublicKeyInfoOwned::from_der(der)
+            .map_err(|e| CryptoError::InvalidCertificate(format!("public key: {e}")))?;
+        Self::from_spki(&spki)
+    }
+
+    /// The GOST key of a SubjectPublicKeyInfo.
+    pub fn from_spki(spki: &spki::SubjectPublicKeyInfoOwned) -> Result<Self, CryptoError> {
         let bad = |what: &str| CryptoError::InvalidCertificate(format!("GOST public key: {what}"));
         let curve = curve_of(&spki.algorithm.oid, spki.algorithm.parameters.as_ref())?;
         let bits = spki.subject_public_key.as_bytes().ok_or_else(|| bad("unaligned BIT STRING"))?;
@@ -108,4 +119,45 @@ fn scalar_bytes(private_key: &[u8], width: usize) -> Result<Zeroizing<Vec<u8>>, 
     }
     le.resize(width, 0);
     Ok(le)
+}
+
+/// The hash OID the NCA pairs with a key of `curve` in key parameters (Streebog-512 for the
+/// 512-bit curve, `kz-issuance.md` §3); only the curve the NCA issues new keys on has one here.
+fn parameter_hash(curve: GostCurve) -> Result<&'static str, CryptoError> {
+    match curve {
+        GostCurve::Tc26_512A => Ok("1.2.398.3.10.1.3.3"),
+        other => Err(CryptoError::UnsupportedAlgorithm(format!("new keys on {other:?}"))),
+    }
+}
+
+/// The key algorithm identifier of the NCA's keys on `curve`: `SEQUENCE { key OID, SEQUENCE {
+/// curve OID, hash OID } }`.
+fn key_algorithm(curve: GostCurve) -> Result<Vec<u8>, CryptoError> {
+    use crate::crypto::der_build::{oid, seq};
+    let hash = parameter_hash(curve)?;
+    let key_oid = KEY_2015_512.to_string();
+    Ok(seq(&[oid(&key_oid), seq(&[oid(&curve.oid().to_string()), oid(hash)])]))
+}
+
+/// The DER SubjectPublicKeyInfo of the public key `xy` (x‖y little-endian), as in NCA
+/// certificates: the BIT STRING wraps an OCTET STRING of `xy`.
+pub fn subject_public_key_info(curve: GostCurve, xy: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    use crate::crypto::der_build::{bits, octets, seq};
+    Ok(seq(&[key_algorithm(curve)?, bits(&octets(xy))]))
+}
+
+/// The SubjectKeyIdentifier the NCA gives the key `xy`: SHA-1 over the BIT STRING's value
+/// (the OCTET STRING of `xy`), `kz-issuance.md` §4.
+pub fn key_identifier(xy: &[u8]) -> Vec<u8> {
+    use sha1::Digest as _;
+    sha1::Sha1::digest(crate::crypto::der_build::octets(xy)).to_vec()
+}
+
+/// The PKCS#8 PrivateKeyInfo of `d` (little-endian) as the NCA's files hold it: version 0, the
+/// key algorithm with its parameters, and `privateKey` an OCTET STRING of `d`.
+pub fn private_key_info(curve: GostCurve, d: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    use crate::crypto::der_build::{integer, octets, seq};
+    let inner = Zeroizing::new(octets(d));
+    let wrapped = Zeroizing::new(octets(&inner));
+    Ok(Zeroizing::new(seq(&[integer(0), key_algorithm(curve)?, wrapped.to_vec()])))
 }

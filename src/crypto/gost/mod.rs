@@ -80,6 +80,23 @@ impl GostCurve {
         }
     }
 
+    /// A new key pair: `d` uniformly random in `[1, q−1]` from the operating system's
+    /// generator, and its public key `x‖y`, all little-endian.
+    pub fn generate(self) -> Result<(zeroize::Zeroizing<Vec<u8>>, Vec<u8>), CryptoError> {
+        use rand_core::{OsRng, RngCore as _};
+        // q is at least a quarter of 2^(8·len) on every curve here: few draws are refused.
+        for _ in 0..64 {
+            let mut d = zeroize::Zeroizing::new(vec![0u8; self.coordinate_len()]);
+            OsRng
+                .try_fill_bytes(&mut d)
+                .map_err(|e| CryptoError::Signing(format!("no OS randomness: {e}")))?;
+            if let Ok(public) = self.public_key(&d) {
+                return Ok((d, public));
+            }
+        }
+        Err(CryptoError::Signing("no private key in range after 64 draws".into()))
+    }
+
     /// Signs a digest (read little-endian) with `d`; returns `r‖s`, each little-endian.
     pub fn sign_digest(self, d: &[u8], digest: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match self {

@@ -68,3 +68,13 @@ pub fn engine_verifies(dir: &Path, pem: &str, digest: &[u8], signature: &[u8]) -
     let stdout = String::from_utf8_lossy(&out.stdout);
     out.status.success() && stdout.contains("Signature Verified Successfully")
 }
+
+/// Whether `openssl engine gost` loads; a visible skip when it does not
+/// ([`crate::platform::skip`]: a failure under `QOLTANBA_REQUIRE_ORACLES`).
+#[cfg(test)]
+pub fn engine_available() -> bool {
+    let loaded = Command::new("openssl").args(["engine", "-t", "gost"]).output().is_ok_and(|out| {
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("[ available ]")
+    });
+    crate::platform::skip::needs("the GOST engine for OpenSSL 3 (libengine-gost-openssl)", loaded)
+}

@@ -5,22 +5,10 @@
 //! When the engine is not installed the tests are skipped with a `SKIPPED:` line, unless
 //! `QOLTANBA_REQUIRE_ORACLES` is set (the test script sets it): then they fail.
 
-use std::process::Command;
-
 use super::nca::gost_signers;
-use crate::crypto::gost::oracle::{engine_verifies, russian_spki_pem};
+use crate::crypto::gost::oracle::{engine_available, engine_verifies, russian_spki_pem};
 use crate::crypto::gost::GostPublicKey;
 use crate::crypto::SignatureAlgorithm;
-use crate::platform::skip;
-
-/// Whether `openssl engine gost` loads; a visible skip when it does not
-/// ([`crate::platform::skip`]).
-fn engine_available() -> bool {
-    let loaded = Command::new("openssl").args(["engine", "-t", "gost"]).output().is_ok_and(|out| {
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("[ available ]")
-    });
-    skip::needs("the GOST engine for OpenSSL 3 (libengine-gost-openssl)", loaded)
-}
 
 /// Signs with the first fixture key of `algorithm` and has the engine check it.
 fn cross_check(algorithm: SignatureAlgorithm) {

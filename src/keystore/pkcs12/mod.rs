@@ -51,6 +51,25 @@ impl From<BerError> for KeyStoreError {
     }
 }
 
+/// The PKCS#8 inside an EncryptedPrivateKeyInfo ([`writer::shrouded_key`], or any PBES2 or
+/// PKCS#12 PBE one); a wrong password is [`KeyStoreError::WrongPassword`].
+pub fn decrypt_private_key(
+    der: &[u8],
+    password: &SecretString,
+) -> Result<Zeroizing<Vec<u8>>, KeyStoreError> {
+    let info = Tlv::parse_all(der)?;
+    let [algorithm, data] = info
+        .sequence()?
+        .try_into()
+        .map_err(|_| KeyStoreError::Corrupt("not an encrypted private key".into()))?;
+    let plain = pbe::Unlock::new(password.expose_secret()).decrypt(&algorithm, &data.octets()?)?;
+    // A wrong password can pad correctly by chance: the result must still be a PKCS#8.
+    match Tlv::parse_all(&plain).and_then(|t| t.sequence()) {
+        Ok(_) => Ok(plain),
+        Err(_) => Err(KeyStoreError::WrongPassword),
+    }
+}
+
 impl Pkcs12Store {
     /// Checks the MAC with `password`, decrypts the bags and pairs each key with its certificate.
     pub fn open(bytes: &[u8], password: &SecretString) -> Result<Self, KeyStoreError> {
@@ -190,6 +209,9 @@ fn alias(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod nca_layout_tests;
 
 #[cfg(test)]
 #[path = "nca_tests.rs"]

@@ -35,7 +35,7 @@ fn fixtures() -> Vec<(PathBuf, SecretString)> {
     out
 }
 
-fn fixture(relative: &str) -> Vec<u8> {
+pub(super) fn fixture(relative: &str) -> Vec<u8> {
     std::fs::read(Path::new(FIXTURES).join(relative)).expect("fixture")
 }
 

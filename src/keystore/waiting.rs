@@ -1,0 +1,249 @@
+//! Getting a key (`kz-issuance.md`): a new GOST-2015-512 key for a file store and its PKCS#10
+//! request, the key kept until its certificate comes, and the certificate installed next to
+//! it as `GOST512_<ski>.p12` in the layout of the NCA's own files.
+//!
+//! A waiting key lives in a folder of its own (the daemon's data directory `waiting/`): the
+//! key encrypted with the user's new password (an EncryptedPrivateKeyInfo, PBES2/AES-256, which
+//! `openssl pkcs8` also reads), named by its key identifier, and a small text file saying
+//! where the key goes. A certificate is matched to its waiting key by public key (the NCA's key
+//! identifier of the certificate's key names the file); the key is never written anywhere
+//! unencrypted, and it leaves the waiting folder only once its `.p12` has been written, read
+//! back and found to sign. A wrong password leaves everything as it was.
+//!
+//! Must not: write a key unencrypted, overwrite an existing key file, or log a password.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret as _, SecretString};
+
+use super::pkcs12::{self, writer};
+use super::{KeyStore as _, KeyStoreError, Pkcs12Store};
+use crate::crypto::csr::{self, CsrError, RequestFields};
+use crate::crypto::gost::{keys, GostCurve, GostPublicKey};
+use crate::crypto::{Certificate, CryptoError, HashAlgorithm, SignatureAlgorithm};
+
+/// Why a key was not made or a certificate not installed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssuanceError {
+    /// The new password breaks the NCA's rule.
+    #[error("the password does not follow the rule: {0}")]
+    PasswordRule(PasswordRule),
+    /// The password does not open the waiting key.
+    #[error("wrong password for the key waiting for this certificate")]
+    WrongPassword,
+    /// The input holds no certificate.
+    #[error("not a certificate (DER, PEM or base64 expected): {0}")]
+    NotACertificate(String),
+    /// No waiting key has the certificate's public key.
+    #[error("the certificate is for none of the keys waiting for one")]
+    NoWaitingKey,
+    /// A key file of that name exists already.
+    #[error("{} exists already; it was left as it is", .0.display())]
+    Exists(PathBuf),
+    /// The request could not be made.
+    #[error(transparent)]
+    Csr(#[from] CsrError),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    /// The key or certificate is unusable.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// The written file did not open again.
+    #[error("the new key file does not open: {0}")]
+    Store(#[from] KeyStoreError),
+}
+
+/// The NCA's password rule for new keys (`kz-issuance.md` §1): at least 6 characters, with a
+/// Latin capital, a Latin small letter and a digit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRule {
+    /// Under 6 characters.
+    #[error("at least 6 characters")]
+    TooShort,
+    /// Lacks a Latin capital, small letter or digit.
+    #[error("Latin capital and small letters and digits")]
+    Mix,
+}
+
+/// Checks `password` against [`PasswordRule`].
+pub fn check_password(password: &str) -> Result<(), PasswordRule> {
+    if password.chars().count() < 6 {
+        return Err(PasswordRule::TooShort);
+    }
+    let has = |f: fn(&char) -> bool| password.chars().any(|c| f(&c));
+    match has(char::is_ascii_uppercase)
+        && has(char::is_ascii_lowercase)
+        && has(char::is_ascii_digit)
+    {
+        true => Ok(()),
+        false => Err(PasswordRule::Mix),
+    }
+}
+
+/// A request made for a new key.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    /// The DER PKCS#10.
+    pub request: Vec<u8>,
+    /// The key identifier (SKI) in lowercase hex: the waiting key's name and the alias.
+    pub key_id: String,
+}
+
+/// A certificate installed.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// The key file written.
+    pub path: PathBuf,
+    /// The certificate.
+    pub certificate: Certificate,
+}
+
+/// The keys waiting for their certificates, in one folder.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    dir: PathBuf,
+}
+
+impl Waiting {
+    /// The waiting keys kept in `dir`.
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    /// A new GOST-2015-512 key for a file store in `folder`, its request (`fields`, with the
+    /// folder as the key-store path) signed by it, and the key kept encrypted with `password`
+    /// until its certificate is installed.
+    pub fn new_file_key(
+        &self,
+        fields: &RequestFields,
+        folder: &Path,
+        password: &SecretString,
+    ) -> Result<NewRequest, IssuanceError> {
+        check_password(password.expose_secret()).map_err(IssuanceError::PasswordRule)?;
+        let curve = GostCurve::Tc26_512A;
+        let (d, xy) = curve.generate()?;
+        let spki = keys::subject_public_key_info(curve, &xy)?;
+        let fields = RequestFields {
+            storage: super::storage::PKCS12.into(),
+            folder: Some(folder.display().to_string()),
+            ..fields.clone()
+        };
+        let sign = |info: &[u8]| curve.sign_digest(&d, &HashAlgorithm::Streebog512.digest(info));
+        let request = csr::build(&fields, &spki, SignatureAlgorithm::Gost2015_512, sign)?;
+        let key_id = crate::crypto::hex(&keys::key_identifier(&xy));
+        let pkcs8 = keys::private_key_info(curve, &d)?;
+        let encrypted = writer::shrouded_key(&pkcs8, password.expose_secret());
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        write_private(&self.key_file(&key_id), &encrypted)?;
+        let note = format!("folder={}\nsubject={}\n", folder.display(), fields.subject);
+        write_private(&self.note_file(&key_id), note.as_bytes())?;
+        Ok(NewRequest { request, key_id })
+    }
+
+    /// The key identifiers of the keys waiting now.
+    pub fn keys(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".key").map(String::from))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Installs the certificate in `input` (DER, PEM or base64; a chain may come with it) for
+    /// the waiting key it belongs to, opened with `password`: `GOST512_<ski>.p12` in the key's
+    /// folder, in the NCA's layout, then the waiting key is removed.
+    pub fn install(
+        &self,
+        input: &[u8],
+        password: &SecretString,
+    ) -> Result<Installed, IssuanceError> {
+        let certificates = certificates(input)?;
+        let (certificate, key_id, xy) = certificates
+            .into_iter()
+            .find_map(|certificate| {
+                let public = GostPublicKey::from_certificate(&certificate).ok()?;
+                let key_id = crate::crypto::hex(&keys::key_identifier(&public.xy));
+                self.key_file(&key_id).exists().then_some((certificate, key_id, public.xy))
+            })
+            .ok_or(IssuanceError::NoWaitingKey)?;
+        let encrypted = std::fs::read(self.key_file(&key_id)).map_err(|e| io(&self.dir, e))?;
+        let pkcs8 = match pkcs12::decrypt_private_key(&encrypted, password) {
+            Ok(pkcs8) => pkcs8,
+            Err(KeyStoreError::WrongPassword) => return Err(IssuanceError::WrongPassword),
+            Err(other) => return Err(other.into()),
+        };
+        let (curve, d) = keys::private_key_from_pkcs8(&pkcs8)?;
+        if curve.public_key(&d)? != xy {
+            return Err(IssuanceError::NoWaitingKey);
+        }
+        let folder = self.folder(&key_id)?;
+        let path = folder.join(format!("GOST512_{key_id}.p12"));
+        if path.exists() {
+            return Err(IssuanceError::Exists(path));
+        }
+        let ski = keys::key_identifier(&xy);
+        let p12 = writer::write_nca(&pkcs8, certificate.der(), &ski, password.expose_secret());
+        // Read back: the file must open with the password and its key sign.
+        let store = Pkcs12Store::open(&p12, password)?;
+        store.signer(&key_id)?.sign_message(b"Qoltanba: the installed key signs")?;
+        std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+        let partial = folder.join(format!(".GOST512_{key_id}.p12.part"));
+        write_private(&partial, &p12)?;
+        std::fs::rename(&partial, &path).map_err(|e| io(&path, e))?;
+        for done in [self.key_file(&key_id), self.note_file(&key_id)] {
+            if let Err(e) = std::fs::remove_file(&done) {
+                tracing::warn!("cannot remove {}: {e}", done.display());
+            }
+        }
+        Ok(Installed { path, certificate })
+    }
+
+    fn key_file(&self, key_id: &str) -> PathBuf {
+        self.dir.join(format!("{key_id}.key"))
+    }
+
+    fn note_file(&self, key_id: &str) -> PathBuf {
+        self.dir.join(format!("{key_id}.txt"))
+    }
+
+    /// The folder the waiting key goes to.
+    fn folder(&self, key_id: &str) -> Result<PathBuf, IssuanceError> {
+        let note = self.note_file(key_id);
+        let text = std::fs::read_to_string(&note).map_err(|e| io(&note, e))?;
+        text.lines()
+            .find_map(|line| line.strip_prefix("folder="))
+            .map(PathBuf::from)
+            .ok_or_else(|| IssuanceError::Io(format!("{}: no folder", note.display())))
+    }
+}
+
+/// The certificates of `input`: DER, PEM, or base64 of DER.
+fn certificates(input: &[u8]) -> Result<Vec<Certificate>, IssuanceError> {
+    if let Ok(all) = Certificate::all_from_pem_or_der(input) {
+        if !all.is_empty() {
+            return Ok(all);
+        }
+    }
+    let text = String::from_utf8_lossy(input);
+    let der = crate::crypto::base64_stream::decode(text.trim().as_bytes())
+        .map_err(|e| IssuanceError::NotACertificate(e.to_string()))?;
+    Certificate::all_from_pem_or_der(&der)
+        .map_err(|e| IssuanceError::NotACertificate(e.to_string()))
+}
+
+/// Writes `bytes` to `path`, readable by the user only.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IssuanceError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| io(path, e))?;
+    std::io::Write::write_all(&mut file, bytes).map_err(|e| io(path, e))
+}
+
+fn io(path: &Path, error: std::io::Error) -> IssuanceError {
+    IssuanceError::Io(format!("{}: {error}", path.display()))
+}
