@@ -116,6 +116,34 @@ pub enum Command {
         #[command(subcommand)]
         action: IdcardAction,
     },
+    /// Make a new key for an NCA certificate and write its request (PKCS#10) to a file; the key
+    /// waits, encrypted with the new password, until `install-cert` (docs/issuance.md).
+    Keygen {
+        /// The subject, in the NCA's order: "CN=…,SURNAME=…,SERIALNUMBER=IIN…,C=KZ,G=…".
+        #[arg(long)]
+        subject: String,
+        /// The e-mail for the certificate.
+        #[arg(long)]
+        email: Option<String>,
+        /// The folder the key file goes to once its certificate is installed.
+        #[arg(long)]
+        folder: PathBuf,
+        /// Where the request goes (PEM with `.pem`, else DER).
+        #[arg(long)]
+        out: PathBuf,
+        /// Read the new password from this environment variable (else it is asked twice).
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// Install a certificate (DER, PEM or base64, with or without its chain) for the key made
+    /// for it: `GOST512_<id>.p12` in the key's folder.
+    InstallCert {
+        /// The certificate file.
+        file: PathBuf,
+        /// Read the key's password from this environment variable (else it is asked).
+        #[arg(long)]
+        password_env: Option<String>,
+    },
     /// Manage the local CA in the browsers' trust stores.
     Cert {
         /// What to do.

@@ -21,6 +21,7 @@ use qoltanba::transport::Listen;
 mod commands;
 mod gui;
 mod idcard_command;
+mod issuance_command;
 mod native_host;
 mod verify_command;
 
@@ -77,6 +78,19 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
             commands::policy(&paths, &settings, &config)
         }
         Command::Cert { action } => commands::cert(&paths, action),
+        Command::Keygen { subject, email, folder, out, password_env } => issuance_command::keygen(
+            &paths,
+            &issuance_command::KeygenRequest {
+                subject: &subject,
+                email: email.as_deref(),
+                folder: &folder,
+                out: &out,
+                password_env: password_env.as_deref(),
+            },
+        ),
+        Command::InstallCert { file, password_env } => {
+            issuance_command::install_cert(&paths, &file, password_env.as_deref())
+        }
         Command::Idcard { action: IdcardAction::ImportCert { file, reader } } => {
             idcard_command::import_cert(&paths, &file, reader.as_deref())
         }

@@ -29,6 +29,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     // `qoltanba idcard`: the ID card driver, straight from the key stores.
     ("idcard_command", &["keystore", "ui"]),
+    // `qoltanba keygen` and `install-cert`: the waiting keys, straight from the key stores.
+    ("issuance_command", &["keystore", "ui"]),
     ("verify_command", &["cli", "daemon"]),
     // The browser extension's host: the config and the daemon's files, then the transport.
     ("native_host", &["config", "daemon", "transport"]),

@@ -10,6 +10,7 @@ mod doctor;
 mod gost;
 mod harness;
 mod idcard;
+mod issuance;
 mod limits;
 mod load;
 mod native;

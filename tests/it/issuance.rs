@@ -1,0 +1,119 @@
+//! Getting a key from the command line (issue 17): `qoltanba keygen` makes a GOST-2015-512 key
+//! and its request, a test CA made here issues the certificate, `qoltanba install-cert` writes
+//! `GOST512_<id>.p12` in the NCA's layout (openssl reads it), and the new key then signs
+//! through the WebSocket API with a signature Debian's GOST engine accepts.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use qoltanba::crypto::test_ca::TestCa;
+use qoltanba::crypto::Certificate;
+use serde_json::json;
+
+use crate::gost::oracle_verifies;
+use crate::harness::{run, unb64, Daemon};
+
+const SUBJECT: &str = "CN=ЖАҢА КІЛТ,SURNAME=ЖАҢА,SERIALNUMBER=IIN900101300123,C=KZ,G=ТЕСТҰЛЫ";
+
+fn qoltanba(data: &Path, args: &[&str], password: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .env("NEW_KEY_PASSWORD", password)
+        .output()
+        .expect("qoltanba runs")
+}
+
+fn said(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn keygen_then_install_cert_gives_a_key_file_that_signs_through_the_api() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (data, folder, request) =
+        (dir.path().join("data"), dir.path().join("keys"), dir.path().join("request.pem"));
+    let path = |p: &Path| p.to_str().expect("utf-8 path").to_string();
+    let keygen = [
+        "keygen",
+        "--subject",
+        SUBJECT,
+        "--email",
+        "new@example.kz",
+        "--folder",
+        &path(&folder),
+        "--out",
+        &path(&request),
+        "--password-env",
+        "NEW_KEY_PASSWORD",
+    ];
+    let weak = qoltanba(&data, &keygen, "password");
+    assert!(!weak.status.success(), "a weak password is refused");
+    assert!(said(&weak).contains("Latin capital and small letters and digits"), "{}", said(&weak));
+    let made = qoltanba(&data, &keygen, "Qwerty12");
+    assert!(made.status.success(), "{}", said(&made));
+
+    // openssl reads the request; its subject is the one given.
+    let (ok, text) =
+        run("openssl", &["req", "-in", &path(&request), "-noout", "-subject", "-nameopt", "utf8"]);
+    assert!(ok, "{text}");
+    assert!(text.contains("CN=ЖАҢА КІЛТ") || text.contains("CN = ЖАҢА КІЛТ"), "{text}");
+
+    // The test CA issues the certificate; install-cert puts it next to the key.
+    let pem = std::fs::read_to_string(&request).expect("request");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let ca = TestCa::new("Qoltanba issuance test CA");
+    let certificate = ca.issue(&unb64(&body), 77).expect("the CA issues it");
+    let cert_file = dir.path().join("issued.cer");
+    std::fs::write(&cert_file, certificate.der()).expect("write");
+    let install = ["install-cert", &path(&cert_file), "--password-env", "NEW_KEY_PASSWORD"];
+    let wrong = qoltanba(&data, &install, "Qwerty13");
+    assert!(!wrong.status.success());
+    assert!(said(&wrong).contains("wrong password"), "{}", said(&wrong));
+    let installed = qoltanba(&data, &install, "Qwerty12");
+    assert!(installed.status.success(), "{}", said(&installed));
+    let ski = qoltanba::crypto::hex(&certificate.subject_key_id().expect("SKI"));
+    let p12 = folder.join(format!("GOST512_{ski}.p12"));
+    assert!(said(&installed).contains(&path(&p12)), "{}", said(&installed));
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "pkcs12",
+            "-legacy",
+            "-info",
+            "-nokeys",
+            "-noout",
+            "-passin",
+            "pass:Qwerty12",
+            "-in",
+            &path(&p12),
+        ],
+    );
+    assert!(ok && text.contains("MAC: sha1, Iteration 1024"), "{text}");
+
+    // A daemon trusting the test CA signs with the new key; the GOST engine checks it.
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.certificate.pem()).expect("write");
+    let config = format!(
+        "[trust]\nnca_test = true\ninstall_local_ca = false\nextra_ca = [{:?}]\n[revocation]\ncheck = false\n",
+        path(&ca_file)
+    );
+    let answer = json!({"approve": true, "store": "PKCS12", "file": p12, "password": "Qwerty12"});
+    let daemon = Daemon::start_with(&[answer], &[], Some(&config));
+    let mut client = daemon.client(Some("https://portal.test.kz")).await;
+    let sign = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{"format":"raw",
+        "data":"Zmlyc3Qgc2lnbmF0dXJl","signingParams":{"decode":true,"outputCert":true},
+        "signerParams":{"extKeyUsageOids":[]}}});
+    let reply = client.call_json(&sign).await;
+    let result = &reply["body"]["result"];
+    let signature = unb64(result["signatures"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let signed_by = Certificate::from_der(&unb64(result["certificate"].as_str().expect("cert")))
+        .expect("certificate");
+    assert_eq!(signed_by, certificate);
+    oracle_verifies(dir.path(), &certificate, b"first signature", &signature, "the new key");
+}
