@@ -12,9 +12,6 @@ use qoltanba::crypto::csr::RequestFields;
 use qoltanba::keystore::waiting::{self, Waiting};
 use qoltanba::platform::paths::Paths;
 
-/// The folder of waiting keys in the data directory.
-pub const WAITING_DIR: &str = "waiting";
-
 /// What `keygen` is asked for.
 pub struct KeygenRequest<'a> {
     /// The subject DN.
@@ -39,7 +36,7 @@ pub fn keygen(paths: &Paths, request: &KeygenRequest<'_>) -> Result<(), String> 
         folder: None,
     };
     let folder = std::path::absolute(request.folder).map_err(|e| e.to_string())?;
-    let made = Waiting::new(paths.data_dir.join(WAITING_DIR))
+    let made = Waiting::new(paths.data_dir.join(waiting::DIR))
         .new_file_key(&fields, &folder, &password)
         .map_err(|e| e.to_string())?;
     let pem = request.out.extension().is_some_and(|e| e.eq_ignore_ascii_case("pem"));
@@ -57,7 +54,7 @@ pub fn keygen(paths: &Paths, request: &KeygenRequest<'_>) -> Result<(), String> 
 /// Runs `install-cert FILE`.
 pub fn install_cert(paths: &Paths, file: &Path, password_env: Option<&str>) -> Result<(), String> {
     let input = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let waiting = Waiting::new(paths.data_dir.join(WAITING_DIR));
+    let waiting = Waiting::new(paths.data_dir.join(waiting::DIR));
     if waiting.keys().is_empty() {
         return Err("no key is waiting for a certificate (run `qoltanba keygen` first)".into());
     }

@@ -63,6 +63,7 @@ impl Parts {
             trust,
             revocation,
             refuse_unknown_revocation: settings.revocation.offline == "refuse",
+            waiting: Some(paths.data_dir.join(crate::keystore::waiting::DIR)),
         };
         let mut security = security(paths, settings, it);
         if let Some(hook) = refusals {

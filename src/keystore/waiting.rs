@@ -22,6 +22,9 @@ use crate::crypto::csr::{self, CsrError, RequestFields};
 use crate::crypto::gost::{keys, GostCurve, GostPublicKey};
 use crate::crypto::{Certificate, CryptoError, HashAlgorithm, SignatureAlgorithm};
 
+/// The folder of waiting keys in the daemon's data directory.
+pub const DIR: &str = "waiting";
+
 /// Why a key was not made or a certificate not installed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -160,15 +163,7 @@ impl Waiting {
         input: &[u8],
         password: &SecretString,
     ) -> Result<Installed, IssuanceError> {
-        let certificates = certificates(input)?;
-        let (certificate, key_id, xy) = certificates
-            .into_iter()
-            .find_map(|certificate| {
-                let public = GostPublicKey::from_certificate(&certificate).ok()?;
-                let key_id = crate::crypto::hex(&keys::key_identifier(&public.xy));
-                self.key_file(&key_id).exists().then_some((certificate, key_id, public.xy))
-            })
-            .ok_or(IssuanceError::NoWaitingKey)?;
+        let (certificate, key_id, xy) = self.matching(input)?;
         let encrypted = std::fs::read(self.key_file(&key_id)).map_err(|e| io(&self.dir, e))?;
         let pkcs8 = match pkcs12::decrypt_private_key(&encrypted, password) {
             Ok(pkcs8) => pkcs8,
@@ -199,6 +194,26 @@ impl Waiting {
             }
         }
         Ok(Installed { path, certificate })
+    }
+
+    /// The certificate of `input` that a key waits for, and the file it would be installed in
+    /// (what the dialog shows before the password is asked).
+    pub fn destination(&self, input: &[u8]) -> Result<(Certificate, PathBuf), IssuanceError> {
+        let (certificate, key_id, _) = self.matching(input)?;
+        let path = self.folder(&key_id)?.join(format!("GOST512_{key_id}.p12"));
+        Ok((certificate, path))
+    }
+
+    /// The certificate of `input` a key waits for, with the key's id and public key.
+    fn matching(&self, input: &[u8]) -> Result<(Certificate, String, Vec<u8>), IssuanceError> {
+        certificates(input)?
+            .into_iter()
+            .find_map(|certificate| {
+                let public = GostPublicKey::from_certificate(&certificate).ok()?;
+                let key_id = crate::crypto::hex(&keys::key_identifier(&public.xy));
+                self.key_file(&key_id).exists().then_some((certificate, key_id, public.xy))
+            })
+            .ok_or(IssuanceError::NoWaitingKey)
     }
 
     fn key_file(&self, key_id: &str) -> PathBuf {

@@ -8,8 +8,13 @@
 //!    `GENERAL_ERROR` `java.lang.IllegalArgumentException: Supported apiVersion is 2`.
 //! 3. `class` (optional) must equal the simple class name, which we call `NCALayerBasics`
 //!    (the real name is not public); else `<class> is not found`.
-//! 4. Only `sign` exists; else `<m> is not defined in NCALayerBasics`.
-//! 5. `args` must be an object; else `sign demands arguments`.
+//! 4. `sign`, `generateCsr` and `importCertificate` exist; else `<m> is not defined in
+//!    NCALayerBasics`.
+//! 5. `args` must be an object; else `<m> demands arguments`.
+//!
+//! `generateCsr` replies `{"body":{"result":"<base64 DER PKCS#10>"},"status":true}` and
+//! `importCertificate` `{"body":{"result":"<the installed key's alias>"},"status":true}`; their
+//! arguments are read in `issuance_args` (a hypothesis, `kz-issuance.md` §2).
 //!
 //! Replies: success `{"body":{"result":…},"status":true}`, user cancel `{"body":{},"status":true}`,
 //! failure `{"code":…,"details":…,"message":…,"status":false}` (`details` omitted when none).
@@ -33,6 +38,9 @@
 //! | `ErrorKind::MechanismUnsupported` | `TOKEN_MECHANISM_UNSUPPORTED` | `The token cannot sign with this key's algorithm …` | — |
 //! | `ErrorKind::OriginRefused` (origin policy, no prompt shown) | `ORIGIN_REFUSED` | `Qoltanba does not accept requests from this site …` | — |
 //! | `ErrorKind::TooManyRequests` (prompt rate limit, cool-down, full queue; no prompt shown) | `TOO_MANY_REQUESTS` | what limit and when to retry | — |
+//! | `generateCsr`: arguments, subject, or the key could not be made | `CSR_GENERATING_FAILURE` | the reason | — |
+//! | `importCertificate`: no certificate, or one no key waits for | `INVALID_IMPORTING_CERTIFICATE` | the reason | — |
+//! | `importCertificate`: the key file could not be written | `CERTIFICATE_IMPORTING_FAILURE` | the reason | — |
 //! | `ErrorKind::Internal` | `INTERNAL_ERROR` | `Internal error; the Qoltanba log has the details.` | — |
 //! | `ErrorKind::Cancelled` | — | `{"body":{},"status":true}` | — |
 
@@ -42,6 +50,7 @@ use serde::Serialize;
 
 use super::envelope::{self, base64, opt_int, pem_cms, Request};
 use super::errors;
+use super::issuance_args;
 use super::lifted::InText;
 use super::sign_args::{self, ArgsError, Format, SignArgs};
 use crate::service::{ErrorKind, Guest, Service, ServiceError, SignOutcome};
@@ -102,6 +111,7 @@ struct Body {
 #[serde(untagged)]
 enum Signed {
     List(Vec<String>),
+    One(String),
     WithCertificate { signatures: Vec<String>, certificate: String },
 }
 
@@ -146,13 +156,50 @@ async fn invoke(
     if !class.is_empty() && class != CLASS {
         return Err(Failure::general(format_args!("{class} is not found")));
     }
-    if method != "sign" {
+    if !["sign", "generateCsr", "importCertificate"].contains(&method) {
         return Err(Failure::general(format_args!("{method} is not defined in {CLASS}")));
     }
     let Some(args) = request.get("args").and_then(serde_json::Value::as_object) else {
-        return Err(Failure::general("sign demands arguments"));
+        return Err(Failure::general(format_args!("{method} demands arguments")));
     };
-    sign(service, guest, args, in_text).await
+    match method {
+        "generateCsr" => generate_csr(service, guest, args).await,
+        "importCertificate" => import_certificate(service, guest, args).await,
+        _ => sign(service, guest, args, in_text).await,
+    }
+}
+
+/// `generateCsr`: `result` is the request, base64 DER.
+async fn generate_csr(
+    service: &Arc<Service>,
+    guest: &Guest,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<Body>, Failure> {
+    let request = issuance_args::new_key(args)
+        .map_err(|why| Failure::new("CSR_GENERATING_FAILURE", why, None))?;
+    match service.generate_csr(guest, request).await {
+        Ok(der) => Ok(Some(Body { result: Signed::One(base64(&der)) })),
+        Err(error) if error.kind() == ErrorKind::Cancelled => Ok(None),
+        Err(ServiceError::BadRequest(why)) => {
+            Err(Failure::new("CSR_GENERATING_FAILURE", why, None))
+        }
+        Err(error) => Err(service_failure(&error)),
+    }
+}
+
+/// `importCertificate`: `result` is the installed key's alias.
+async fn import_certificate(
+    service: &Arc<Service>,
+    guest: &Guest,
+    args: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<Body>, Failure> {
+    let (certificate, locale) = issuance_args::certificate(args)
+        .map_err(|why| Failure::new("INVALID_IMPORTING_CERTIFICATE", why, None))?;
+    match service.import_certificate(guest, certificate, locale).await {
+        Ok(alias) => Ok(Some(Body { result: Signed::One(alias) })),
+        Err(error) if error.kind() == ErrorKind::Cancelled => Ok(None),
+        Err(error) => Err(service_failure(&error)),
+    }
 }
 
 /// org.json `optString("class")`: strings and numbers as text, anything else empty.
@@ -292,9 +339,18 @@ mod tests {
     async fn unknown_method_and_class() {
         let h = Harness::new();
         assert_eq!(
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"revokeKey","args":{}}"#).await,
+            r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: revokeKey is not defined in NCALayerBasics","message":"General error.","status":false}"#
+        );
+        // The issuance methods exist; their arguments are checked before anyone is asked.
+        assert_eq!(
             h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"generateCsr","args":{}}"#)
                 .await,
-            r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: generateCsr is not defined in NCALayerBasics","message":"General error.","status":false}"#
+            r#"{"code":"CSR_GENERATING_FAILURE","message":"subjectDn is missing","status":false}"#
+        );
+        assert_eq!(
+            h.reply(r#"{"module":"kz.gov.pki.knca.basics","method":"importCertificate"}"#).await,
+            r#"{"code":"GENERAL_ERROR","details":"java.lang.IllegalArgumentException: importCertificate demands arguments","message":"General error.","status":false}"#
         );
         assert_eq!(
             h.reply(

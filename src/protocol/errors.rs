@@ -54,6 +54,9 @@ pub(crate) fn wire(error: &ServiceError) -> Wire {
         (_, ErrorKind::SigningFailed) => ("SIGNING_FAILURE", common.clone()),
         (_, ErrorKind::TimeStamp) => ("TSA_ERROR", common.clone()),
         (_, ErrorKind::Unsupported) => ("NOT_SUPPORTED", common.clone()),
+        (_, ErrorKind::CsrFailed) => ("CSR_GENERATING_FAILURE", common.clone()),
+        (_, ErrorKind::ImportFailed) => ("CERTIFICATE_IMPORTING_FAILURE", common.clone()),
+        (_, ErrorKind::InvalidCertificate) => ("INVALID_IMPORTING_CERTIFICATE", common.clone()),
         _ => ("INVALID_SIGNING_PARAMS", common.clone()),
     };
     Wire { code, message, common }

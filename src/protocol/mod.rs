@@ -22,6 +22,7 @@ mod common_calls;
 pub mod common_utils;
 pub mod envelope;
 mod errors;
+mod issuance_args;
 pub mod key_info;
 pub mod lifted;
 mod sign_args;

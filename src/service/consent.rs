@@ -264,6 +264,72 @@ impl Cancel {
     }
 }
 
+/// A page asks for a new key (basics `generateCsr`): who asks, for whom, and where.
+#[derive(Debug, Clone)]
+pub struct KeyPrompt {
+    /// The origin from the WebSocket handshake (`None`: a program on this computer).
+    pub origin: Option<super::Origin>,
+    /// How far the origin is trusted.
+    pub trust: Trust,
+    /// Language of the prompt.
+    pub locale: String,
+    /// The subject the certificate is asked for.
+    pub subject: String,
+    /// The storage the page asks for (`PKCS12`: a folder on this computer).
+    pub storage: StorageName,
+}
+
+/// The answer to a [`KeyPrompt`].
+pub enum KeyAnswer {
+    /// The user cancelled.
+    Cancel,
+    /// Make the key: its folder and the new password (typed twice and equal).
+    Create {
+        /// The folder the key file goes to.
+        folder: PathBuf,
+        /// The new password.
+        password: SecretString,
+    },
+    /// The dialog could not be shown (why).
+    Failed(String),
+}
+
+/// A page brings the certificate for a waiting key (basics `importCertificate`).
+#[derive(Debug, Clone)]
+pub struct InstallPrompt {
+    /// The origin from the WebSocket handshake (`None`: a program on this computer).
+    pub origin: Option<super::Origin>,
+    /// How far the origin is trusted.
+    pub trust: Trust,
+    /// Language of the prompt.
+    pub locale: String,
+    /// The certificate's subject and issuer, as the dialog shows them.
+    pub subject: String,
+    /// The issuer.
+    pub issuer: String,
+    /// The key file it will be written to.
+    pub path: PathBuf,
+}
+
+/// The answer to an [`InstallPrompt`].
+pub enum InstallAnswer {
+    /// The user cancelled.
+    Cancel,
+    /// Install, opening the waiting key with this password.
+    Install(SecretString),
+    /// The dialog could not be shown (why).
+    Failed(String),
+}
+
+/// Why a key or install prompt is shown again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssuanceRetry {
+    /// The new password breaks the NCA's rule.
+    PasswordRule(crate::keystore::waiting::PasswordRule),
+    /// The password does not open the waiting key.
+    WrongPassword,
+}
+
 /// The user, as the service sees them. Calls block until the user answers; implementations
 /// poll `cancel` and return a cancelling answer soon after it is set.
 pub trait Prompter: Send + Sync {
@@ -288,4 +354,26 @@ pub trait Prompter: Send + Sync {
 
     /// Called once when a prompt ends, before the reply is sent.
     fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome);
+
+    /// Asks whether to make a new key, where, and its password.
+    fn new_key(
+        &self,
+        prompt: &KeyPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> KeyAnswer {
+        let _ = (prompt, retry, cancel);
+        KeyAnswer::Failed("this dialog cannot make keys yet".into())
+    }
+
+    /// Asks whether to install a certificate, and the waiting key's password.
+    fn install_certificate(
+        &self,
+        prompt: &InstallPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> InstallAnswer {
+        let _ = (prompt, retry, cancel);
+        InstallAnswer::Failed("this dialog cannot install certificates yet".into())
+    }
 }

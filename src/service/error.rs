@@ -38,6 +38,12 @@ pub enum ErrorKind {
     TooManyRequests,
     /// A time-stamp was asked for and could not be had: nothing was returned.
     TimeStamp,
+    /// A key or its request could not be made (basics `CSR_GENERATING_FAILURE`).
+    CsrFailed,
+    /// A certificate could not be installed (basics `CERTIFICATE_IMPORTING_FAILURE`).
+    ImportFailed,
+    /// The certificate is none, or for no waiting key (basics `INVALID_IMPORTING_CERTIFICATE`).
+    InvalidCertificate,
     /// Something broke inside the daemon.
     Internal,
 }
@@ -99,6 +105,15 @@ pub enum ServiceError {
     /// Something broke inside the daemon.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A key or its request could not be made.
+    #[error("the key or its request could not be made: {0}")]
+    CsrFailed(String),
+    /// A certificate could not be installed.
+    #[error("the certificate could not be installed: {0}")]
+    ImportFailed(String),
+    /// The certificate is none, or for no waiting key.
+    #[error("{0}")]
+    InvalidCertificate(String),
 }
 
 impl ServiceError {
@@ -140,6 +155,9 @@ impl ServiceError {
             Self::OriginRefused(_) => ErrorKind::OriginRefused,
             Self::TooManyRequests(_) => ErrorKind::TooManyRequests,
             Self::Internal(_) | Self::Journal(_) | Self::Dialog(_) => ErrorKind::Internal,
+            Self::CsrFailed(_) => ErrorKind::CsrFailed,
+            Self::ImportFailed(_) => ErrorKind::ImportFailed,
+            Self::InvalidCertificate(_) => ErrorKind::InvalidCertificate,
         }
     }
 }

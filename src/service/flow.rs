@@ -44,6 +44,8 @@ pub struct ServiceSettings {
     pub revocation: Option<Arc<RevocationChecker>>,
     /// Refuse to sign when revocation cannot be learnt (default: allow, with a warning).
     pub refuse_unknown_revocation: bool,
+    /// Where keys wait for their certificates (`None`: keys are not made).
+    pub waiting: Option<PathBuf>,
 }
 
 impl Default for ServiceSettings {
@@ -57,13 +59,14 @@ impl Default for ServiceSettings {
             trust: Arc::new(TrustStore::new(anchors)),
             revocation: None,
             refuse_unknown_revocation: false,
+            waiting: None,
         }
     }
 }
 
 /// The signing service shared by every connection.
 pub struct Service {
-    prompter: Arc<dyn Prompter>,
+    pub(super) prompter: Arc<dyn Prompter>,
     tokens: Arc<dyn TokenStores>,
     prompt_queue: Arc<tokio::sync::Mutex<()>>,
     locale: Mutex<String>,
@@ -72,6 +75,7 @@ pub struct Service {
     clock: Clock,
     stamper: Option<Arc<TimeStamper>>,
     keys: KeyJudge,
+    pub(super) waiting_dir: Option<PathBuf>,
 }
 
 /// Sets the cancel flag when the request future is dropped (the client went away).
@@ -118,6 +122,7 @@ impl Service {
                 refuse_unknown: settings.refuse_unknown_revocation,
             },
             picked_files: Mutex::new(Vec::new()),
+            waiting_dir: settings.waiting,
             security,
         })
     }
@@ -350,7 +355,7 @@ impl Service {
     /// Runs `work` as the only open prompt, on a blocking thread, within the prompt limits of
     /// the caller's `standing`. Dropping the returned future cancels the prompt; the queue slot
     /// is released when the prompt has really ended.
-    async fn in_prompt<T, F>(
+    pub(super) async fn in_prompt<T, F>(
         self: &Arc<Self>,
         standing: Standing,
         work: F,

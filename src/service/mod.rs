@@ -9,6 +9,7 @@ pub mod content;
 pub mod documents;
 pub mod error;
 pub mod flow;
+pub mod issuance;
 mod keys;
 pub mod limits;
 pub mod origin;

@@ -16,7 +16,8 @@ use super::i18n::{self, Locale};
 use crate::keystore::KeyEntry;
 use crate::keystore::StorageName;
 use crate::service::consent::{
-    Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
+    Cancel, Credentials, InstallAnswer, InstallPrompt, IssuanceRetry, KeyAnswer, KeyPrompt,
+    PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry,
 };
 use crate::service::Origin;
 
@@ -29,6 +30,9 @@ struct Answer {
     store: Option<String>,
     #[serde(default)]
     file: Option<PathBuf>,
+    /// A new key's folder.
+    #[serde(default)]
+    folder: Option<PathBuf>,
     #[serde(default)]
     password: Option<SecretString>,
     #[serde(default)]
@@ -210,6 +214,63 @@ impl Prompter for ScriptPrompter {
             "result": if file.is_some() { "selected" } else { "cancelled" },
         }));
         file
+    }
+
+    fn new_key(
+        &self,
+        prompt: &KeyPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> KeyAnswer {
+        let answer = self.next_answer(cancel);
+        let approved = answer.as_ref().is_some_and(|a| a.approve);
+        self.append_seen(json!({
+            "origin": prompt.origin,
+            "origin_trust": prompt.trust,
+            "operation": "new-key",
+            "subject": prompt.subject,
+            "storage": prompt.storage,
+            "locale": prompt.locale,
+            "retry": retry.map(|r| i18n::issuance_retry(r, Locale::En)),
+            "result": if approved { "approved" } else { "cancelled" },
+        }));
+        match answer {
+            Some(Answer { fail: Some(reason), .. }) => KeyAnswer::Failed(reason),
+            Some(Answer {
+                approve: true, folder: Some(folder), password: Some(password), ..
+            }) => KeyAnswer::Create { folder, password },
+            Some(Answer { approve: true, .. }) => {
+                KeyAnswer::Failed("answers file: a new key needs folder and password".into())
+            }
+            _ => KeyAnswer::Cancel,
+        }
+    }
+
+    fn install_certificate(
+        &self,
+        prompt: &InstallPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> InstallAnswer {
+        let answer = self.next_answer(cancel);
+        let approved = answer.as_ref().is_some_and(|a| a.approve);
+        self.append_seen(json!({
+            "origin": prompt.origin,
+            "origin_trust": prompt.trust,
+            "operation": "install-certificate",
+            "subject": prompt.subject,
+            "issuer": prompt.issuer,
+            "path": prompt.path,
+            "retry": retry.map(|r| i18n::issuance_retry(r, Locale::En)),
+            "result": if approved { "approved" } else { "cancelled" },
+        }));
+        match answer {
+            Some(Answer { fail: Some(reason), .. }) => InstallAnswer::Failed(reason),
+            Some(Answer { approve: true, password: Some(password), .. }) => {
+                InstallAnswer::Install(password)
+            }
+            _ => InstallAnswer::Cancel,
+        }
     }
 
     fn finish(&self, request: &PromptRequest, outcome: &PromptOutcome) {

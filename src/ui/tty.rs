@@ -13,7 +13,8 @@ use super::i18n::{self, Locale};
 use crate::keystore::KeyEntry;
 use crate::keystore::StorageName;
 use crate::service::consent::{
-    Cancel, Credentials, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry, Trust,
+    Cancel, Credentials, InstallAnswer, InstallPrompt, IssuanceRetry, KeyAnswer, KeyPrompt,
+    PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry, Trust,
 };
 use crate::service::Origin;
 
@@ -152,6 +153,62 @@ impl Prompter for TtyPrompter {
 
     fn finish(&self, _request: &PromptRequest, outcome: &PromptOutcome) {
         say(&format!("Request {}.", outcome.result));
+    }
+
+    fn new_key(
+        &self,
+        prompt: &KeyPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> KeyAnswer {
+        match retry {
+            Some(reason) => say(&format!("! {}", i18n::issuance_retry(reason, Locale::En))),
+            None => {
+                let who = prompt.origin.as_ref().map_or("A local program", Origin::as_str);
+                say(&format!("{who} asks to make a new key for {}.", prompt.subject));
+            }
+        }
+        let Some(folder) =
+            read_line("Folder for the key file, empty to cancel: ").filter(|f| !f.is_empty())
+        else {
+            return KeyAnswer::Cancel;
+        };
+        let rule = i18n::text(i18n::Msg::NewPasswordRule, Locale::En);
+        let Some(first) = read_password(&format!("New password ({rule}): ")) else {
+            return KeyAnswer::Cancel;
+        };
+        let Some(second) = read_password("The same password again: ") else {
+            return KeyAnswer::Cancel;
+        };
+        if cancel.is_cancelled() {
+            return KeyAnswer::Cancel;
+        }
+        use secrecy::ExposeSecret as _;
+        if first.expose_secret() != second.expose_secret() {
+            say("The two passwords differ.");
+            return KeyAnswer::Cancel;
+        }
+        KeyAnswer::Create { folder: PathBuf::from(folder), password: first }
+    }
+
+    fn install_certificate(
+        &self,
+        prompt: &InstallPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> InstallAnswer {
+        match retry {
+            Some(reason) => say(&format!("! {}", i18n::issuance_retry(reason, Locale::En))),
+            None => {
+                let who = prompt.origin.as_ref().map_or("A local program", Origin::as_str);
+                say(&format!("{who} brings the certificate of {}", prompt.subject));
+                say(&format!("issued by {}; it goes to {}.", prompt.issuer, prompt.path.display()));
+            }
+        }
+        match read_password("Password of the new key, empty to cancel: ") {
+            Some(password) if !cancel.is_cancelled() => InstallAnswer::Install(password),
+            _ => InstallAnswer::Cancel,
+        }
     }
 }
 

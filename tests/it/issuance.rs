@@ -117,3 +117,98 @@ async fn keygen_then_install_cert_gives_a_key_file_that_signs_through_the_api() 
     assert_eq!(signed_by, certificate);
     oracle_verifies(dir.path(), &certificate, b"first signature", &signature, "the new key");
 }
+
+fn basics(method: &str, args: serde_json::Value) -> serde_json::Value {
+    json!({"module":"kz.gov.pki.knca.basics","method":method,"args":args})
+}
+
+#[tokio::test]
+async fn a_portal_gets_a_request_then_installs_the_certificate_through_the_api() {
+    let dir = tempfile::tempdir().expect("dir");
+    let folder = dir.path().join("ЭЦП");
+    let answers = [
+        // The new key: a weak password first (asked again), then a good one.
+        json!({"approve": true, "folder": folder, "password": "qwerty"}),
+        json!({"approve": true, "folder": folder, "password": "Qwerty12"}),
+        // The certificate: a wrong password first (asked again, nothing lost), then the right one.
+        json!({"approve": true, "password": "Qwerty13"}),
+        json!({"approve": true, "password": "Qwerty12"}),
+    ];
+    let daemon = Daemon::start_with(&answers, &[], None);
+    let mut client = daemon.client(Some("https://nca.pki.gov.kz")).await;
+
+    let request = basics(
+        "generateCsr",
+        json!({"storage":"PKCS12","subjectDn":SUBJECT,
+        "email":"new@example.kz","locale":"kk","futureField":"ignored"}),
+    );
+    let reply = client.call_json(&request).await;
+    assert_eq!(reply["status"], json!(true), "{reply}");
+    let der = unb64(reply["body"]["result"].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let seen = daemon.seen();
+    assert_eq!(seen[0]["operation"], "new-key");
+    assert_eq!(seen[0]["origin"], "https://nca.pki.gov.kz");
+    assert_eq!(seen[0]["subject"], SUBJECT);
+    assert_eq!(seen[1]["retry"].as_str().map(|r| r.contains("Latin capital")), Some(true));
+
+    // A certificate for no waiting key is refused before anyone is asked.
+    let ca = TestCa::new("Qoltanba issuance test CA");
+    let stranger = {
+        let other = tempfile::tempdir().expect("dir");
+        let waiting = qoltanba::keystore::waiting::Waiting::new(other.path().to_path_buf());
+        let fields = qoltanba::crypto::csr::RequestFields {
+            subject: "CN=БӨТЕН".into(),
+            email: None,
+            storage: "PKCS12".into(),
+            folder: None,
+        };
+        let made = waiting
+            .new_file_key(&fields, other.path(), &secrecy::SecretString::from("Qwerty12"))
+            .expect("a request");
+        ca.issue(&made.request, 90).expect("issued")
+    };
+    let refused = client
+        .call_json(&basics(
+            "importCertificate",
+            json!({"certificate": crate::harness::b64(stranger.der())}),
+        ))
+        .await;
+    assert_eq!(refused["code"], "INVALID_IMPORTING_CERTIFICATE", "{refused}");
+    assert_eq!(daemon.seen().len(), 2, "no dialog for it");
+    let junk =
+        client.call_json(&basics("importCertificate", json!({"certificate": "not one"}))).await;
+    assert_eq!(junk["code"], "INVALID_IMPORTING_CERTIFICATE", "{junk}");
+
+    let certificate = ca.issue(&der, 91).expect("issued");
+    let reply = client
+        .call_json(&basics("importCertificate", json!({"certificate": certificate.pem()})))
+        .await;
+    let ski = qoltanba::crypto::hex(&certificate.subject_key_id().expect("SKI"));
+    assert_eq!(reply["body"]["result"], json!(ski), "{reply}");
+    let seen = daemon.seen();
+    assert_eq!(seen[2]["operation"], "install-certificate");
+    let p12 = folder.join(format!("GOST512_{ski}.p12"));
+    assert_eq!(seen[2]["path"], json!(p12));
+    assert_eq!(seen[3]["retry"], "Wrong password. Try again.", "{seen:?}");
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "pkcs12",
+            "-legacy",
+            "-info",
+            "-nokeys",
+            "-noout",
+            "-passin",
+            "pass:Qwerty12",
+            "-in",
+            p12.to_str().expect("path"),
+        ],
+    );
+    assert!(ok, "{text}");
+
+    // Installed once: the same certificate again is for no waiting key.
+    let again = client
+        .call_json(&basics("importCertificate", json!({"certificate": certificate.pem()})))
+        .await;
+    assert_eq!(again["code"], "INVALID_IMPORTING_CERTIFICATE", "{again}");
+}

@@ -35,6 +35,7 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::WrongPinLastTry => "Wrong PIN. One try is left: another wrong PIN locks the token.",
         Msg::WrongPinTriesLeft => "Wrong PIN. {n} tries left before the card blocks the PIN.",
         Msg::PinFormat => "The PIN must be 4 to 8 digits.",
+        Msg::NewPasswordRule => "The password needs at least 6 characters, with Latin capital and small letters and digits.",
         Msg::ExperimentalStore => "experimental",
         Msg::StorePinTries => "PIN: {n} tries left",
         Msg::StorePinBlocked => "PIN blocked: a public service centre can unblock it",

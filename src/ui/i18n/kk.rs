@@ -35,6 +35,7 @@ pub(super) fn text(msg: Msg) -> &'static str {
         Msg::WrongPinLastTry => "PIN-код қате. Бір әрекет қалды: келесі қате PIN-код токенді бұғаттайды.",
         Msg::WrongPinTriesLeft => "PIN-код қате. Картаның PIN-коды бұғатталғанға дейін қалған әрекеттер: {n}.",
         Msg::PinFormat => "PIN-код 4–8 цифрдан тұруы керек.",
+        Msg::NewPasswordRule => "Құпиясөзде кемінде 6 таңба болуы керек: латынның бас және кіші әріптері мен цифрлар.",
         Msg::ExperimentalStore => "тәжірибелік",
         Msg::StorePinTries => "PIN-код: қалған әрекеттер: {n}",
         Msg::StorePinBlocked => "PIN-код бұғатталған: оны ХҚКО бұғаттан шығара алады",

@@ -138,6 +138,8 @@ pub enum Msg {
     WrongPinTriesLeft,
     /// `The PIN must be 4 to 8 digits.` (the ID card; nothing was sent)
     PinFormat,
+    /// The NCA's rule for a new key's password.
+    NewPasswordRule,
     /// `experimental` beside a store whose support is experimental.
     ExperimentalStore,
     /// `PIN: {n} tries left` beside a store.
@@ -254,6 +256,15 @@ pub fn store_notice(notice: &crate::keystore::StoreNotice, locale: Locale) -> St
         n => fill(text(Msg::StorePinTries, locale), &[("n", &n.to_string())]),
     });
     experimental.into_iter().chain(tries).collect::<Vec<String>>().join(" · ")
+}
+
+/// Why a new-key or install prompt asks again, in words.
+pub fn issuance_retry(retry: crate::service::consent::IssuanceRetry, locale: Locale) -> String {
+    use crate::service::consent::IssuanceRetry;
+    match retry {
+        IssuanceRetry::PasswordRule(_) => text(Msg::NewPasswordRule, locale).into(),
+        IssuanceRetry::WrongPassword => text(Msg::WrongPassword, locale).into(),
+    }
 }
 
 /// Why the prompt asks again, in words.

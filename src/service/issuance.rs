@@ -1,0 +1,143 @@
+//! Getting a key through a page (basics `generateCsr` and `importCertificate`,
+//! `kz-issuance.md` §2): the user consents in a dialog that shows who asks, for whom and where
+//! the key goes, picks the folder and types the new password twice; the key is made and waits
+//! (`keystore::waiting`), and the page gets the request. Later the page brings the certificate:
+//! it is matched to its waiting key before anyone is asked, the dialog shows what is installed
+//! where, and the key's password opens it; a wrong password is asked again and nothing is lost.
+//! Only file stores make keys here (tokens: not yet).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::consent::{InstallAnswer, InstallPrompt, IssuanceRetry, KeyAnswer, KeyPrompt};
+use super::{Guest, Service, ServiceError};
+use crate::crypto::csr::RequestFields;
+use crate::keystore::waiting::{IssuanceError, Waiting};
+use crate::keystore::StorageName;
+
+/// Asks more than this many times in one request only if the user keeps trying.
+const MAX_ATTEMPTS: usize = 5;
+
+/// What a page asks for with `generateCsr`.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    /// Where the key goes (`PKCS12`: a folder on this computer).
+    pub storage: StorageName,
+    /// The subject DN, in the NCA's order.
+    pub subject: String,
+    /// The e-mail for the certificate.
+    pub email: Option<String>,
+    /// The prompt's language (else the daemon's).
+    pub locale: Option<String>,
+}
+
+impl Service {
+    /// basics `generateCsr`: the DER PKCS#10 of a new key the user consented to.
+    pub async fn generate_csr(
+        self: &Arc<Self>,
+        guest: &Guest,
+        request: NewKey,
+    ) -> Result<Vec<u8>, ServiceError> {
+        if !request.storage.is_file() {
+            return Err(ServiceError::Unsupported(format!(
+                "keys are made in a folder (PKCS12) only for now, not on {}",
+                request.storage
+            )));
+        }
+        // The subject is checked before anyone is asked.
+        crate::crypto::csr::name(&request.subject)
+            .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let waiting = self.waiting()?;
+        let prompt = KeyPrompt {
+            origin: guest.origin.clone(),
+            trust: guest.standing.trust,
+            locale: request.locale.clone().unwrap_or_else(|| self.locale()),
+            subject: request.subject.clone(),
+            storage: request.storage.clone(),
+        };
+        let fields = RequestFields {
+            subject: request.subject,
+            email: request.email,
+            storage: request.storage.to_string(),
+            folder: None,
+        };
+        self.in_prompt(guest.standing.clone(), move |service, cancel| {
+            let mut retry = None;
+            for _ in 0..MAX_ATTEMPTS {
+                let (folder, password) = match service.prompter.new_key(&prompt, retry, &cancel) {
+                    KeyAnswer::Create { folder, password } => (folder, password),
+                    KeyAnswer::Cancel => return Err(ServiceError::Cancelled),
+                    KeyAnswer::Failed(why) => return Err(ServiceError::Dialog(why)),
+                };
+                match waiting.new_file_key(&fields, &folder, &password) {
+                    Ok(made) => {
+                        tracing::info!(key = made.key_id, origin = ?prompt.origin, "a key was made");
+                        return Ok(made.request);
+                    }
+                    Err(IssuanceError::PasswordRule(rule)) => {
+                        retry = Some(IssuanceRetry::PasswordRule(rule));
+                    }
+                    Err(other) => return Err(ServiceError::CsrFailed(other.to_string())),
+                }
+            }
+            Err(ServiceError::TooManyAttempts)
+        })
+        .await
+    }
+
+    /// basics `importCertificate`: installs the certificate in `input` for its waiting key;
+    /// the key's id (the alias the key chooser will show).
+    pub async fn import_certificate(
+        self: &Arc<Self>,
+        guest: &Guest,
+        input: Vec<u8>,
+        locale: Option<String>,
+    ) -> Result<String, ServiceError> {
+        let waiting = self.waiting()?;
+        let (certificate, path) = waiting.destination(&input).map_err(|e| match e {
+            IssuanceError::NotACertificate(_) | IssuanceError::NoWaitingKey => {
+                ServiceError::InvalidCertificate(e.to_string())
+            }
+            other => ServiceError::ImportFailed(other.to_string()),
+        })?;
+        let prompt = InstallPrompt {
+            origin: guest.origin.clone(),
+            trust: guest.standing.trust,
+            locale: locale.unwrap_or_else(|| self.locale()),
+            subject: certificate.subject_dn(),
+            issuer: certificate.issuer_dn(),
+            path,
+        };
+        self.in_prompt(guest.standing.clone(), move |service, cancel| {
+            let mut retry = None;
+            for _ in 0..MAX_ATTEMPTS {
+                let password = match service.prompter.install_certificate(&prompt, retry, &cancel) {
+                    InstallAnswer::Install(password) => password,
+                    InstallAnswer::Cancel => return Err(ServiceError::Cancelled),
+                    InstallAnswer::Failed(why) => return Err(ServiceError::Dialog(why)),
+                };
+                match waiting.install(&input, &password) {
+                    Ok(installed) => {
+                        let alias = certificate.subject_key_id().map(|s| crate::crypto::hex(&s));
+                        tracing::info!(path = %installed.path.display(), "a certificate was installed");
+                        return Ok(alias.unwrap_or_default());
+                    }
+                    Err(IssuanceError::WrongPassword) => retry = Some(IssuanceRetry::WrongPassword),
+                    Err(e @ (IssuanceError::NotACertificate(_) | IssuanceError::NoWaitingKey)) => {
+                        return Err(ServiceError::InvalidCertificate(e.to_string()))
+                    }
+                    Err(other) => return Err(ServiceError::ImportFailed(other.to_string())),
+                }
+            }
+            Err(ServiceError::TooManyAttempts)
+        })
+        .await
+    }
+
+    /// The waiting keys, when the daemon has a data directory for them.
+    fn waiting(&self) -> Result<Waiting, ServiceError> {
+        let dir: Option<PathBuf> = self.waiting_dir.clone();
+        dir.map(Waiting::new)
+            .ok_or_else(|| ServiceError::Unsupported("no folder for new keys is configured".into()))
+    }
+}
