@@ -66,7 +66,7 @@ pub fn install_cert(paths: &Paths, file: &Path, password_env: Option<&str>) -> R
             .ok_or("no password given")?,
     };
     let installed = waiting.install(&input, &password).map_err(|e| e.to_string())?;
-    println!("installed: {}", installed.path.display());
+    println!("installed: {}", installed.destination);
     println!("subject:   {}", installed.certificate.subject_dn());
     Ok(())
 }

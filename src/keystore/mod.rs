@@ -111,6 +111,50 @@ pub trait TokenStores: Send + Sync {
     fn notice(&self, _storage: &StorageName) -> Option<StoreNotice> {
         None
     }
+
+    /// Makes an RSA-2048 key pair on the first token of `storage`, labelled `label`.
+    fn generate_key(
+        &self,
+        _storage: &StorageName,
+        _pin: &SecretString,
+        _label: &str,
+    ) -> Result<TokenKey, DeviceError> {
+        Err(DeviceError::MechanismUnsupported("key generation on this store".into()))
+    }
+
+    /// Signs `message` (RSA with SHA-256) with the key `key` made by [`Self::generate_key`].
+    fn sign_message(
+        &self,
+        _storage: &StorageName,
+        _key: &TokenKey,
+        _pin: &SecretString,
+        _message: &[u8],
+    ) -> Result<Vec<u8>, DeviceError> {
+        Err(DeviceError::MechanismUnsupported("signing a request on this store".into()))
+    }
+
+    /// Writes `certificate` onto the token next to `key`.
+    fn store_certificate(
+        &self,
+        _storage: &StorageName,
+        _key: &TokenKey,
+        _pin: &SecretString,
+        _certificate: &Certificate,
+    ) -> Result<(), DeviceError> {
+        Err(DeviceError::MechanismUnsupported("storing a certificate on this store".into()))
+    }
+}
+
+/// A key made on a token: the token's serial, the key's `CKA_ID`, and its public key (DER
+/// SubjectPublicKeyInfo, empty when only the place is known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenKey {
+    /// The token's serial number.
+    pub serial: String,
+    /// The key's `CKA_ID`.
+    pub id: Vec<u8>,
+    /// The DER SubjectPublicKeyInfo.
+    pub spki: Vec<u8>,
 }
 
 /// What the store choice says of a token beside its name.
@@ -172,6 +216,35 @@ impl TokenStores for TokenChain {
 
     fn notice(&self, storage: &StorageName) -> Option<StoreNotice> {
         self.first(storage).ok()?.notice(storage)
+    }
+
+    fn generate_key(
+        &self,
+        storage: &StorageName,
+        pin: &SecretString,
+        label: &str,
+    ) -> Result<TokenKey, DeviceError> {
+        self.first(storage)?.generate_key(storage, pin, label)
+    }
+
+    fn sign_message(
+        &self,
+        storage: &StorageName,
+        key: &TokenKey,
+        pin: &SecretString,
+        message: &[u8],
+    ) -> Result<Vec<u8>, DeviceError> {
+        self.first(storage)?.sign_message(storage, key, pin, message)
+    }
+
+    fn store_certificate(
+        &self,
+        storage: &StorageName,
+        key: &TokenKey,
+        pin: &SecretString,
+        certificate: &Certificate,
+    ) -> Result<(), DeviceError> {
+        self.first(storage)?.store_certificate(storage, key, pin, certificate)
     }
 }
 

@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret as _, SecretString};
 
+use std::sync::Arc;
+
 use super::pkcs12::{self, writer};
-use super::{KeyStore as _, KeyStoreError, Pkcs12Store};
+use super::{KeyStore as _, KeyStoreError, Pkcs12Store, StorageName, TokenKey, TokenStores};
 use crate::crypto::csr::{self, CsrError, RequestFields};
 use crate::crypto::gost::{keys, GostCurve, GostPublicKey};
 use crate::crypto::{Certificate, CryptoError, HashAlgorithm, SignatureAlgorithm};
@@ -53,6 +55,9 @@ pub enum IssuanceError {
     /// The key or certificate is unusable.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    /// The token failed.
+    #[error(transparent)]
+    Device(#[from] crate::crypto::DeviceError),
     /// The written file did not open again.
     #[error("the new key file does not open: {0}")]
     Store(#[from] KeyStoreError),
@@ -94,25 +99,98 @@ pub struct NewRequest {
     pub key_id: String,
 }
 
+/// Where a certificate is installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A key file (`GOST512_<ski>.p12`).
+    File(PathBuf),
+    /// A token of this storage, with this serial number.
+    Token {
+        /// The storage name.
+        storage: StorageName,
+        /// The token's serial number.
+        serial: String,
+    },
+}
+
+impl std::fmt::Display for Destination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Token { storage, serial } => write!(f, "{storage} token {serial}"),
+        }
+    }
+}
+
 /// A certificate installed.
 #[derive(Debug, Clone)]
 pub struct Installed {
-    /// The key file written.
-    pub path: PathBuf,
+    /// The key's identifier in hex: the alias the key chooser shows.
+    pub key_id: String,
+    /// Where it went.
+    pub destination: Destination,
     /// The certificate.
     pub certificate: Certificate,
 }
 
-/// The keys waiting for their certificates, in one folder.
-#[derive(Debug, Clone)]
+/// The keys waiting for their certificates, in one folder; token keys wait on their tokens,
+/// with a note here saying which.
+#[derive(Clone)]
 pub struct Waiting {
     dir: PathBuf,
+    tokens: Arc<dyn TokenStores>,
+}
+
+impl std::fmt::Debug for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiting").field("dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+/// A waiting key as its note says.
+struct Note {
+    key_id: String,
+    text: String,
+}
+
+impl Note {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+    }
 }
 
 impl Waiting {
-    /// The waiting keys kept in `dir`.
+    /// The waiting keys kept in `dir` (file keys only).
     pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+        Self::with_tokens(dir, Arc::new(super::NoTokens))
+    }
+
+    /// The waiting keys kept in `dir`, and on the tokens of `tokens`.
+    pub fn with_tokens(dir: PathBuf, tokens: Arc<dyn TokenStores>) -> Self {
+        Self { dir, tokens }
+    }
+
+    /// A new RSA-2048 key on the first token of `storage` (made by the token, opened with
+    /// `pin`), and its request signed on the token.
+    pub fn new_token_key(
+        &self,
+        fields: &RequestFields,
+        storage: &StorageName,
+        pin: &SecretString,
+    ) -> Result<NewRequest, IssuanceError> {
+        let label = format!("Qoltanba {}", fields.subject.chars().take(40).collect::<String>());
+        let key = self.tokens.generate_key(storage, pin, &label)?;
+        let fields = RequestFields { storage: storage.to_string(), folder: None, ..fields.clone() };
+        let sign = |info: &[u8]| {
+            self.tokens.sign_message(storage, &key, pin, info).map_err(CryptoError::from)
+        };
+        let request = csr::build(&fields, &key.spki, SignatureAlgorithm::RsaSha256, sign)?;
+        let key_id = crate::crypto::hex(&key.id);
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let note =
+            format!("storage={storage}\nserial={}\nsubject={}\n", key.serial, fields.subject);
+        write_private(&self.note_file(&key_id), note.as_bytes())?;
+        Ok(NewRequest { request, key_id })
     }
 
     /// A new GOST-2015-512 key for a file store in `folder`, its request (`fields`, with the
@@ -149,69 +227,119 @@ impl Waiting {
     pub fn keys(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         let mut ids: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".key").map(String::from))
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".txt").map(String::from))
             .collect();
         ids.sort();
         ids
     }
 
     /// Installs the certificate in `input` (DER, PEM or base64; a chain may come with it) for
-    /// the waiting key it belongs to, opened with `password`: `GOST512_<ski>.p12` in the key's
-    /// folder, in the NCA's layout, then the waiting key is removed.
-    pub fn install(
+    /// the waiting key it belongs to, opened with `secret` (the new password of a file key, the
+    /// PIN of a token): for a file key `GOST512_<ski>.p12` in the key's folder, in the NCA's
+    /// layout; for a token key the certificate written next to the key. Then the key no longer
+    /// waits.
+    pub fn install(&self, input: &[u8], secret: &SecretString) -> Result<Installed, IssuanceError> {
+        let (certificate, note) = self.matching(input)?;
+        let destination = match self.destination_of(&note)? {
+            Destination::File(path) => {
+                self.install_file(&certificate, &note, &path, secret)?;
+                Destination::File(path)
+            }
+            Destination::Token { storage, serial } => {
+                let key = TokenKey {
+                    serial: serial.clone(),
+                    id: key_bytes(&note.key_id),
+                    spki: Vec::new(),
+                };
+                self.tokens.store_certificate(&storage, &key, secret, &certificate).map_err(
+                    |e| match e {
+                        crate::crypto::DeviceError::WrongPin(_) => IssuanceError::WrongPassword,
+                        other => IssuanceError::Device(other),
+                    },
+                )?;
+                Destination::Token { storage, serial }
+            }
+        };
+        for done in [self.key_file(&note.key_id), self.note_file(&note.key_id)] {
+            if let Err(e) = std::fs::remove_file(&done) {
+                if done.exists() {
+                    tracing::warn!("cannot remove {}: {e}", done.display());
+                }
+            }
+        }
+        Ok(Installed { key_id: note.key_id.clone(), destination, certificate })
+    }
+
+    fn install_file(
         &self,
-        input: &[u8],
+        certificate: &Certificate,
+        note: &Note,
+        path: &Path,
         password: &SecretString,
-    ) -> Result<Installed, IssuanceError> {
-        let (certificate, key_id, xy) = self.matching(input)?;
-        let encrypted = std::fs::read(self.key_file(&key_id)).map_err(|e| io(&self.dir, e))?;
+    ) -> Result<(), IssuanceError> {
+        let key_id = &note.key_id;
+        let encrypted = std::fs::read(self.key_file(key_id)).map_err(|e| io(&self.dir, e))?;
         let pkcs8 = match pkcs12::decrypt_private_key(&encrypted, password) {
             Ok(pkcs8) => pkcs8,
             Err(KeyStoreError::WrongPassword) => return Err(IssuanceError::WrongPassword),
             Err(other) => return Err(other.into()),
         };
         let (curve, d) = keys::private_key_from_pkcs8(&pkcs8)?;
+        let xy = GostPublicKey::from_certificate(certificate)?.xy;
         if curve.public_key(&d)? != xy {
             return Err(IssuanceError::NoWaitingKey);
         }
-        let folder = self.folder(&key_id)?;
-        let path = folder.join(format!("GOST512_{key_id}.p12"));
         if path.exists() {
-            return Err(IssuanceError::Exists(path));
+            return Err(IssuanceError::Exists(path.to_path_buf()));
         }
         let ski = keys::key_identifier(&xy);
         let p12 = writer::write_nca(&pkcs8, certificate.der(), &ski, password.expose_secret());
         // Read back: the file must open with the password and its key sign.
         let store = Pkcs12Store::open(&p12, password)?;
-        store.signer(&key_id)?.sign_message(b"Qoltanba: the installed key signs")?;
-        std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+        store.signer(key_id)?.sign_message(b"Qoltanba: the installed key signs")?;
+        let folder = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(folder).map_err(|e| io(folder, e))?;
         let partial = folder.join(format!(".GOST512_{key_id}.p12.part"));
         write_private(&partial, &p12)?;
-        std::fs::rename(&partial, &path).map_err(|e| io(&path, e))?;
-        for done in [self.key_file(&key_id), self.note_file(&key_id)] {
-            if let Err(e) = std::fs::remove_file(&done) {
-                tracing::warn!("cannot remove {}: {e}", done.display());
-            }
-        }
-        Ok(Installed { path, certificate })
+        std::fs::rename(&partial, path).map_err(|e| io(path, e))
     }
 
-    /// The certificate of `input` that a key waits for, and the file it would be installed in
+    /// The certificate of `input` that a key waits for, and where it would be installed
     /// (what the dialog shows before the password is asked).
-    pub fn destination(&self, input: &[u8]) -> Result<(Certificate, PathBuf), IssuanceError> {
-        let (certificate, key_id, _) = self.matching(input)?;
-        let path = self.folder(&key_id)?.join(format!("GOST512_{key_id}.p12"));
-        Ok((certificate, path))
+    pub fn destination(&self, input: &[u8]) -> Result<(Certificate, Destination), IssuanceError> {
+        let (certificate, note) = self.matching(input)?;
+        Ok((certificate, self.destination_of(&note)?))
     }
 
-    /// The certificate of `input` a key waits for, with the key's id and public key.
-    fn matching(&self, input: &[u8]) -> Result<(Certificate, String, Vec<u8>), IssuanceError> {
+    fn destination_of(&self, note: &Note) -> Result<Destination, IssuanceError> {
+        let missing =
+            || IssuanceError::Io(format!("{}: damaged", self.note_file(&note.key_id).display()));
+        if let Some(folder) = note.field("folder") {
+            return Ok(Destination::File(
+                Path::new(folder).join(format!("GOST512_{}.p12", note.key_id)),
+            ));
+        }
+        let storage = note.field("storage").and_then(|s| StorageName::parse(s).ok());
+        let serial = note.field("serial").map(str::to_string);
+        match (storage, serial) {
+            (Some(storage), Some(serial)) => Ok(Destination::Token { storage, serial }),
+            _ => Err(missing()),
+        }
+    }
+
+    /// The certificate of `input` a key waits for (its key identifier names a note), with the
+    /// note.
+    fn matching(&self, input: &[u8]) -> Result<(Certificate, Note), IssuanceError> {
         certificates(input)?
             .into_iter()
             .find_map(|certificate| {
-                let public = GostPublicKey::from_certificate(&certificate).ok()?;
-                let key_id = crate::crypto::hex(&keys::key_identifier(&public.xy));
-                self.key_file(&key_id).exists().then_some((certificate, key_id, public.xy))
+                let spki = &certificate.inner().tbs_certificate.subject_public_key_info;
+                let key_id = {
+                    use sha1::Digest as _;
+                    crate::crypto::hex(&sha1::Sha1::digest(spki.subject_public_key.raw_bytes()))
+                };
+                let text = std::fs::read_to_string(self.note_file(&key_id)).ok()?;
+                Some((certificate, Note { key_id, text }))
             })
             .ok_or(IssuanceError::NoWaitingKey)
     }
@@ -223,16 +351,13 @@ impl Waiting {
     fn note_file(&self, key_id: &str) -> PathBuf {
         self.dir.join(format!("{key_id}.txt"))
     }
+}
 
-    /// The folder the waiting key goes to.
-    fn folder(&self, key_id: &str) -> Result<PathBuf, IssuanceError> {
-        let note = self.note_file(key_id);
-        let text = std::fs::read_to_string(&note).map_err(|e| io(&note, e))?;
-        text.lines()
-            .find_map(|line| line.strip_prefix("folder="))
-            .map(PathBuf::from)
-            .ok_or_else(|| IssuanceError::Io(format!("{}: no folder", note.display())))
-    }
+/// The bytes of a key id in hex.
+fn key_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
 }
 
 /// The certificates of `input`: DER, PEM, or base64 of DER.

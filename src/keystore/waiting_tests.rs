@@ -126,7 +126,7 @@ fn a_new_key_is_requested_issued_and_installed_in_the_nca_layout() {
         Err(e) => panic!("installs: {e}"),
     };
     let expected = folder.join(format!("GOST512_{}.p12", new.key_id));
-    assert_eq!(installed.path, expected);
+    assert_eq!(installed.destination, super::waiting::Destination::File(expected.clone()));
     assert!(waiting.keys().is_empty(), "no longer waiting");
     let again = waiting.install(certificate.der(), &password("Qwerty12")).err();
     assert!(matches!(again, Some(IssuanceError::NoWaitingKey)), "{again:?}");

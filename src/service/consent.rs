@@ -290,6 +290,8 @@ pub enum KeyAnswer {
         /// The new password.
         password: SecretString,
     },
+    /// Make the key on the token the prompt names, opened with this PIN.
+    CreateOnToken(SecretString),
     /// The dialog could not be shown (why).
     Failed(String),
 }
@@ -307,8 +309,8 @@ pub struct InstallPrompt {
     pub subject: String,
     /// The issuer.
     pub issuer: String,
-    /// The key file it will be written to.
-    pub path: PathBuf,
+    /// Where it goes: the key file, or the token.
+    pub destination: crate::keystore::waiting::Destination,
 }
 
 /// The answer to an [`InstallPrompt`].
@@ -328,6 +330,8 @@ pub enum IssuanceRetry {
     PasswordRule(crate::keystore::waiting::PasswordRule),
     /// The password does not open the waiting key.
     WrongPassword,
+    /// The token refused the PIN.
+    WrongPin(crate::crypto::PinTries),
 }
 
 /// The user, as the service sees them. Calls block until the user answers; implementations

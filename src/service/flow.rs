@@ -67,7 +67,7 @@ impl Default for ServiceSettings {
 /// The signing service shared by every connection.
 pub struct Service {
     pub(super) prompter: Arc<dyn Prompter>,
-    tokens: Arc<dyn TokenStores>,
+    pub(super) tokens: Arc<dyn TokenStores>,
     prompt_queue: Arc<tokio::sync::Mutex<()>>,
     locale: Mutex<String>,
     picked_files: Mutex<Vec<PathBuf>>,

@@ -4,7 +4,8 @@
 //! (`keystore::waiting`), and the page gets the request. Later the page brings the certificate:
 //! it is matched to its waiting key before anyone is asked, the dialog shows what is installed
 //! where, and the key's password opens it; a wrong password is asked again and nothing is lost.
-//! Only file stores make keys here (tokens: not yet).
+//! A file store gets a GOST-2015-512 key; a token makes an RSA-2048 key itself, opened with its
+//! PIN, and the certificate is written next to it.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use super::consent::{InstallAnswer, InstallPrompt, IssuanceRetry, KeyAnswer, KeyPrompt};
 use super::{Guest, Service, ServiceError};
 use crate::crypto::csr::RequestFields;
+use crate::crypto::DeviceError;
 use crate::keystore::waiting::{IssuanceError, Waiting};
 use crate::keystore::StorageName;
 
@@ -38,11 +40,8 @@ impl Service {
         guest: &Guest,
         request: NewKey,
     ) -> Result<Vec<u8>, ServiceError> {
-        if !request.storage.is_file() {
-            return Err(ServiceError::Unsupported(format!(
-                "keys are made in a folder (PKCS12) only for now, not on {}",
-                request.storage
-            )));
+        if !request.storage.is_file() && !self.tokens.knows(&request.storage) {
+            return Err(ServiceError::StorageUnknown);
         }
         // The subject is checked before anyone is asked.
         crate::crypto::csr::name(&request.subject)
@@ -64,12 +63,20 @@ impl Service {
         self.in_prompt(guest.standing.clone(), move |service, cancel| {
             let mut retry = None;
             for _ in 0..MAX_ATTEMPTS {
-                let (folder, password) = match service.prompter.new_key(&prompt, retry, &cancel) {
-                    KeyAnswer::Create { folder, password } => (folder, password),
+                let made = match service.prompter.new_key(&prompt, retry, &cancel) {
+                    KeyAnswer::Create { folder, password } if prompt.storage.is_file() => {
+                        waiting.new_file_key(&fields, &folder, &password)
+                    }
+                    KeyAnswer::CreateOnToken(pin) if !prompt.storage.is_file() => {
+                        waiting.new_token_key(&fields, &prompt.storage, &pin)
+                    }
+                    KeyAnswer::Create { .. } | KeyAnswer::CreateOnToken(_) => {
+                        return Err(ServiceError::Dialog("the answer does not fit the store".into()))
+                    }
                     KeyAnswer::Cancel => return Err(ServiceError::Cancelled),
                     KeyAnswer::Failed(why) => return Err(ServiceError::Dialog(why)),
                 };
-                match waiting.new_file_key(&fields, &folder, &password) {
+                match made {
                     Ok(made) => {
                         tracing::info!(key = made.key_id, origin = ?prompt.origin, "a key was made");
                         return Ok(made.request);
@@ -77,6 +84,10 @@ impl Service {
                     Err(IssuanceError::PasswordRule(rule)) => {
                         retry = Some(IssuanceRetry::PasswordRule(rule));
                     }
+                    Err(IssuanceError::Device(DeviceError::WrongPin(tries))) => {
+                        retry = Some(IssuanceRetry::WrongPin(tries));
+                    }
+                    Err(IssuanceError::Device(device)) => return Err(ServiceError::Token(device)),
                     Err(other) => return Err(ServiceError::CsrFailed(other.to_string())),
                 }
             }
@@ -94,7 +105,7 @@ impl Service {
         locale: Option<String>,
     ) -> Result<String, ServiceError> {
         let waiting = self.waiting()?;
-        let (certificate, path) = waiting.destination(&input).map_err(|e| match e {
+        let (certificate, destination) = waiting.destination(&input).map_err(|e| match e {
             IssuanceError::NotACertificate(_) | IssuanceError::NoWaitingKey => {
                 ServiceError::InvalidCertificate(e.to_string())
             }
@@ -106,7 +117,7 @@ impl Service {
             locale: locale.unwrap_or_else(|| self.locale()),
             subject: certificate.subject_dn(),
             issuer: certificate.issuer_dn(),
-            path,
+            destination,
         };
         self.in_prompt(guest.standing.clone(), move |service, cancel| {
             let mut retry = None;
@@ -118,11 +129,12 @@ impl Service {
                 };
                 match waiting.install(&input, &password) {
                     Ok(installed) => {
-                        let alias = certificate.subject_key_id().map(|s| crate::crypto::hex(&s));
-                        tracing::info!(path = %installed.path.display(), "a certificate was installed");
-                        return Ok(alias.unwrap_or_default());
+                        let to = installed.destination.to_string();
+                        tracing::info!(to, "a certificate was installed");
+                        return Ok(installed.key_id);
                     }
                     Err(IssuanceError::WrongPassword) => retry = Some(IssuanceRetry::WrongPassword),
+                    Err(IssuanceError::Device(device)) => return Err(ServiceError::Token(device)),
                     Err(e @ (IssuanceError::NotACertificate(_) | IssuanceError::NoWaitingKey)) => {
                         return Err(ServiceError::InvalidCertificate(e.to_string()))
                     }
@@ -137,7 +149,7 @@ impl Service {
     /// The waiting keys, when the daemon has a data directory for them.
     fn waiting(&self) -> Result<Waiting, ServiceError> {
         let dir: Option<PathBuf> = self.waiting_dir.clone();
-        dir.map(Waiting::new)
+        dir.map(|dir| Waiting::with_tokens(dir, Arc::clone(&self.tokens)))
             .ok_or_else(|| ServiceError::Unsupported("no folder for new keys is configured".into()))
     }
 }

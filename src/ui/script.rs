@@ -236,6 +236,9 @@ impl Prompter for ScriptPrompter {
         }));
         match answer {
             Some(Answer { fail: Some(reason), .. }) => KeyAnswer::Failed(reason),
+            Some(Answer { approve: true, pin: Some(pin), .. }) if !prompt.storage.is_file() => {
+                KeyAnswer::CreateOnToken(pin)
+            }
             Some(Answer {
                 approve: true, folder: Some(folder), password: Some(password), ..
             }) => KeyAnswer::Create { folder, password },
@@ -260,14 +263,16 @@ impl Prompter for ScriptPrompter {
             "operation": "install-certificate",
             "subject": prompt.subject,
             "issuer": prompt.issuer,
-            "path": prompt.path,
+            "destination": prompt.destination.to_string(),
             "retry": retry.map(|r| i18n::issuance_retry(r, Locale::En)),
             "result": if approved { "approved" } else { "cancelled" },
         }));
         match answer {
             Some(Answer { fail: Some(reason), .. }) => InstallAnswer::Failed(reason),
-            Some(Answer { approve: true, password: Some(password), .. }) => {
-                InstallAnswer::Install(password)
+            Some(Answer { approve: true, password, pin, .. })
+                if password.is_some() || pin.is_some() =>
+            {
+                InstallAnswer::Install(password.or(pin).unwrap_or_else(|| SecretString::from("")))
             }
             _ => InstallAnswer::Cancel,
         }

@@ -168,6 +168,13 @@ impl Prompter for TtyPrompter {
                 say(&format!("{who} asks to make a new key for {}.", prompt.subject));
             }
         }
+        if !prompt.storage.is_file() {
+            say(&format!("The key is made on the {} token.", prompt.storage));
+            return match read_password("PIN, empty to cancel: ") {
+                Some(pin) if !cancel.is_cancelled() => KeyAnswer::CreateOnToken(pin),
+                _ => KeyAnswer::Cancel,
+            };
+        }
         let Some(folder) =
             read_line("Folder for the key file, empty to cancel: ").filter(|f| !f.is_empty())
         else {
@@ -202,7 +209,7 @@ impl Prompter for TtyPrompter {
             None => {
                 let who = prompt.origin.as_ref().map_or("A local program", Origin::as_str);
                 say(&format!("{who} brings the certificate of {}", prompt.subject));
-                say(&format!("issued by {}; it goes to {}.", prompt.issuer, prompt.path.display()));
+                say(&format!("issued by {}; it goes to {}.", prompt.issuer, prompt.destination));
             }
         }
         match read_password("Password of the new key, empty to cancel: ") {

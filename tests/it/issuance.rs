@@ -188,7 +188,7 @@ async fn a_portal_gets_a_request_then_installs_the_certificate_through_the_api()
     let seen = daemon.seen();
     assert_eq!(seen[2]["operation"], "install-certificate");
     let p12 = folder.join(format!("GOST512_{ski}.p12"));
-    assert_eq!(seen[2]["path"], json!(p12));
+    assert_eq!(seen[2]["destination"], json!(p12));
     assert_eq!(seen[3]["retry"], "Wrong password. Try again.", "{seen:?}");
     let (ok, text) = run(
         "openssl",
@@ -211,4 +211,126 @@ async fn a_portal_gets_a_request_then_installs_the_certificate_through_the_api()
         .call_json(&basics("importCertificate", json!({"certificate": certificate.pem()})))
         .await;
     assert_eq!(again["code"], "INVALID_IMPORTING_CERTIFICATE", "{again}");
+}
+
+#[tokio::test]
+async fn an_rsa_key_made_on_softhsm_gets_its_certificate_and_signs_through_the_api() {
+    use crate::softhsm::{self, SoftHsm, PIN, STORE};
+    if !softhsm::available() {
+        return;
+    }
+    let hsm = SoftHsm::new();
+    hsm.init_token("issuance");
+    let pin = |pin: &str| json!({"approve": true, "store": STORE, "pin": pin});
+    // The key: a wrong PIN first (asked again), then the right one; the certificate; a signature.
+    let answers = [pin("0000"), pin(PIN), pin(PIN), pin(PIN)];
+    let (key, value) = hsm.env();
+    let config = softhsm::config(Path::new(softhsm::MODULE));
+    let daemon = Daemon::process(&answers, &[(key, value.as_str())], Some(&config));
+    let mut client = daemon.client(Some("https://nca.pki.gov.kz")).await;
+
+    let subject = "CN=TOKEN TESTOV,SERIALNUMBER=IIN900101300124,C=KZ";
+    let reply = client
+        .call_json(&basics(
+            "generateCsr",
+            json!({"storage": STORE, "subjectDn": subject,
+            "email": "token@example.kz"}),
+        ))
+        .await;
+    let der = unb64(reply["body"]["result"].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let seen = daemon.seen();
+    assert!(seen[1]["retry"].as_str().is_some_and(|r| r.contains("Wrong PIN")), "{seen:?}");
+
+    // openssl checks the request's signature (made on the token) and issues the certificate.
+    let dir = daemon.dir.path();
+    let file = |name: &str| dir.join(name).to_str().expect("path").to_string();
+    std::fs::write(dir.join("req.der"), &der).expect("write");
+    let (ok, text) = run(
+        "openssl",
+        &["req", "-inform", "DER", "-in", &file("req.der"), "-verify", "-noout", "-text"],
+    );
+    assert!(ok, "{text}");
+    assert!(text.contains("1.2.398.3.3.5") && text.contains("token@example.kz"), "{text}");
+    let (ok, text) = run(
+        "openssl",
+        &["req", "-inform", "DER", "-in", &file("req.der"), "-out", &file("req.pem")],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &file("ca.key"),
+            "-out",
+            &file("ca.pem"),
+            "-subj",
+            "/CN=Qoltanba RSA test CA",
+            "-days",
+            "30",
+        ],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &file("req.pem"),
+            "-CA",
+            &file("ca.pem"),
+            "-CAkey",
+            &file("ca.key"),
+            "-set_serial",
+            "7",
+            "-days",
+            "30",
+            "-copy_extensions",
+            "copyall",
+            "-out",
+            &file("cert.pem"),
+        ],
+    );
+    assert!(ok, "{text}");
+
+    let cert = std::fs::read_to_string(dir.join("cert.pem")).expect("cert");
+    let reply = client.call_json(&basics("importCertificate", json!({"certificate": cert}))).await;
+    let alias = reply["body"]["result"].as_str().unwrap_or_else(|| panic!("{reply}")).to_string();
+    assert_eq!(alias.len(), 40, "{reply}");
+    assert!(daemon.seen()[2]["destination"].as_str().is_some_and(|d| d.starts_with(STORE)));
+
+    // The key signs on the token; openssl verifies the CMS against the test CA.
+    let sign = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "allowedStorages":[STORE],"format":"cms","data":"dG9rZW4ga2V5","signingParams":{"decode":true,
+        "encapsulate":true},"signerParams":{"extKeyUsageOids":[],"chain":[]}}});
+    let reply = client.call_json(&sign).await;
+    let pem = reply["body"]["result"][0].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let cms: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    std::fs::write(dir.join("sig.der"), unb64(&cms)).expect("write");
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            &file("sig.der"),
+            "-CAfile",
+            &file("ca.pem"),
+            "-purpose",
+            "any",
+            "-out",
+            &file("out.bin"),
+        ],
+    );
+    assert!(ok, "{text}");
+    assert_eq!(std::fs::read(dir.join("out.bin")).expect("content"), b"token key");
+    assert_eq!(daemon.seen().last().map(|s| s["keys"].clone()), Some(json!([alias])));
 }

@@ -129,7 +129,75 @@ impl Pkcs11Tokens {
     }
 }
 
+impl Pkcs11Tokens {
+    /// The worker whose module has the token `serial` of `storage` now.
+    fn worker_of(&self, storage: &StorageName, serial: &str) -> Result<&Arc<Worker>, DeviceError> {
+        self.workers(storage)?
+            .iter()
+            .find(|w| Self::tokens(w).iter().any(|s| s == serial))
+            .ok_or(DeviceError::Removed)
+    }
+}
+
 impl TokenStores for Pkcs11Tokens {
+    fn generate_key(
+        &self,
+        storage: &StorageName,
+        pin: &SecretString,
+        label: &str,
+    ) -> Result<super::TokenKey, DeviceError> {
+        let (worker, serial) = self
+            .workers(storage)?
+            .iter()
+            .find_map(|w| Some((w, Self::tokens(w).into_iter().next()?)))
+            .ok_or(DeviceError::NotPresent)?;
+        let (s, p, l) = (serial.clone(), pin.clone(), label.to_string());
+        let made = worker.run(move |m| token::generate_rsa(m, &s, &p, &l))?;
+        Ok(super::TokenKey { serial, id: made.id, spki: made.spki })
+    }
+
+    fn sign_message(
+        &self,
+        storage: &StorageName,
+        key: &super::TokenKey,
+        pin: &SecretString,
+        message: &[u8],
+    ) -> Result<Vec<u8>, DeviceError> {
+        let worker = self.worker_of(storage, &key.serial)?;
+        let (serial, id, pin) = (key.serial.clone(), key.id.clone(), pin.clone());
+        let payload = token::Payload::Message(message.to_vec());
+        worker.run(move |m| {
+            token::sign(
+                m,
+                &serial,
+                &id,
+                &pin,
+                crate::crypto::SignatureAlgorithm::RsaSha256,
+                &payload,
+            )
+        })
+    }
+
+    fn store_certificate(
+        &self,
+        storage: &StorageName,
+        key: &super::TokenKey,
+        pin: &SecretString,
+        certificate: &crate::crypto::Certificate,
+    ) -> Result<(), DeviceError> {
+        use der::Encode as _;
+        let worker = self.worker_of(storage, &key.serial)?;
+        let subject = certificate
+            .inner()
+            .tbs_certificate
+            .subject
+            .to_der()
+            .map_err(|e| DeviceError::Failed(format!("the certificate's subject: {e}")))?;
+        let (serial, id, pin, der) =
+            (key.serial.clone(), key.id.clone(), pin.clone(), certificate.der().to_vec());
+        worker.run(move |m| token::store_certificate(m, &serial, &pin, &id, &der, &subject))
+    }
+
     fn knows(&self, storage: &StorageName) -> bool {
         self.storages.iter().any(|(name, _)| name == storage.as_str())
     }

@@ -256,3 +256,111 @@ impl GostMechanisms for SessionGost<'_> {
             .map_err(|rv| errors::map_rv(rv, Context::Signing, &format!("0x{mechanism:08X}")))
     }
 }
+
+/// A key pair made on a token: its `CKA_ID` and the DER SubjectPublicKeyInfo of its public
+/// half.
+#[derive(Debug, Clone)]
+pub(crate) struct MadeKey {
+    pub id: Vec<u8>,
+    pub spki: Vec<u8>,
+}
+
+/// Makes an RSA-2048 key pair on the token (`CKM_RSA_PKCS_KEY_PAIR_GEN`, PKCS#11 v2.40 §5.14
+/// `C_GenerateKeyPair`; e = 65537): the private half a token object, private, sensitive and
+/// not extractable, able to sign; both halves under `CKA_ID` = the key identifier (SHA-1 of
+/// the RSAPublicKey, RFC 5280 §4.2.1.2 method 1), which names the certificate later.
+pub(crate) fn generate_rsa(
+    module: &Module,
+    serial: &str,
+    pin: &SecretString,
+    label: &str,
+) -> Result<MadeKey, DeviceError> {
+    use crate::crypto::der_build::{bits, null, oid, seq, unsigned};
+    let slot = slot_of(module, serial)?;
+    let session = module.ctx.open_rw_session(slot).map_err(|e| errors::map(e, Context::Signing))?;
+    login(module, slot, &session, pin)?;
+    let made = (|| {
+        let mechanisms =
+            module.ctx.get_mechanism_list(slot).map_err(|e| errors::map(e, Context::Signing))?;
+        if !mechanisms.contains(&MechanismType::RSA_PKCS_KEY_PAIR_GEN) {
+            return Err(DeviceError::MechanismUnsupported("CKM_RSA_PKCS_KEY_PAIR_GEN".into()));
+        }
+        let label = Attribute::Label(label.as_bytes().to_vec());
+        let public = [
+            Attribute::Token(true),
+            Attribute::Verify(true),
+            Attribute::ModulusBits(2048.into()),
+            Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+            label.clone(),
+        ];
+        let private = [
+            Attribute::Token(true),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+            Attribute::Sign(true),
+            label,
+        ];
+        let (public_key, private_key) = session
+            .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
+            .map_err(|e| errors::map(e, Context::Signing))?;
+        let attributes = session
+            .get_attributes(public_key, &[AttributeType::Modulus, AttributeType::PublicExponent])
+            .map_err(|e| errors::map(e, Context::Signing))?;
+        let (mut n, mut e) = (Vec::new(), Vec::new());
+        for attribute in attributes {
+            match attribute {
+                Attribute::Modulus(value) => n = value,
+                Attribute::PublicExponent(value) => e = value,
+                _ => {}
+            }
+        }
+        let rsa_public_key = seq(&[unsigned(&n), unsigned(&e)]);
+        let spki = seq(&[seq(&[oid("1.2.840.113549.1.1.1"), null()]), bits(&rsa_public_key)]);
+        let id = {
+            use sha1::Digest as _;
+            sha1::Sha1::digest(&rsa_public_key).to_vec()
+        };
+        for key in [public_key, private_key] {
+            session
+                .update_attributes(key, &[Attribute::Id(id.clone())])
+                .map_err(|e| errors::map(e, Context::Signing))?;
+        }
+        Ok(MadeKey { id, spki })
+    })();
+    let _ = session.logout();
+    made
+}
+
+/// Writes `certificate` (DER, with its DER `subject`) onto the token under `id`, next to the
+/// private key of that id; refused when no such key is there or a certificate already is.
+pub(crate) fn store_certificate(
+    module: &Module,
+    serial: &str,
+    pin: &SecretString,
+    id: &[u8],
+    certificate: &[u8],
+    subject: &[u8],
+) -> Result<(), DeviceError> {
+    let slot = slot_of(module, serial)?;
+    let session = module.ctx.open_rw_session(slot).map_err(|e| errors::map(e, Context::Signing))?;
+    login(module, slot, &session, pin)?;
+    let stored = private_key(&session, id).and_then(|_| {
+        if certificates(&session)?.iter().any(|c| c.id == id) {
+            return Ok(());
+        }
+        let template = [
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::CertificateType(CertificateType::X_509),
+            Attribute::Token(true),
+            Attribute::Private(false),
+            Attribute::Id(id.to_vec()),
+            Attribute::Label(crate::crypto::hex(id).into_bytes()),
+            Attribute::Subject(subject.to_vec()),
+            Attribute::Value(certificate.to_vec()),
+        ];
+        session.create_object(&template).map(|_| ()).map_err(|e| errors::map(e, Context::Signing))
+    });
+    let _ = session.logout();
+    stored
+}

@@ -259,11 +259,12 @@ pub fn store_notice(notice: &crate::keystore::StoreNotice, locale: Locale) -> St
 }
 
 /// Why a new-key or install prompt asks again, in words.
-pub fn issuance_retry(retry: crate::service::consent::IssuanceRetry, locale: Locale) -> String {
+pub fn issuance_retry(why: crate::service::consent::IssuanceRetry, locale: Locale) -> String {
     use crate::service::consent::IssuanceRetry;
-    match retry {
+    match why {
         IssuanceRetry::PasswordRule(_) => text(Msg::NewPasswordRule, locale).into(),
         IssuanceRetry::WrongPassword => text(Msg::WrongPassword, locale).into(),
+        IssuanceRetry::WrongPin(tries) => retry(&Retry::WrongPin(tries), locale),
     }
 }
 
