@@ -125,13 +125,18 @@ pub enum Command {
         /// The e-mail for the certificate.
         #[arg(long)]
         email: Option<String>,
-        /// The folder the key file goes to once its certificate is installed.
+        /// Where the key is made: `PKCS12` (a folder) or a token storage name such as
+        /// `AKKaztokenStore` (an RSA-2048 key made by the token).
+        #[arg(long, default_value = "PKCS12")]
+        store: String,
+        /// The folder the key file goes to once its certificate is installed (`PKCS12`).
         #[arg(long)]
-        folder: PathBuf,
+        folder: Option<PathBuf>,
         /// Where the request goes (PEM with `.pem`, else DER).
         #[arg(long)]
         out: PathBuf,
-        /// Read the new password from this environment variable (else it is asked twice).
+        /// Read the new password (a token's PIN) from this environment variable (else it is
+        /// asked).
         #[arg(long)]
         password_env: Option<String>,
     },
@@ -140,7 +145,8 @@ pub enum Command {
     InstallCert {
         /// The certificate file.
         file: PathBuf,
-        /// Read the key's password from this environment variable (else it is asked).
+        /// Read the key's password (a token's PIN) from this environment variable (else it
+        /// is asked).
         #[arg(long)]
         password_env: Option<String>,
     },

@@ -78,18 +78,24 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
             commands::policy(&paths, &settings, &config)
         }
         Command::Cert { action } => commands::cert(&paths, action),
-        Command::Keygen { subject, email, folder, out, password_env } => issuance_command::keygen(
-            &paths,
-            &issuance_command::KeygenRequest {
-                subject: &subject,
-                email: email.as_deref(),
-                folder: &folder,
-                out: &out,
-                password_env: password_env.as_deref(),
-            },
-        ),
+        Command::Keygen { subject, email, store, folder, out, password_env } => {
+            let tokens = issuance_tokens(&paths, &settings)?;
+            issuance_command::keygen(
+                &issuance_command::waiting(&paths, tokens),
+                &issuance_command::KeygenRequest {
+                    subject: &subject,
+                    email: email.as_deref(),
+                    store: &store,
+                    folder: folder.as_deref(),
+                    out: &out,
+                    password_env: password_env.as_deref(),
+                },
+            )
+        }
         Command::InstallCert { file, password_env } => {
-            issuance_command::install_cert(&paths, &file, password_env.as_deref())
+            let tokens = issuance_tokens(&paths, &settings)?;
+            let waiting = issuance_command::waiting(&paths, tokens);
+            issuance_command::install_cert(&waiting, &file, password_env.as_deref())
         }
         Command::Idcard { action: IdcardAction::ImportCert { file, reader } } => {
             idcard_command::import_cert(&paths, &file, reader.as_deref())
@@ -295,6 +301,15 @@ fn open_store(file: &Path, password_env: Option<&str>) -> Result<Pkcs12Store, Fa
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let secret = password(password_env)?;
     Pkcs12Store::open(&bytes, &secret).map_err(|e| e.to_string())
+}
+
+/// The token stores `keygen` and `install-cert` reach (the daemon's).
+fn issuance_tokens(
+    paths: &Paths,
+    settings: &Settings,
+) -> Result<Arc<dyn qoltanba::keystore::TokenStores>, Failure> {
+    let (it, _) = commands::it_policy()?;
+    Ok(daemon::token_stores(paths, settings, &it))
 }
 
 fn token_keys(paths: &Paths, settings: &Settings, store: &str) -> Result<(), Failure> {

@@ -334,3 +334,110 @@ async fn an_rsa_key_made_on_softhsm_gets_its_certificate_and_signs_through_the_a
     assert_eq!(std::fs::read(dir.join("out.bin")).expect("content"), b"token key");
     assert_eq!(daemon.seen().last().map(|s| s["keys"].clone()), Some(json!([alias])));
 }
+
+#[test]
+fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
+    use crate::softhsm::{self, SoftHsm, PIN, STORE};
+    if !softhsm::available() {
+        return;
+    }
+    let hsm = SoftHsm::new();
+    hsm.init_token("cli");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = |name: &str| dir.path().join(name).to_str().expect("path").to_string();
+    std::fs::write(dir.path().join("config.toml"), softhsm::config(Path::new(softhsm::MODULE)))
+        .expect("config");
+    let (key, value) = hsm.env();
+    let qoltanba = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+            .arg("--config")
+            .arg(file("config.toml"))
+            .arg("--data-dir")
+            .arg(file("data"))
+            .args(args)
+            .env(key, &value)
+            .env("TOKEN_PIN", PIN)
+            .output()
+            .expect("qoltanba runs")
+    };
+    let made = qoltanba(&[
+        "keygen",
+        "--store",
+        STORE,
+        "--subject",
+        "CN=CLI TOKEN,C=KZ",
+        "--out",
+        &file("req.der"),
+        "--password-env",
+        "TOKEN_PIN",
+    ]);
+    assert!(made.status.success(), "{}", said(&made));
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "req",
+            "-inform",
+            "DER",
+            "-in",
+            &file("req.der"),
+            "-verify",
+            "-noout",
+            "-out",
+            &file("req.pem"),
+        ],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        "openssl",
+        &["req", "-inform", "DER", "-in", &file("req.der"), "-out", &file("req.pem")],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &file("ca.key"),
+            "-out",
+            &file("ca.pem"),
+            "-subj",
+            "/CN=CLI test CA",
+            "-days",
+            "30",
+        ],
+    );
+    assert!(ok, "{text}");
+    let (ok, text) = run(
+        "openssl",
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &file("req.pem"),
+            "-CA",
+            &file("ca.pem"),
+            "-CAkey",
+            &file("ca.key"),
+            "-set_serial",
+            "9",
+            "-days",
+            "30",
+            "-out",
+            &file("cert.pem"),
+        ],
+    );
+    assert!(ok, "{text}");
+    let installed = qoltanba(&["install-cert", &file("cert.pem"), "--password-env", "TOKEN_PIN"]);
+    assert!(installed.status.success(), "{}", said(&installed));
+    assert!(
+        said(&installed).contains(&format!("installed: {STORE} token")),
+        "{}",
+        said(&installed)
+    );
+    let listed = qoltanba(&["keys", "--store", STORE]);
+    assert!(said(&listed).contains("CN=CLI TOKEN"), "{}", said(&listed));
+}
