@@ -500,3 +500,41 @@ fn trusting_test_cas(dir: &std::path::Path, config: Option<&str>) -> std::path::
     std::fs::write(&path, format!("{config}{trust}{revocation}")).expect("config");
     path
 }
+
+/// The key dialog: a portal asks for a new key, the user types the new password twice and
+/// keeps the folder offered (`~/ЭЦП`); later the portal brings the certificate and the user
+/// types the password again. The key file lands in the folder.
+#[test]
+fn gui_makes_a_key_and_installs_its_certificate() {
+    let Some(x) = Xvfb::start() else { return };
+    let daemon = GuiDaemon::start(&x);
+    let subject = "CN=ГУИ ТЕСТ,SERIALNUMBER=IIN900101300125,C=KZ";
+    let request = json!({"module":"kz.gov.pki.knca.basics","method":"generateCsr",
+        "args":{"storage":"PKCS12","subjectDn":subject,"locale":"en"}});
+    let reply = call(&daemon.ws, "https://nca.pki.gov.kz", request);
+    let id = window(&x);
+    screenshot(&x, &id, "key-dialog.png");
+    type_text(&x, &id, "Qwerty12");
+    key(&x, &id, "Tab");
+    type_text(&x, &id, "Qwerty12");
+    key(&x, &id, "Return");
+    let reply = reply.join().expect("client thread");
+    let der = crate::harness::unb64(
+        reply["body"]["result"].as_str().unwrap_or_else(|| panic!("{reply}")),
+    );
+    let ca = qoltanba::crypto::test_ca::TestCa::new("GUI test CA");
+    let certificate = ca.issue(&der, 3).expect("issued");
+
+    let request = json!({"module":"kz.gov.pki.knca.basics","method":"importCertificate",
+        "args":{"certificate":certificate.pem(),"locale":"en"}});
+    let reply = call(&daemon.ws, "https://nca.pki.gov.kz", request);
+    std::thread::sleep(Duration::from_millis(500));
+    let id = window(&x);
+    screenshot(&x, &id, "install-dialog.png");
+    type_text(&x, &id, "Qwerty12");
+    key(&x, &id, "Return");
+    let reply = reply.join().expect("client thread");
+    let alias = reply["body"]["result"].as_str().unwrap_or_else(|| panic!("{reply}"));
+    let file = daemon.dir.path().join("home").join("ЭЦП").join(format!("GOST512_{alias}.p12"));
+    assert!(file.exists(), "{} in the folder offered", file.display());
+}

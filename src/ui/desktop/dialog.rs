@@ -139,7 +139,10 @@ impl Dialog {
                     self.waiting = false;
                     self.keys_at = Some(self.frames);
                 }
-                ToDialog::Done | ToDialog::Ask(_) | ToDialog::ChooseFile { .. } => {
+                ToDialog::Done
+                | ToDialog::Ask(_)
+                | ToDialog::ChooseFile { .. }
+                | ToDialog::Issue(_) => {
                     self.password.wipe();
                     ctx.send_viewport_cmd(ViewportCommand::Close);
                 }

@@ -6,6 +6,7 @@
 pub mod dialog;
 mod fonts;
 mod home;
+pub mod issue_dialog;
 mod logo;
 pub mod memory;
 mod open;

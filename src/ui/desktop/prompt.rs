@@ -23,6 +23,7 @@ pub fn main() -> Result<(), String> {
             choose_file(&format!("Qoltanba — {who} {asks}"), &extension);
             Ok(())
         }
+        ToDialog::Issue(request) => super::issue_dialog::run(*request, stdin_lines()),
         ToDialog::Retry { .. } | ToDialog::Keys { .. } | ToDialog::Done => Ok(()),
     }
 }

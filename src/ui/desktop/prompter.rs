@@ -7,15 +7,17 @@ use std::sync::Mutex;
 
 use super::memory::Memory;
 use super::session::Session;
-use super::wire::{DialogRequest, DocumentView, FromDialog, KeyView, RetryView, ToDialog};
+use super::wire::{
+    DialogRequest, DocumentView, FromDialog, IssueKind, IssueRequest, KeyView, RetryView, ToDialog,
+};
 use super::{Board, TrayState};
 use crate::crypto::Certificate;
 use crate::keystore::StorageName;
 use crate::keystore::{KeyEntry, KeyFilter, KeyType};
 use crate::pki::Validity;
 use crate::service::consent::{
-    Cancel, Credentials, DocumentSummary, PromptAnswer, PromptOutcome, PromptRequest, Prompter,
-    Retry, Trust,
+    Cancel, Credentials, DocumentSummary, InstallAnswer, InstallPrompt, IssuanceRetry, KeyAnswer,
+    KeyPrompt, PromptAnswer, PromptOutcome, PromptRequest, Prompter, Retry, Trust,
 };
 use crate::service::Origin;
 use crate::ui::i18n::{self, Locale, Msg};
@@ -44,6 +46,29 @@ impl GuiPrompter {
             board,
             session: Mutex::new(None),
             file: Mutex::new(None),
+        }
+    }
+
+    /// Shows the key dialog and takes its answer; the dialog closes then (a retry opens it
+    /// again with the problem).
+    fn issue(&self, request: IssueRequest, cancel: &Cancel) -> Result<Option<FromDialog>, String> {
+        self.board.set_state(TrayState::Waiting);
+        let answer = self.exchange(|| ToDialog::Issue(Box::new(request.clone())), None, cancel);
+        if let Ok(mut slot) = self.session.lock() {
+            if let Some(session) = slot.take() {
+                session.close();
+            }
+        }
+        self.board.set_state(TrayState::Idle);
+        answer
+    }
+
+    /// How the dialog colours `origin`.
+    fn standing(&self, trust: Trust, origin: Option<&Origin>) -> super::wire::Standing {
+        match (trust, self.memory.knows(origin.map(Origin::as_str))) {
+            (Trust::Trusted, _) => super::wire::Standing::Trusted,
+            (_, true) => super::wire::Standing::Known,
+            (_, false) => super::wire::Standing::FirstSeen,
         }
     }
 
@@ -202,6 +227,71 @@ impl Prompter for GuiPrompter {
         match answer {
             Ok(Some(FromDialog::File { path })) => Some(path),
             _ => None,
+        }
+    }
+
+    fn new_key(
+        &self,
+        prompt: &KeyPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> KeyAnswer {
+        let locale = Locale::parse_or_default(&prompt.locale);
+        let kind = match prompt.storage.is_file() {
+            true => IssueKind::NewFileKey,
+            false => IssueKind::NewTokenKey,
+        };
+        let request = IssueRequest {
+            kind,
+            origin: prompt.origin.as_ref().map(ToString::to_string),
+            standing: self.standing(prompt.trust, prompt.origin.as_ref()),
+            subject: prompt.subject.clone(),
+            destination: match kind {
+                IssueKind::NewFileKey => i18n::text(Msg::StoreFile, locale).to_string(),
+                _ => prompt.storage.to_string(),
+            },
+            issuer: String::new(),
+            problem: retry.map(|r| i18n::issuance_retry(r, locale)),
+            locale,
+        };
+        match self.issue(request, cancel) {
+            Err(reason) => KeyAnswer::Failed(reason),
+            Ok(Some(FromDialog::Issue { folder: Some(folder), secret }))
+                if kind == IssueKind::NewFileKey =>
+            {
+                KeyAnswer::Create { folder, password: secret }
+            }
+            Ok(Some(FromDialog::Issue { secret, .. })) if kind == IssueKind::NewTokenKey => {
+                KeyAnswer::CreateOnToken(secret)
+            }
+            _ => KeyAnswer::Cancel,
+        }
+    }
+
+    fn install_certificate(
+        &self,
+        prompt: &InstallPrompt,
+        retry: Option<IssuanceRetry>,
+        cancel: &Cancel,
+    ) -> InstallAnswer {
+        let locale = Locale::parse_or_default(&prompt.locale);
+        let request = IssueRequest {
+            kind: IssueKind::Install,
+            origin: prompt.origin.as_ref().map(ToString::to_string),
+            standing: self.standing(prompt.trust, prompt.origin.as_ref()),
+            subject: prompt.subject.clone(),
+            destination: match &prompt.destination {
+                crate::keystore::waiting::Destination::File(path) => super::home::shown(path),
+                token => token.to_string(),
+            },
+            issuer: prompt.issuer.clone(),
+            problem: retry.map(|r| i18n::issuance_retry(r, locale)),
+            locale,
+        };
+        match self.issue(request, cancel) {
+            Err(reason) => InstallAnswer::Failed(reason),
+            Ok(Some(FromDialog::Issue { secret, .. })) => InstallAnswer::Install(secret),
+            _ => InstallAnswer::Cancel,
         }
     }
 

@@ -114,6 +114,41 @@ pub enum RetryView {
     Problem { text: String },
 }
 
+/// What the key dialog is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IssueKind {
+    /// Make a key in a folder: the folder and a new password, typed twice.
+    NewFileKey,
+    /// Make a key on a token: its PIN.
+    NewTokenKey,
+    /// Install a certificate: the waiting key's password (or the token's PIN).
+    Install,
+}
+
+/// Everything the key dialog shows (getting a key, `docs/issuance.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueRequest {
+    /// What is asked.
+    pub kind: IssueKind,
+    /// The handshake origin (`None`: a local program).
+    pub origin: Option<String>,
+    /// Trust standing of the origin.
+    pub standing: Standing,
+    /// Whom the key is for (the certificate's subject).
+    pub subject: String,
+    /// Where it goes: the storage name, the token, or the key file; in words.
+    pub destination: String,
+    /// The certificate's issuer (installation).
+    #[serde(default)]
+    pub issuer: String,
+    /// Why it is asked again, in words.
+    #[serde(default)]
+    pub problem: Option<String>,
+    /// Dialog language.
+    pub locale: Locale,
+}
+
 /// Daemon -> dialog.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -122,6 +157,8 @@ pub enum ToDialog {
     Ask(Box<DialogRequest>),
     /// Show a file chooser for `origin`.
     ChooseFile { origin: Option<String>, extension: String, locale: Locale },
+    /// Show the key dialog (a new key, or a certificate to install).
+    Issue(Box<IssueRequest>),
     /// The answer did not work.
     Retry { retry: RetryView },
     /// Choose one of these keys.
@@ -149,6 +186,13 @@ pub enum FromDialog {
     Key { alias: String },
     /// This file (file chooser).
     File { path: PathBuf },
+    /// The key dialog's answer: the folder (a new key in a folder) and the secret.
+    Issue {
+        folder: Option<PathBuf>,
+        /// Hex on the wire (see the module text).
+        #[serde(deserialize_with = "secret_from_hex")]
+        secret: SecretString,
+    },
     /// The user cancelled.
     Cancel,
 }
@@ -161,6 +205,7 @@ impl std::fmt::Debug for FromDialog {
             }
             Self::Key { alias } => write!(f, "Key {{ alias: {alias:?} }}"),
             Self::File { path } => write!(f, "File {{ path: {path:?} }}"),
+            Self::Issue { folder, .. } => write!(f, "Issue {{ folder: {folder:?}, .. }}"),
             Self::Cancel => f.write_str("Cancel"),
         }
     }
@@ -190,6 +235,26 @@ pub fn approve_line(
     let approve = ApproveLine { store, file, secret, remember_origin };
     if serde_json::to_writer(&mut *line, &approve).is_err() {
         line.zeroize(); // a file name that is not UTF-8: an empty line, which reads as cancel
+    }
+    line.push(b'\n');
+    line
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "issue")]
+struct IssueLine<'a> {
+    folder: Option<&'a std::path::Path>,
+    #[serde(serialize_with = "secret_as_hex")]
+    secret: &'a SecretString,
+}
+
+/// The key dialog's answer line, newline-terminated, in one buffer wiped on drop.
+pub fn issue_line(folder: Option<&std::path::Path>, secret: &SecretString) -> Zeroizing<Vec<u8>> {
+    let folder_len = folder.map_or(0, |f| f.as_os_str().len());
+    let room = 6 * folder_len + 2 * secret.expose_secret().len() + 64;
+    let mut line = Zeroizing::new(Vec::with_capacity(room));
+    if serde_json::to_writer(&mut *line, &IssueLine { folder, secret }).is_err() {
+        line.zeroize();
     }
     line.push(b'\n');
     line

@@ -140,6 +140,32 @@ pub enum Msg {
     PinFormat,
     /// The NCA's rule for a new key's password.
     NewPasswordRule,
+    /// `asks to make a new key for a certificate`
+    AsksNewKey,
+    /// `brings the certificate of your new key`
+    AsksInstall,
+    /// `For`
+    KeyFor,
+    /// `Key store`
+    KeyGoesTo,
+    /// `Folder for the key file`
+    KeyFolder,
+    /// `Choose folder…`
+    ChooseFolder,
+    /// `Choose the folder for the key first.`
+    ChooseFolderFirst,
+    /// `New password`
+    NewPassword,
+    /// `The same password again`
+    RepeatPassword,
+    /// `The two passwords differ.`
+    PasswordsDiffer,
+    /// `Enter the password or PIN.`
+    EnterSecret,
+    /// `Create key`
+    CreateKey,
+    /// `Install`
+    InstallCertificate,
     /// `experimental` beside a store whose support is experimental.
     ExperimentalStore,
     /// `PIN: {n} tries left` beside a store.
