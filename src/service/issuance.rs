@@ -40,6 +40,13 @@ impl Service {
         guest: &Guest,
         request: NewKey,
     ) -> Result<Vec<u8>, ServiceError> {
+        if request.storage.as_str() == crate::keystore::idcard::store::STORAGE {
+            return Err(ServiceError::Unsupported(
+                "keys are not made on the ID card: its key generation command also erases the \
+                 card's keys, and Qoltanba never sends it (docs/idcard.md)"
+                    .into(),
+            ));
+        }
         if !request.storage.is_file() && !self.tokens.knows(&request.storage) {
             return Err(ServiceError::StorageUnknown);
         }

@@ -137,6 +137,10 @@ async fn a_portal_gets_a_request_then_installs_the_certificate_through_the_api()
     let daemon = Daemon::start_with(&answers, &[], None);
     let mut client = daemon.client(Some("https://nca.pki.gov.kz")).await;
 
+    let card = basics("generateCsr", json!({"storage":"AKKZIDCardStore","subjectDn":SUBJECT}));
+    let refused = client.call_json(&card).await;
+    assert_eq!(refused["code"], "NOT_SUPPORTED", "{refused}");
+    assert!(daemon.seen().is_empty(), "no dialog for it");
     let request = basics(
         "generateCsr",
         json!({"storage":"PKCS12","subjectDn":SUBJECT,
