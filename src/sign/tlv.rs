@@ -34,18 +34,7 @@ pub fn tag(tlv: &[u8]) -> Result<u8, SignError> {
 
 /// A TLV with the identifier octet `tag` around `content`, with a DER length.
 pub fn encode(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|b| **b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
+    crate::crypto::der_build::tlv(tag, content)
 }
 
 /// A TLV around the concatenation of `parts`.

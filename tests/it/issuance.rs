@@ -255,52 +255,7 @@ async fn an_rsa_key_made_on_softhsm_gets_its_certificate_and_signs_through_the_a
     );
     assert!(ok, "{text}");
     assert!(text.contains("1.2.398.3.3.5") && text.contains("token@example.kz"), "{text}");
-    let (ok, text) = run(
-        "openssl",
-        &["req", "-inform", "DER", "-in", &file("req.der"), "-out", &file("req.pem")],
-    );
-    assert!(ok, "{text}");
-    let (ok, text) = run(
-        "openssl",
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &file("ca.key"),
-            "-out",
-            &file("ca.pem"),
-            "-subj",
-            "/CN=Qoltanba RSA test CA",
-            "-days",
-            "30",
-        ],
-    );
-    assert!(ok, "{text}");
-    let (ok, text) = run(
-        "openssl",
-        &[
-            "x509",
-            "-req",
-            "-in",
-            &file("req.pem"),
-            "-CA",
-            &file("ca.pem"),
-            "-CAkey",
-            &file("ca.key"),
-            "-set_serial",
-            "7",
-            "-days",
-            "30",
-            "-copy_extensions",
-            "copyall",
-            "-out",
-            &file("cert.pem"),
-        ],
-    );
-    assert!(ok, "{text}");
+    openssl_ca_issues(dir, "7");
 
     let cert = std::fs::read_to_string(dir.join("cert.pem")).expect("cert");
     let reply = client.call_json(&basics("importCertificate", json!({"certificate": cert}))).await;
@@ -391,13 +346,24 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
         ],
     );
     assert!(ok, "{text}");
-    let (ok, text) = run(
-        "openssl",
-        &["req", "-inform", "DER", "-in", &file("req.der"), "-out", &file("req.pem")],
+    openssl_ca_issues(dir.path(), "9");
+    let installed = qoltanba(&["install-cert", &file("cert.pem"), "--password-env", "TOKEN_PIN"]);
+    assert!(installed.status.success(), "{}", said(&installed));
+    assert!(
+        said(&installed).contains(&format!("installed: {STORE} token")),
+        "{}",
+        said(&installed)
     );
-    assert!(ok, "{text}");
-    let (ok, text) = run(
-        "openssl",
+    let listed = qoltanba(&["keys", "--store", STORE]);
+    assert!(said(&listed).contains("CN=CLI TOKEN"), "{}", said(&listed));
+}
+
+/// openssl as the CA: a self-signed RSA CA (`ca.pem`, `ca.key` in `dir`) issues `cert.pem` for
+/// the request `req.der`, copying its extensions.
+fn openssl_ca_issues(dir: &Path, serial: &str) {
+    let file = |name: &str| dir.join(name).to_str().expect("path").to_string();
+    let steps: [&[&str]; 3] = [
+        &["req", "-inform", "DER", "-in", &file("req.der"), "-out", &file("req.pem")],
         &[
             "req",
             "-x509",
@@ -409,14 +375,10 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
             "-out",
             &file("ca.pem"),
             "-subj",
-            "/CN=CLI test CA",
+            "/CN=Qoltanba RSA test CA",
             "-days",
             "30",
         ],
-    );
-    assert!(ok, "{text}");
-    let (ok, text) = run(
-        "openssl",
         &[
             "x509",
             "-req",
@@ -427,21 +389,17 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
             "-CAkey",
             &file("ca.key"),
             "-set_serial",
-            "9",
+            serial,
             "-days",
             "30",
+            "-copy_extensions",
+            "copyall",
             "-out",
             &file("cert.pem"),
         ],
-    );
-    assert!(ok, "{text}");
-    let installed = qoltanba(&["install-cert", &file("cert.pem"), "--password-env", "TOKEN_PIN"]);
-    assert!(installed.status.success(), "{}", said(&installed));
-    assert!(
-        said(&installed).contains(&format!("installed: {STORE} token")),
-        "{}",
-        said(&installed)
-    );
-    let listed = qoltanba(&["keys", "--store", STORE]);
-    assert!(said(&listed).contains("CN=CLI TOKEN"), "{}", said(&listed));
+    ];
+    for args in steps {
+        let (ok, text) = run("openssl", args);
+        assert!(ok, "openssl {args:?}: {text}");
+    }
 }

@@ -18,13 +18,13 @@ use crate::ui::i18n::{fill, text, Locale, Msg};
 /// The PKCS#12 storage name.
 const FILE_STORE: &str = "PKCS12";
 /// Warning background for an untrusted or first-seen origin.
-const WARNING: Color32 = Color32::from_rgb(0xff, 0xd0, 0x4a);
+pub(super) const WARNING: Color32 = Color32::from_rgb(0xff, 0xd0, 0x4a);
 /// Background for a trusted origin.
-const TRUSTED: Color32 = Color32::from_rgb(0xd6, 0xf0, 0xda);
+pub(super) const TRUSTED: Color32 = Color32::from_rgb(0xd6, 0xf0, 0xda);
 /// Background for a known origin.
-const KNOWN: Color32 = Color32::from_rgb(0xe8, 0xe8, 0xe8);
+pub(super) const KNOWN: Color32 = Color32::from_rgb(0xe8, 0xe8, 0xe8);
 /// Text of problems and of invalid certificates.
-const ERROR: Color32 = Color32::from_rgb(0xb0, 0x00, 0x20);
+pub(super) const ERROR: Color32 = Color32::from_rgb(0xb0, 0x00, 0x20);
 
 /// The window title, e.g. "Qoltanba — запрос подписи" (tests find the window by "Qoltanba").
 pub fn title(locale: Locale) -> String {
@@ -34,10 +34,20 @@ pub fn title(locale: Locale) -> String {
 /// Runs the dialog until the user answers and the daemon says done (or stdin closes).
 pub fn run(request: DialogRequest, incoming: Receiver<ToDialog>) -> Result<(), String> {
     let locale = request.locale;
+    open_window(locale, [640.0, 680.0], move || Dialog::new(request, incoming))
+}
+
+/// Opens a dialog window of `size` with `app` in it, as every Qoltanba dialog looks: the title
+/// tests find it by, always on top, centred, light, with the fonts of every language.
+pub(super) fn open_window<A: eframe::App + 'static>(
+    locale: Locale,
+    size: [f32; 2],
+    app: impl FnOnce() -> A + 'static,
+) -> Result<(), String> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(title(locale))
-            .with_inner_size([640.0, 680.0])
+            .with_inner_size(size)
             .with_min_inner_size([420.0, 360.0])
             .with_always_on_top()
             .with_active(true),
@@ -50,7 +60,7 @@ pub fn run(request: DialogRequest, incoming: Receiver<ToDialog>) -> Result<(), S
         Box::new(move |cc| {
             cc.egui_ctx.set_visuals(egui::Visuals::light());
             super::fonts::install(&cc.egui_ctx);
-            Ok(Box::new(Dialog::new(request, incoming)))
+            Ok(Box::new(app()))
         }),
     )
     .map_err(|e| e.to_string())

@@ -18,28 +18,12 @@ use super::secret_text::SecretText;
 use super::wire::{self, IssueKind, IssueRequest, RetryView, Standing, ToDialog};
 use crate::ui::i18n::{text, Msg};
 
-const ERROR: Color32 = Color32::from_rgb(0xb0, 0x00, 0x20);
+use super::dialog::{ERROR, KNOWN, TRUSTED, WARNING};
 
 /// Runs the key dialog until the user answers and the daemon says done (or stdin closes).
 pub fn run(request: IssueRequest, incoming: Receiver<ToDialog>) -> Result<(), String> {
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title(super::dialog::title(request.locale))
-            .with_inner_size([560.0, 460.0])
-            .with_always_on_top()
-            .with_active(true),
-        centered: true,
-        ..Default::default()
-    };
-    eframe::run_native(
-        "qoltanba-key",
-        options,
-        Box::new(move |cc| {
-            super::fonts::install(&cc.egui_ctx);
-            Ok(Box::new(IssueDialog::new(request, incoming)))
-        }),
-    )
-    .map_err(|e| e.to_string())
+    let locale = request.locale;
+    super::dialog::open_window(locale, [560.0, 480.0], move || IssueDialog::new(request, incoming))
 }
 
 /// What the user typed, checked before it is sent: the problem to show, if any.
@@ -136,9 +120,9 @@ impl IssueDialog {
 
     fn header(&self, ui: &mut egui::Ui) {
         let (fill, note) = match self.request.standing {
-            Standing::Trusted => (Color32::from_rgb(0xd6, 0xf0, 0xda), self.t(Msg::Trusted)),
-            Standing::Known => (Color32::from_rgb(0xe8, 0xe8, 0xe8), self.t(Msg::NotTrusted)),
-            Standing::FirstSeen => (Color32::from_rgb(0xff, 0xd0, 0x4a), self.t(Msg::FirstSeen)),
+            Standing::Trusted => (TRUSTED, self.t(Msg::Trusted)),
+            Standing::Known => (KNOWN, self.t(Msg::NotTrusted)),
+            Standing::FirstSeen => (WARNING, self.t(Msg::FirstSeen)),
         };
         let origin =
             self.request.origin.clone().unwrap_or_else(|| self.t(Msg::LocalProgram).to_string());
