@@ -96,10 +96,25 @@ impl Wine {
         command
     }
 
-    /// Runs Windows' `reg` with `args`; it must succeed.
+    /// Runs Windows' `reg` with `args`; it must succeed. Wine's `reg.exe` has been seen to fail
+    /// now and then on a loaded machine (a CI run, once in many): a failure is tried again up to
+    /// twice, with its output kept for the message.
     fn reg(&self, args: &[&str]) {
-        let status = finish(self.command("reg").args(args), "wine reg");
-        assert!(status.success(), "reg {args:?}");
+        let mut said = String::new();
+        for attempt in 1..=3 {
+            let out = self.prefix.path().join("reg.out");
+            let file = std::fs::File::create(&out).expect("reg output file");
+            let err = file.try_clone().expect("reg output file");
+            let status =
+                finish(self.command("reg").args(args).stdout(file).stderr(err), "wine reg");
+            if status.success() {
+                return;
+            }
+            said = std::fs::read_to_string(&out).unwrap_or_default();
+            eprintln!("wine reg {args:?} failed (attempt {attempt}, {status}): {said}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("reg {args:?}: {said}");
     }
 
     /// Runs `qoltanba.exe ARGS` to its end: (success, stdout, stderr).
