@@ -203,6 +203,9 @@ impl Waiting {
         password: &SecretString,
     ) -> Result<NewRequest, IssuanceError> {
         check_password(password.expose_secret()).map_err(IssuanceError::PasswordRule)?;
+        // The note keeps the folder whole: a relative one would move with the daemon's
+        // working directory.
+        let folder = &std::path::absolute(folder).map_err(|e| io(folder, e))?;
         let curve = GostCurve::Tc26_512A;
         let (d, xy) = curve.generate()?;
         let spki = keys::subject_public_key_info(curve, &xy)?;
