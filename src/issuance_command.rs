@@ -109,16 +109,9 @@ fn new_password(env: Option<&str>) -> Result<SecretString, String> {
     if env.is_some() {
         return secret(env, "");
     }
-    let rule = "at least 6 characters, with Latin capital and small letters and digits";
-    let first = qoltanba::ui::tty::read_password(&format!("New password ({rule}): "))
-        .ok_or("no password given")?;
-    waiting::check_password(first.expose_secret()).map_err(|e| format!("the password: {e}"))?;
-    let second =
-        qoltanba::ui::tty::read_password("The same password again: ").ok_or("no password given")?;
-    match first.expose_secret() == second.expose_secret() {
-        true => Ok(first),
-        false => Err("the two passwords differ".into()),
-    }
+    let password = qoltanba::ui::tty::read_new_password()?;
+    waiting::check_password(password.expose_secret()).map_err(|e| format!("the password: {e}"))?;
+    Ok(password)
 }
 
 /// A request in PEM.

@@ -149,6 +149,8 @@ impl std::fmt::Debug for Waiting {
 
 /// A waiting key as its note says.
 struct Note {
+    /// The key identifier, and its hex (the files' names).
+    id: Vec<u8>,
     key_id: String,
     text: String,
 }
@@ -249,11 +251,8 @@ impl Waiting {
                 Destination::File(path)
             }
             Destination::Token { storage, serial } => {
-                let key = TokenKey {
-                    serial: serial.clone(),
-                    id: key_bytes(&note.key_id),
-                    spki: Vec::new(),
-                };
+                let key =
+                    TokenKey { serial: serial.clone(), id: note.id.clone(), spki: Vec::new() };
                 self.tokens.store_certificate(&storage, &key, secret, &certificate).map_err(
                     |e| match e {
                         crate::crypto::DeviceError::WrongPin(_) => IssuanceError::WrongPassword,
@@ -337,12 +336,13 @@ impl Waiting {
             .into_iter()
             .find_map(|certificate| {
                 let spki = &certificate.inner().tbs_certificate.subject_public_key_info;
-                let key_id = {
+                let id = {
                     use sha1::Digest as _;
-                    crate::crypto::hex(&sha1::Sha1::digest(spki.subject_public_key.raw_bytes()))
+                    sha1::Sha1::digest(spki.subject_public_key.raw_bytes()).to_vec()
                 };
+                let key_id = crate::crypto::hex(&id);
                 let text = std::fs::read_to_string(self.note_file(&key_id)).ok()?;
-                Some((certificate, Note { key_id, text }))
+                Some((certificate, Note { id, key_id, text }))
             })
             .ok_or(IssuanceError::NoWaitingKey)
     }
@@ -354,13 +354,6 @@ impl Waiting {
     fn note_file(&self, key_id: &str) -> PathBuf {
         self.dir.join(format!("{key_id}.txt"))
     }
-}
-
-/// The bytes of a key id in hex.
-fn key_bytes(hex: &str) -> Vec<u8> {
-    (0..hex.len() / 2)
-        .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The certificates of `input`: DER, PEM, or base64 of DER.

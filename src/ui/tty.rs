@@ -180,22 +180,16 @@ impl Prompter for TtyPrompter {
         else {
             return KeyAnswer::Cancel;
         };
-        let rule = i18n::text(i18n::Msg::NewPasswordRule, Locale::En);
-        let Some(first) = read_password(&format!("New password ({rule}): ")) else {
-            return KeyAnswer::Cancel;
-        };
-        let Some(second) = read_password("The same password again: ") else {
-            return KeyAnswer::Cancel;
-        };
-        if cancel.is_cancelled() {
-            return KeyAnswer::Cancel;
+        match read_new_password() {
+            Ok(password) if !cancel.is_cancelled() => {
+                KeyAnswer::Create { folder: PathBuf::from(folder), password }
+            }
+            Ok(_) => KeyAnswer::Cancel,
+            Err(why) => {
+                say(&format!("{why}."));
+                KeyAnswer::Cancel
+            }
         }
-        use secrecy::ExposeSecret as _;
-        if first.expose_secret() != second.expose_secret() {
-            say("The two passwords differ.");
-            return KeyAnswer::Cancel;
-        }
-        KeyAnswer::Create { folder: PathBuf::from(folder), password: first }
     }
 
     fn install_certificate(
@@ -222,4 +216,17 @@ impl Prompter for TtyPrompter {
 /// A token storage name such as `AKKaztokenStore` (not a path).
 fn is_storage_name(text: &str) -> bool {
     text.starts_with("AK") && text.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// A new key's password, typed twice under the NCA's rule (which the caller checks); why not,
+/// when either is not given or the two differ.
+pub fn read_new_password() -> Result<SecretString, &'static str> {
+    use secrecy::ExposeSecret as _;
+    let rule = i18n::text(i18n::Msg::NewPasswordRule, Locale::En);
+    let first = read_password(&format!("New password ({rule}): ")).ok_or("no password given")?;
+    let second = read_password("The same password again: ").ok_or("no password given")?;
+    match first.expose_secret() == second.expose_secret() {
+        true => Ok(first),
+        false => Err("the two passwords differ"),
+    }
 }

@@ -80,20 +80,7 @@ async fn keygen_then_install_cert_gives_a_key_file_that_signs_through_the_api() 
     let ski = qoltanba::crypto::hex(&certificate.subject_key_id().expect("SKI"));
     let p12 = folder.join(format!("GOST512_{ski}.p12"));
     assert!(said(&installed).contains(&path(&p12)), "{}", said(&installed));
-    let (ok, text) = run(
-        "openssl",
-        &[
-            "pkcs12",
-            "-legacy",
-            "-info",
-            "-nokeys",
-            "-noout",
-            "-passin",
-            "pass:Qwerty12",
-            "-in",
-            &path(&p12),
-        ],
-    );
+    let (ok, text) = openssl_reads_p12(&p12);
     assert!(ok && text.contains("MAC: sha1, Iteration 1024"), "{text}");
 
     // A daemon trusting the test CA signs with the new key; the GOST engine checks it.
@@ -194,20 +181,7 @@ async fn a_portal_gets_a_request_then_installs_the_certificate_through_the_api()
     let p12 = folder.join(format!("GOST512_{ski}.p12"));
     assert_eq!(seen[2]["destination"], json!(p12));
     assert_eq!(seen[3]["retry"], "Wrong password. Try again.", "{seen:?}");
-    let (ok, text) = run(
-        "openssl",
-        &[
-            "pkcs12",
-            "-legacy",
-            "-info",
-            "-nokeys",
-            "-noout",
-            "-passin",
-            "pass:Qwerty12",
-            "-in",
-            p12.to_str().expect("path"),
-        ],
-    );
+    let (ok, text) = openssl_reads_p12(&p12);
     assert!(ok, "{text}");
 
     // Installed once: the same certificate again is for no waiting key.
@@ -402,4 +376,11 @@ fn openssl_ca_issues(dir: &Path, serial: &str) {
         let (ok, text) = run("openssl", args);
         assert!(ok, "openssl {args:?}: {text}");
     }
+}
+
+/// `openssl pkcs12 -legacy -info` of `p12` with the password `Qwerty12`: (success, output).
+fn openssl_reads_p12(p12: &Path) -> (bool, String) {
+    let p12 = p12.to_str().expect("path");
+    let args = ["pkcs12", "-legacy", "-info", "-nokeys", "-noout", "-passin", "pass:Qwerty12"];
+    run("openssl", &[&args[..], &["-in", p12]].concat())
 }

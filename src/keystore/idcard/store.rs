@@ -82,7 +82,11 @@ impl IdCardStores {
     /// The first ID card in a reader, connected, its key directory selected; cards with a
     /// known ATR are tried first.
     fn card(&self) -> Result<Card, DeviceError> {
-        let mut cards = self.readers.cards().map_err(device)?;
+        self.card_among(self.readers.cards().map_err(device)?)
+    }
+
+    /// The first ID card among the readers `cards`, as [`Self::card`].
+    fn card_among(&self, mut cards: Vec<Present>) -> Result<Card, DeviceError> {
         cards.sort_by_key(|c| !pcsc::known_atr(&c.atr));
         let mut in_use = false;
         for present in cards {
@@ -151,8 +155,9 @@ impl TokenStores for IdCardStores {
     fn present(&self) -> Vec<StorageName> {
         // A known ATR is enough (the card may be held by a request signing now); another
         // card is asked whether it has the key directory.
-        let known = self.readers.cards().is_ok_and(|c| c.iter().any(|c| pcsc::known_atr(&c.atr)));
-        let found = known || self.card().is_ok();
+        let Ok(cards) = self.readers.cards() else { return Vec::new() };
+        let known = cards.iter().any(|c| pcsc::known_atr(&c.atr));
+        let found = known || self.card_among(cards).is_ok();
         found.then(|| StorageName::parse(STORAGE).ok()).flatten().into_iter().collect()
     }
 
