@@ -126,9 +126,12 @@ pub enum Command {
         #[arg(long)]
         email: Option<String>,
         /// Where the key is made: `PKCS12` (a folder) or a token storage name such as
-        /// `AKKaztokenStore` (an RSA-2048 key made by the token).
+        /// `AKKaztokenStore` (a key made by the token).
         #[arg(long, default_value = "PKCS12")]
         store: String,
+        /// The kind of key: GOST-2015-512 (the NCA's), or RSA-2048 on a token that makes it.
+        #[arg(long, value_enum, default_value_t = KeyKind::Gost512)]
+        algorithm: KeyKind,
         /// The folder the key file goes to once its certificate is installed (`PKCS12`).
         #[arg(long)]
         folder: Option<PathBuf>,
@@ -273,4 +276,13 @@ pub enum Format {
     Cms,
     /// Enveloped XMLDSig.
     Xml,
+}
+
+/// The kinds of key `keygen` makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyKind {
+    /// GOST 34.10-2015 512 (TC26 512 A) with Streebog-512.
+    Gost512,
+    /// RSA-2048 with SHA-256 (tokens only).
+    Rsa2048,
 }

@@ -3,8 +3,8 @@
 //! request to a file and keeps the key, encrypted with the new password, in the data
 //! directory's `waiting` folder; `install-cert` installs the certificate the NCA issued for it
 //! as `GOST512_<id>.p12` in the folder named at `keygen`. With `--store` naming a token, the
-//! token makes an RSA-2048 key and `install-cert` writes the certificate next to it. Must not:
-//! print a password or PIN.
+//! token makes the key (GOST-2015-512, or RSA-2048 with `--algorithm rsa2048`) and
+//! `install-cert` writes the certificate next to it. Must not: print a password or PIN.
 
 use std::path::Path;
 
@@ -13,6 +13,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use std::sync::Arc;
 
 use qoltanba::crypto::csr::RequestFields;
+use qoltanba::crypto::SignatureAlgorithm;
 use qoltanba::keystore::waiting::{self, Destination, Waiting};
 use qoltanba::keystore::{StorageName, TokenStores};
 use qoltanba::platform::paths::Paths;
@@ -25,6 +26,8 @@ pub struct KeygenRequest<'a> {
     pub email: Option<&'a str>,
     /// The storage name.
     pub store: &'a str,
+    /// The kind of key.
+    pub algorithm: SignatureAlgorithm,
     /// The folder of the key file (file stores).
     pub folder: Option<&'a Path>,
     /// Where the request goes.
@@ -47,6 +50,7 @@ pub fn keygen(waiting: &Waiting, request: &KeygenRequest<'_>) -> Result<(), Stri
         storage: store.to_string(),
         folder: None,
     };
+    waiting.can_make(&store, request.algorithm).map_err(|e| e.to_string())?;
     let made = match store.is_file() {
         true => {
             let folder = request.folder.ok_or("--folder is needed for a key file (PKCS12)")?;
@@ -56,7 +60,7 @@ pub fn keygen(waiting: &Waiting, request: &KeygenRequest<'_>) -> Result<(), Stri
         }
         false => {
             let pin = secret(request.password_env, "PIN of the token: ")?;
-            waiting.new_token_key(&fields, &store, &pin)
+            waiting.new_token_key(&fields, &store, &pin, request.algorithm)
         }
     }
     .map_err(|e| e.to_string())?;

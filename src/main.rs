@@ -9,8 +9,9 @@ use std::sync::Arc;
 use clap::Parser as _;
 use secrecy::SecretString;
 
-use qoltanba::cli::{Cli, Command, Format, IdcardAction, RunArgs, SignArgs};
+use qoltanba::cli::{self, Cli, Command, Format, IdcardAction, RunArgs, SignArgs};
 use qoltanba::config::Settings;
+use qoltanba::crypto::SignatureAlgorithm;
 use qoltanba::daemon::{self, Parts};
 use qoltanba::keystore::{KeyEntry, KeyStore, Pkcs12Store, StorageName};
 use qoltanba::platform::clock::Clock;
@@ -78,7 +79,7 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
             commands::policy(&paths, &settings, &config)
         }
         Command::Cert { action } => commands::cert(&paths, action),
-        Command::Keygen { subject, email, store, folder, out, password_env } => {
+        Command::Keygen { subject, email, store, algorithm, folder, out, password_env } => {
             let tokens = issuance_tokens(&paths, &settings)?;
             issuance_command::keygen(
                 &issuance_command::waiting(&paths, tokens),
@@ -86,6 +87,10 @@ fn start(cli: Cli) -> Result<ExitCode, Failure> {
                     subject: &subject,
                     email: email.as_deref(),
                     store: &store,
+                    algorithm: match algorithm {
+                        cli::KeyKind::Gost512 => SignatureAlgorithm::Gost2015_512,
+                        cli::KeyKind::Rsa2048 => SignatureAlgorithm::RsaSha256,
+                    },
                     folder: folder.as_deref(),
                     out: &out,
                     password_env: password_env.as_deref(),

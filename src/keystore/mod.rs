@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::crypto::{Certificate, DeviceError, Signer};
+use crate::crypto::{Certificate, DeviceError, SignatureAlgorithm, Signer};
 
 /// One key of a store, as the key chooser shows it.
 #[derive(Debug, Clone)]
@@ -112,22 +112,32 @@ pub trait TokenStores: Send + Sync {
         None
     }
 
-    /// Makes an RSA-2048 key pair on the first token of `storage`, labelled `label`.
+    /// The kinds of key the first token of `storage` can make now, read without a PIN:
+    /// [`SignatureAlgorithm::Gost2015_512`] for TC26 512 A keys, [`SignatureAlgorithm::RsaSha256`]
+    /// for RSA-2048 ones.
+    fn key_algorithms(&self, _storage: &StorageName) -> Vec<SignatureAlgorithm> {
+        Vec::new()
+    }
+
+    /// Makes a key pair for `algorithm` on the first token of `storage`, labelled `label`.
     fn generate_key(
         &self,
         _storage: &StorageName,
         _pin: &SecretString,
         _label: &str,
+        _algorithm: SignatureAlgorithm,
     ) -> Result<TokenKey, DeviceError> {
         Err(DeviceError::MechanismUnsupported("key generation on this store".into()))
     }
 
-    /// Signs `message` (RSA with SHA-256) with the key `key` made by [`Self::generate_key`].
+    /// Signs `message` with `algorithm` (the one the key was made for) and the key `key` made
+    /// by [`Self::generate_key`].
     fn sign_message(
         &self,
         _storage: &StorageName,
         _key: &TokenKey,
         _pin: &SecretString,
+        _algorithm: SignatureAlgorithm,
         _message: &[u8],
     ) -> Result<Vec<u8>, DeviceError> {
         Err(DeviceError::MechanismUnsupported("signing a request on this store".into()))
@@ -218,13 +228,18 @@ impl TokenStores for TokenChain {
         self.first(storage).ok()?.notice(storage)
     }
 
+    fn key_algorithms(&self, storage: &StorageName) -> Vec<SignatureAlgorithm> {
+        self.first(storage).map(|s| s.key_algorithms(storage)).unwrap_or_default()
+    }
+
     fn generate_key(
         &self,
         storage: &StorageName,
         pin: &SecretString,
         label: &str,
+        algorithm: SignatureAlgorithm,
     ) -> Result<TokenKey, DeviceError> {
-        self.first(storage)?.generate_key(storage, pin, label)
+        self.first(storage)?.generate_key(storage, pin, label, algorithm)
     }
 
     fn sign_message(
@@ -232,9 +247,10 @@ impl TokenStores for TokenChain {
         storage: &StorageName,
         key: &TokenKey,
         pin: &SecretString,
+        algorithm: SignatureAlgorithm,
         message: &[u8],
     ) -> Result<Vec<u8>, DeviceError> {
-        self.first(storage)?.sign_message(storage, key, pin, message)
+        self.first(storage)?.sign_message(storage, key, pin, algorithm, message)
     }
 
     fn store_certificate(

@@ -61,6 +61,9 @@ pub enum IssuanceError {
     /// The written file did not open again.
     #[error("the new key file does not open: {0}")]
     Store(#[from] KeyStoreError),
+    /// The store cannot make the kind of key asked for.
+    #[error("{0}")]
+    CannotMake(String),
 }
 
 /// The NCA's password rule for new keys (`kz-issuance.md` §1): at least 6 characters, with a
@@ -172,21 +175,57 @@ impl Waiting {
         Self { dir, tokens }
     }
 
-    /// A new RSA-2048 key on the first token of `storage` (made by the token, opened with
-    /// `pin`), and its request signed on the token.
+    /// Whether `storage` can make a key for `algorithm`, asked before any password or PIN: a
+    /// key file holds GOST-2015-512 only; a token makes what its mechanisms allow (read without
+    /// a PIN), and an absent one says so.
+    pub fn can_make(
+        &self,
+        storage: &StorageName,
+        algorithm: SignatureAlgorithm,
+    ) -> Result<(), IssuanceError> {
+        let kind = match algorithm {
+            SignatureAlgorithm::Gost2015_512 => "GOST-2015-512",
+            SignatureAlgorithm::RsaSha256 => "RSA-2048",
+            other => return Err(IssuanceError::CannotMake(format!("no {other:?} keys are made"))),
+        };
+        if storage.is_file() {
+            return match algorithm {
+                SignatureAlgorithm::Gost2015_512 => Ok(()),
+                _ => Err(IssuanceError::CannotMake(format!(
+                    "a key file holds a GOST-2015-512 key; {kind} keys are made on tokens"
+                ))),
+            };
+        }
+        let can = self.tokens.key_algorithms(storage);
+        if can.contains(&algorithm) {
+            return Ok(());
+        }
+        if can.is_empty() && !self.tokens.present().contains(storage) {
+            return Err(IssuanceError::Device(crate::crypto::DeviceError::NotPresent));
+        }
+        Err(IssuanceError::CannotMake(format!(
+            "the token in {storage} cannot make {kind} keys: its PKCS#11 module offers no such key \
+             generation mechanism"
+        )))
+    }
+
+    /// A new key for `algorithm` (GOST-2015-512 or RSA-2048) on the first token of `storage`
+    /// (made by the token, opened with `pin`), and its request signed on the token.
     pub fn new_token_key(
         &self,
         fields: &RequestFields,
         storage: &StorageName,
         pin: &SecretString,
+        algorithm: SignatureAlgorithm,
     ) -> Result<NewRequest, IssuanceError> {
         let label = format!("Qoltanba {}", fields.subject.chars().take(40).collect::<String>());
-        let key = self.tokens.generate_key(storage, pin, &label)?;
+        let key = self.tokens.generate_key(storage, pin, &label, algorithm)?;
         let fields = RequestFields { storage: storage.to_string(), folder: None, ..fields.clone() };
         let sign = |info: &[u8]| {
-            self.tokens.sign_message(storage, &key, pin, info).map_err(CryptoError::from)
+            let signature = self.tokens.sign_message(storage, &key, pin, algorithm, info);
+            signature.map_err(CryptoError::from)
         };
-        let request = csr::build(&fields, &key.spki, SignatureAlgorithm::RsaSha256, sign)?;
+        let request = csr::build(&fields, &key.spki, algorithm, sign)?;
         let key_id = crate::crypto::hex(&key.id);
         std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
         let note =

@@ -4,7 +4,9 @@
 //!
 //! - `generateCsr`: `{"storage":"PKCS12","subjectDn":"CN=…,SERIALNUMBER=IIN…,C=KZ",
 //!   "email":"…","locale":"ru"}`; `storageName` is read for `storage` and `subject` for
-//!   `subjectDn`, as NCALayer's other methods name them so.
+//!   `subjectDn`, as NCALayer's other methods name them so. `"algorithm"` may ask for the kind
+//!   of key: `GOST512` (the default; also `GOST2015_512`, `ECGOST3410-2015-512`) or `RSA2048`
+//!   (also `RSA`), read case-insensitively without `-` and `_`.
 //! - `importCertificate`: `{"certificate":"MII… (base64 DER or PEM, maybe with its chain)",
 //!   "locale":"ru"}`; `certificates` (a list) is read too.
 //!
@@ -13,12 +15,13 @@
 
 use serde_json::{Map, Value};
 
+use crate::crypto::SignatureAlgorithm;
 use crate::keystore::StorageName;
 use crate::service::issuance::NewKey;
 
 /// The keys each method reads.
-const NEW_KEY_ARGS: [&str; 6] =
-    ["storage", "storageName", "subjectDn", "subject", "email", "locale"];
+const NEW_KEY_ARGS: [&str; 7] =
+    ["storage", "storageName", "subjectDn", "subject", "email", "locale", "algorithm"];
 const CERTIFICATE_ARGS: [&str; 3] = ["certificate", "certificates", "locale"];
 
 /// `generateCsr`'s arguments.
@@ -34,7 +37,19 @@ pub fn new_key(args: &Map<String, Value>) -> Result<NewKey, String> {
         subject: subject.to_string(),
         email: text(args, &["email"]).filter(|e| !e.is_empty()).map(str::to_string),
         locale: text(args, &["locale"]).map(str::to_string),
+        algorithm: text(args, &["algorithm"]).map(key_algorithm).transpose()?,
     })
+}
+
+/// The kind of key a `generateCsr` names.
+fn key_algorithm(name: &str) -> Result<SignatureAlgorithm, String> {
+    let bare: String =
+        name.chars().filter(|c| !matches!(c, '-' | '_')).collect::<String>().to_uppercase();
+    match bare.as_str() {
+        "GOST512" | "GOST2015512" | "ECGOST34102015512" => Ok(SignatureAlgorithm::Gost2015_512),
+        "RSA" | "RSA2048" => Ok(SignatureAlgorithm::RsaSha256),
+        _ => Err(format!("algorithm: {name:?} is not GOST512 or RSA2048")),
+    }
 }
 
 /// `importCertificate`'s arguments: the certificate bytes as given (base64 or PEM text; a list
@@ -65,5 +80,37 @@ fn log_unknown(method: &str, args: &Map<String, Value>, known: &[&str]) {
         args.keys().map(String::as_str).filter(|k| !known.contains(k)).collect();
     if !unknown.is_empty() {
         tracing::info!(method, ?unknown, "arguments not understood (names only)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn args(value: Value) -> Map<String, Value> {
+        value.as_object().expect("an object").clone()
+    }
+
+    #[test]
+    fn the_kind_of_key_is_read_by_its_usual_names() {
+        let base = json!({"storage": "AKKaztokenStore", "subjectDn": "CN=A"});
+        assert_eq!(new_key(&args(base.clone())).expect("read").algorithm, None);
+        for (name, algorithm) in [
+            ("GOST512", SignatureAlgorithm::Gost2015_512),
+            ("gost2015_512", SignatureAlgorithm::Gost2015_512),
+            ("ECGOST3410-2015-512", SignatureAlgorithm::Gost2015_512),
+            ("RSA", SignatureAlgorithm::RsaSha256),
+            ("rsa-2048", SignatureAlgorithm::RsaSha256),
+        ] {
+            let mut with = args(base.clone());
+            with.insert("algorithm".into(), json!(name));
+            assert_eq!(new_key(&with).expect(name).algorithm, Some(algorithm), "{name}");
+        }
+        let mut unknown = args(base);
+        unknown.insert("algorithm".into(), json!("DSA"));
+        let error = new_key(&unknown).expect_err("refused");
+        assert!(error.contains("GOST512 or RSA2048"), "{error}");
     }
 }

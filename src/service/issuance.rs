@@ -4,8 +4,10 @@
 //! (`keystore::waiting`), and the page gets the request. Later the page brings the certificate:
 //! it is matched to its waiting key before anyone is asked, the dialog shows what is installed
 //! where, and the key's password opens it; a wrong password is asked again and nothing is lost.
-//! A file store gets a GOST-2015-512 key; a token makes an RSA-2048 key itself, opened with its
-//! PIN, and the certificate is written next to it.
+//! A file store gets a GOST-2015-512 key; a token makes the key itself, opened with its PIN:
+//! GOST-2015-512 (the NCA's only kind since 2024), or RSA-2048 when the request asks for it; a
+//! token that cannot make the kind asked is refused before anyone is asked. The certificate is
+//! written next to the key.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use super::consent::{InstallAnswer, InstallPrompt, IssuanceRetry, KeyAnswer, KeyPrompt};
 use super::{Guest, Service, ServiceError};
 use crate::crypto::csr::RequestFields;
-use crate::crypto::DeviceError;
+use crate::crypto::{DeviceError, SignatureAlgorithm};
 use crate::keystore::waiting::{IssuanceError, Waiting};
 use crate::keystore::StorageName;
 
@@ -31,6 +33,9 @@ pub struct NewKey {
     pub email: Option<String>,
     /// The prompt's language (else the daemon's).
     pub locale: Option<String>,
+    /// The kind of key asked for (else GOST-2015-512): `Gost2015_512`, or `RsaSha256` for an
+    /// RSA-2048 key on a token.
+    pub algorithm: Option<SignatureAlgorithm>,
 }
 
 impl Service {
@@ -50,10 +55,15 @@ impl Service {
         if !request.storage.is_file() && !self.tokens.knows(&request.storage) {
             return Err(ServiceError::StorageUnknown);
         }
+        let waiting = self.waiting()?;
+        let algorithm = request.algorithm.unwrap_or(SignatureAlgorithm::Gost2015_512);
+        waiting.can_make(&request.storage, algorithm).map_err(|e| match e {
+            IssuanceError::Device(device) => ServiceError::Token(device),
+            other => ServiceError::CsrFailed(other.to_string()),
+        })?;
         // The subject is checked before anyone is asked.
         crate::crypto::csr::name(&request.subject)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
-        let waiting = self.waiting()?;
         let prompt = KeyPrompt {
             origin: guest.origin.clone(),
             trust: guest.standing.trust,
@@ -75,7 +85,7 @@ impl Service {
                         waiting.new_file_key(&fields, &folder, &password)
                     }
                     KeyAnswer::CreateOnToken(pin) if !prompt.storage.is_file() => {
-                        waiting.new_token_key(&fields, &prompt.storage, &pin)
+                        waiting.new_token_key(&fields, &prompt.storage, &pin, algorithm)
                     }
                     KeyAnswer::Create { .. } | KeyAnswer::CreateOnToken(_) => {
                         return Err(ServiceError::Dialog("the answer does not fit the store".into()))

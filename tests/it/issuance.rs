@@ -208,11 +208,17 @@ async fn an_rsa_key_made_on_softhsm_gets_its_certificate_and_signs_through_the_a
     let mut client = daemon.client(Some("https://nca.pki.gov.kz")).await;
 
     let subject = "CN=TOKEN TESTOV,SERIALNUMBER=IIN900101300124,C=KZ";
+    // SoftHSM2 makes no GOST keys: the NCA's kind (the default) is refused before any dialog.
+    let gost = json!({"storage": STORE, "subjectDn": subject});
+    let refused = client.call_json(&basics("generateCsr", gost)).await;
+    assert_eq!(refused["code"], "CSR_GENERATING_FAILURE", "{refused}");
+    assert!(refused["message"].as_str().is_some_and(|m| m.contains("GOST-2015-512")), "{refused}");
+    assert!(daemon.seen().is_empty(), "no dialog for it");
     let reply = client
         .call_json(&basics(
             "generateCsr",
             json!({"storage": STORE, "subjectDn": subject,
-            "email": "token@example.kz"}),
+            "email": "token@example.kz", "algorithm": "RSA2048"}),
         ))
         .await;
     let der = unb64(reply["body"]["result"].as_str().unwrap_or_else(|| panic!("{reply}")));
@@ -293,10 +299,19 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
             .output()
             .expect("qoltanba runs")
     };
+    let gost = ["keygen", "--store", STORE, "--subject", "CN=CLI", "--out", &file("no.der")];
+    let refused = qoltanba(&gost);
+    assert!(!refused.status.success());
+    assert!(said(&refused).contains("cannot make GOST-2015-512 keys"), "{}", said(&refused));
+    let file_rsa = ["keygen", "--algorithm", "rsa2048", "--subject", "CN=CLI", "--out", "x.der"];
+    let refused = qoltanba(&file_rsa);
+    assert!(said(&refused).contains("RSA-2048 keys are made on tokens"), "{}", said(&refused));
     let made = qoltanba(&[
         "keygen",
         "--store",
         STORE,
+        "--algorithm",
+        "rsa2048",
         "--subject",
         "CN=CLI TOKEN,C=KZ",
         "--out",
@@ -330,6 +345,142 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
     );
     let listed = qoltanba(&["keys", "--store", STORE]);
     assert!(said(&listed).contains("CN=CLI TOKEN"), "{}", said(&listed));
+}
+
+#[tokio::test]
+async fn a_gost_key_made_on_a_gost_token_gets_its_certificate_and_signs_through_the_api() {
+    use crate::softhsm::{self, SoftHsm, PIN, STORE};
+    if !softhsm::available() {
+        return;
+    }
+    let hsm = SoftHsm::new();
+    let (module, keys) = gost_token(&hsm);
+    let ca = TestCa::new("Qoltanba GOST token test CA");
+    let ca_file = hsm.dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.certificate.pem()).expect("write");
+    let config = format!(
+        "{}[trust]\nnca_test = true\ninstall_local_ca = false\nextra_ca = [{:?}]\n\
+         [revocation]\ncheck = false\n",
+        softhsm::config(&module),
+        ca_file.to_str().expect("path")
+    );
+    let pin = json!({"approve": true, "store": STORE, "pin": PIN});
+    let (key, value) = hsm.env();
+    let env = [(key, value.as_str()), ("GOST_TOKEN_DIR", keys.to_str().expect("path"))];
+    let daemon = Daemon::process(&[pin.clone(), pin.clone(), pin], &env, Some(&config));
+    let mut client = daemon.client(Some("https://nca.pki.gov.kz")).await;
+
+    // The token makes the NCA's kind of key, the default.
+    let subject = "CN=ГОСТ ТОКЕН,SERIALNUMBER=IIN900101300125,C=KZ";
+    let reply = client
+        .call_json(&basics("generateCsr", json!({"storage": STORE, "subjectDn": subject})))
+        .await;
+    let der = unb64(reply["body"]["result"].as_str().unwrap_or_else(|| panic!("{reply}")));
+    // The key-store extension names the Kaztoken (1.2.398.3.3.5.2.2) and no folder.
+    let extension = [
+        0x06, 0x06, 0x2A, 0x83, 0x0E, 0x03, 0x03, 0x05, 0x04, 0x0C, 0x30, 0x0A, 0x06, 0x08, 0x2A,
+        0x83, 0x0E, 0x03, 0x03, 0x05, 0x02, 0x02,
+    ];
+    assert!(der.windows(extension.len()).any(|w| w == extension), "key-store extension");
+
+    // The test CA issues the certificate; the GOST engine checks the request's self-signature
+    // (made on the token) with the certified key.
+    let certificate = ca.issue(&der, 92).expect("the CA accepts the request");
+    let request = {
+        use der::Decode as _;
+        x509_cert::request::CertReq::from_der(&der).expect("a PKCS#10 request")
+    };
+    let info = der::Encode::to_der(&request.info).expect("info");
+    let signature = request.signature.raw_bytes();
+    let dir = daemon.dir.path();
+    oracle_verifies(dir, &certificate, &info, signature, "the request signed on the token");
+
+    let reply = client
+        .call_json(&basics("importCertificate", json!({"certificate": certificate.pem()})))
+        .await;
+    let ski = qoltanba::crypto::hex(&certificate.subject_key_id().expect("SKI"));
+    assert_eq!(reply["body"]["result"], json!(ski), "{reply}");
+
+    // OpenSC's pkcs11-tool sees the key as a token keeps it, and the certificate beside it.
+    let listing = pkcs11_objects(&module, &env);
+    assert!(listing.contains("Private Key Object; GOSTR3410-2012-512"), "{listing}");
+    assert!(listing.contains("never extractable"), "{listing}");
+    assert!(listing.contains("Certificate Object"), "{listing}");
+    assert_eq!(listing.matches(&format!("ID:         {ski}")).count(), 3, "{listing}");
+
+    // The key signs on the token through the API; the GOST engine accepts the signature.
+    let sign = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
+        "allowedStorages":[STORE],"format":"raw","data":"Z29zdCB0b2tlbg==",
+        "signingParams":{"decode":true,"outputCert":true},"signerParams":{"extKeyUsageOids":[]}}});
+    let reply = client.call_json(&sign).await;
+    let result = &reply["body"]["result"];
+    let signature = unb64(result["signatures"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
+    let signed_by = Certificate::from_der(&unb64(result["certificate"].as_str().expect("cert")))
+        .expect("certificate");
+    assert_eq!(signed_by, certificate);
+    oracle_verifies(dir, &certificate, b"gost token", &signature, "the token key");
+    // An RSA key is refused for a key file, before any dialog.
+    let rsa_file = json!({"storage": "PKCS12", "subjectDn": subject, "algorithm": "RSA"});
+    let refused = client.call_json(&basics("generateCsr", rsa_file)).await;
+    assert_eq!(refused["code"], "CSR_GENERATING_FAILURE", "{refused}");
+    assert_eq!(daemon.seen().len(), 3, "no dialog for it");
+}
+
+#[test]
+fn a_token_knowing_the_curve_by_its_kz_name_makes_a_key_from_the_command_line() {
+    use crate::softhsm::{self, SoftHsm, PIN, STORE};
+    if !softhsm::available() {
+        return;
+    }
+    let hsm = SoftHsm::new();
+    let (module, keys) = gost_token(&hsm);
+    let dir = hsm.dir.path();
+    let file = |name: &str| dir.join(name).to_str().expect("path").to_string();
+    std::fs::write(dir.join("config.toml"), softhsm::config(&module)).expect("config");
+    let (key, value) = hsm.env();
+    let keys = keys.to_str().expect("path");
+    let env = [(key, value.as_str()), ("GOST_TOKEN_DIR", keys), ("GOST_TOKEN_PARAMSET", "kz")];
+    let qoltanba = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
+        command.arg("--config").arg(file("config.toml")).arg("--data-dir").arg(file("data"));
+        command.args(args).envs(env).env("TOKEN_PIN", PIN).output().expect("qoltanba runs")
+    };
+    let subject = "CN=KZ CURVE,SERIALNUMBER=IIN900101300126,C=KZ";
+    let keygen = ["keygen", "--store", STORE, "--subject", subject, "--out", &file("req.der")];
+    let made = qoltanba(&[&keygen[..], &["--password-env", "TOKEN_PIN"]].concat());
+    assert!(made.status.success(), "{}", said(&made));
+    let listing = pkcs11_objects(&module, &env);
+    assert!(listing.contains("PARAMS OID: 060a2a830e030a0101020201"), "{listing}");
+
+    let ca = TestCa::new("Qoltanba GOST token test CA");
+    let certificate = ca.issue(&std::fs::read(dir.join("req.der")).expect("req"), 93);
+    std::fs::write(dir.join("cert.der"), certificate.expect("issued").der()).expect("write");
+    let installed = qoltanba(&["install-cert", &file("cert.der"), "--password-env", "TOKEN_PIN"]);
+    assert!(installed.status.success(), "{}", said(&installed));
+    let listed = qoltanba(&["keys", "--store", STORE]);
+    assert!(said(&listed).contains("CN=KZ CURVE"), "{}", said(&listed));
+}
+
+/// A SoftHSM2 token behind the GOST token double: the module, and the folder its GOST keys
+/// live in (`GOST_TOKEN_DIR`).
+fn gost_token(hsm: &crate::softhsm::SoftHsm) -> (std::path::PathBuf, std::path::PathBuf) {
+    hsm.init_token("gost");
+    let module = crate::softhsm::gost_token_module(hsm.dir.path());
+    let keys = hsm.dir.path().join("gost-keys");
+    std::fs::create_dir_all(&keys).expect("key dir");
+    (module, keys)
+}
+
+/// What OpenSC's `pkcs11-tool --list-objects` says of the token behind `module`, logged in.
+fn pkcs11_objects(module: &Path, env: &[(&str, &str)]) -> String {
+    let module = module.to_str().expect("path");
+    let pin = crate::softhsm::PIN;
+    let output = Command::new("pkcs11-tool")
+        .args(["--module", module, "--login", "--pin", pin, "--list-objects"])
+        .envs(env.iter().copied())
+        .output()
+        .expect("pkcs11-tool");
+    said(&output)
 }
 
 /// openssl as the CA: a self-signed RSA CA (`ca.pem`, `ca.key` in `dir`) issues `cert.pem` for

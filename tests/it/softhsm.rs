@@ -1,6 +1,7 @@
 //! SoftHSM2 for the token tests: a fresh token directory and `SOFTHSM2_CONF` per test, tokens
-//! made with `softhsm2-util`, keys written with `pkcs11-tool` (OpenSC), and the PIN-limit test
-//! double (`pin_limit.c`) compiled with `cc`. See `docs/tokens.md` for what is real.
+//! made with `softhsm2-util`, keys written with `pkcs11-tool` (OpenSC), and the test doubles
+//! compiled with `cc`: the PIN limit (`pin_limit.c`) and a GOST token (`gost_token.c`). See
+//! `docs/tokens.md` for what is real.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -190,13 +191,23 @@ impl rcgen::RemoteKeyPair for TokenKey {
 
 /// Compiles the PIN-limit double into `dir` and returns the module path.
 pub fn pin_limit_module(dir: &Path) -> PathBuf {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/pin_limit.c");
-    let module = dir.join("libpinlimit.so");
+    compile_module(dir, "pin_limit.c", "libpinlimit.so", &["-ldl"])
+}
+
+/// Compiles the GOST token double (`gost_token.c`, over SoftHSM2 and OpenSSL's GOST engine)
+/// into `dir` and returns the module path. Its keys live in `GOST_TOKEN_DIR`.
+pub fn gost_token_module(dir: &Path) -> PathBuf {
+    compile_module(dir, "gost_token.c", "libgosttoken.so", &["-ldl", "-lcrypto", "-lpthread"])
+}
+
+fn compile_module(dir: &Path, source: &str, name: &str, libraries: &[&str]) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it").join(source);
+    let module = dir.join(name);
     let output = Command::new("cc")
         .args(["-shared", "-fPIC", "-O1", "-o"])
         .arg(&module)
         .arg(&source)
-        .arg("-ldl")
+        .args(libraries)
         .output()
         .expect("cc");
     assert!(output.status.success(), "cc: {}", String::from_utf8_lossy(&output.stderr));

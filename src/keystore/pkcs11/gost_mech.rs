@@ -17,6 +17,13 @@
 //! The digest is given as the octets our hash produces (the octets `CKM_GOSTR3411*` return);
 //! the token reads them as the standard says. Not yet checked on a real GOST token
 //! (`docs/tokens.md`).
+//!
+//! Key generation (`docs/issuance.md`): `CKM_GOSTR3410_512_KEY_PAIR_GEN` = `0xD4321005` makes a
+//! `CKK_GOSTR3410_512` = `0xD4321003` pair on the curve named by `CKA_GOSTR3410_PARAMS`
+//! (0x250, the DER OID). Tokens of the TC26 family know the curve as
+//! id-tc26-gost-3410-12-512-paramSetA; a Kazakh token may know it by the KZ OID, so
+//! [`PARAMSETS`] tries both in that order. The public key's `CKA_VALUE` is x‖y little-endian
+//! (PKCS#11 v2.40 Current Mechanisms §2.50), which some tokens wrap in a DER OCTET STRING.
 
 use cryptoki_sys::CK_MECHANISM_TYPE;
 
@@ -26,6 +33,33 @@ use crate::crypto::{DeviceError, SignatureAlgorithm};
 pub const CKM_GOSTR3410: CK_MECHANISM_TYPE = 0x0000_1201;
 /// TC26 `CKM_GOSTR3410_512`: GOST R 34.10-2012 512-bit on a 64-byte digest.
 pub const CKM_GOSTR3410_512: CK_MECHANISM_TYPE = 0xD432_1006;
+
+/// TC26 `CKM_GOSTR3410_512_KEY_PAIR_GEN`: makes a GOST R 34.10-2012 512-bit key pair.
+pub const CKM_GOSTR3410_512_KEY_PAIR_GEN: CK_MECHANISM_TYPE = 0xD432_1005;
+/// TC26 `CKK_GOSTR3410_512`.
+pub const CKK_GOSTR3410_512: cryptoki_sys::CK_KEY_TYPE = 0xD432_1003;
+/// `CKA_GOSTR3410_PARAMS`: the DER OID of the key's curve.
+pub const CKA_GOSTR3410_PARAMS: cryptoki_sys::CK_ATTRIBUTE_TYPE = 0x250;
+/// `CKA_GOSTR3411_PARAMS`: the DER OID of the key's hash.
+pub const CKA_GOSTR3411_PARAMS: cryptoki_sys::CK_ATTRIBUTE_TYPE = 0x251;
+/// The names of the TC26 512 A curve (the NCA's keys, `kz-pki.md` §3) a token is asked for, in
+/// order: TC26 (id-tc26-gost-3410-12-512-paramSetA), then the KZ OID.
+pub const PARAMSETS: [&str; 2] = ["1.2.643.7.1.2.1.2.1", "1.2.398.3.10.1.1.2.2.1"];
+/// id-tc26-gost3411-12-512 (Streebog-512), the hash named beside the curve.
+pub const STREEBOG_512: &str = "1.2.643.7.1.1.2.3";
+
+/// The x‖y (little-endian, 128 bytes) of a GOST-512 public key's `CKA_VALUE`, bare or in a DER
+/// OCTET STRING.
+pub fn public_value(value: &[u8]) -> Result<Vec<u8>, DeviceError> {
+    match value {
+        [0x04, 0x81, 0x80, xy @ ..] if xy.len() == 128 => Ok(xy.to_vec()),
+        xy if xy.len() == 128 => Ok(xy.to_vec()),
+        _ => Err(DeviceError::Failed(format!(
+            "the token gave a {}-byte GOST-512 public key, 128 expected",
+            value.len()
+        ))),
+    }
+}
 
 /// Signs with a mechanism number on the key already chosen; the boundary the tests replace.
 pub trait GostMechanisms {
@@ -145,5 +179,14 @@ mod tests {
         assert_eq!(mechanism_for(SignatureAlgorithm::Gost2004), Some((0x1201, 64)));
         assert_eq!(mechanism_for(SignatureAlgorithm::RsaSha256), None);
         assert_eq!(pkcs11_to_kz(&[1, 2, 3, 4]), vec![4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn public_values_bare_or_wrapped() {
+        let xy: Vec<u8> = (0..128u8).collect();
+        assert_eq!(public_value(&xy).expect("bare"), xy);
+        assert_eq!(public_value(&[&[0x04, 0x81, 0x80][..], &xy].concat()).expect("wrapped"), xy);
+        assert!(public_value(&xy[..64]).is_err());
+        assert!(public_value(&[&[0x04, 0x81, 0x81][..], &xy, &[0]].concat()).is_err());
     }
 }

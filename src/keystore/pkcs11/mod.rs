@@ -2,7 +2,7 @@
 //! mechanisms): the module registry ([`registry`]), one worker thread per module
 //! ([`worker`]), the token operations ([`token`]), the store and signer the service uses
 //! ([`store`], [`signer`]), what each module has now for `qoltanba doctor` ([`survey`]) and the
-//! GOST mechanisms ([`gost_mech`], with the one raw call in
+//! GOST mechanisms ([`gost_mech`], with the two raw calls cryptoki cannot express in
 //! `raw`). The service sees only [`crate::keystore::TokenStores`]; no cryptoki type leaves this
 //! module. A PIN the user asked to remember is kept only in locked memory
 //! ([`crate::platform::locked`]); if memory cannot be locked it is not remembered. See
@@ -31,7 +31,7 @@ pub use signer::TokenSigner;
 pub use store::TokenStore;
 
 use super::{KeyEntry, KeyStore, StorageName, TokenStores};
-use crate::crypto::DeviceError;
+use crate::crypto::{DeviceError, SignatureAlgorithm};
 use crate::platform::locked::LockedSecrets;
 use store::KeyRef;
 use worker::Worker;
@@ -130,6 +130,14 @@ impl Pkcs11Tokens {
 }
 
 impl Pkcs11Tokens {
+    /// The first token of `storage` present now, with its worker: where new keys are made.
+    fn first_token(&self, storage: &StorageName) -> Option<(&Arc<Worker>, String)> {
+        self.workers(storage)
+            .ok()?
+            .iter()
+            .find_map(|w| Some((w, Self::tokens(w).into_iter().next()?)))
+    }
+
     /// The worker whose module has the token `serial` of `storage` now.
     fn worker_of(&self, storage: &StorageName, serial: &str) -> Result<&Arc<Worker>, DeviceError> {
         self.workers(storage)?
@@ -140,19 +148,23 @@ impl Pkcs11Tokens {
 }
 
 impl TokenStores for Pkcs11Tokens {
+    fn key_algorithms(&self, storage: &StorageName) -> Vec<SignatureAlgorithm> {
+        let Some((worker, serial)) = self.first_token(storage) else {
+            return Vec::new();
+        };
+        worker.run(move |m| token::key_algorithms(m, &serial)).unwrap_or_default()
+    }
+
     fn generate_key(
         &self,
         storage: &StorageName,
         pin: &SecretString,
         label: &str,
+        algorithm: SignatureAlgorithm,
     ) -> Result<super::TokenKey, DeviceError> {
-        let (worker, serial) = self
-            .workers(storage)?
-            .iter()
-            .find_map(|w| Some((w, Self::tokens(w).into_iter().next()?)))
-            .ok_or(DeviceError::NotPresent)?;
+        let (worker, serial) = self.first_token(storage).ok_or(DeviceError::NotPresent)?;
         let (s, p, l) = (serial.clone(), pin.clone(), label.to_string());
-        let made = worker.run(move |m| token::generate_rsa(m, &s, &p, &l))?;
+        let made = worker.run(move |m| token::generate(m, &s, &p, &l, algorithm))?;
         Ok(super::TokenKey { serial, id: made.id, spki: made.spki })
     }
 
@@ -161,21 +173,13 @@ impl TokenStores for Pkcs11Tokens {
         storage: &StorageName,
         key: &super::TokenKey,
         pin: &SecretString,
+        algorithm: SignatureAlgorithm,
         message: &[u8],
     ) -> Result<Vec<u8>, DeviceError> {
         let worker = self.worker_of(storage, &key.serial)?;
         let (serial, id, pin) = (key.serial.clone(), key.id.clone(), pin.clone());
         let payload = token::Payload::Message(message.to_vec());
-        worker.run(move |m| {
-            token::sign(
-                m,
-                &serial,
-                &id,
-                &pin,
-                crate::crypto::SignatureAlgorithm::RsaSha256,
-                &payload,
-            )
-        })
+        worker.run(move |m| token::sign(m, &serial, &id, &pin, algorithm, &payload))
     }
 
     fn store_certificate(

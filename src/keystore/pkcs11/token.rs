@@ -265,71 +265,202 @@ pub(crate) struct MadeKey {
     pub spki: Vec<u8>,
 }
 
-/// Makes an RSA-2048 key pair on the token (`CKM_RSA_PKCS_KEY_PAIR_GEN`, PKCS#11 v2.40 §5.14
-/// `C_GenerateKeyPair`; e = 65537): the private half a token object, private, sensitive and
-/// not extractable, able to sign; both halves under `CKA_ID` = the key identifier (SHA-1 of
-/// the RSAPublicKey, RFC 5280 §4.2.1.2 method 1), which names the certificate later.
-pub(crate) fn generate_rsa(
+/// The kinds of key the token can make (its mechanism list, no PIN needed): GOST-2015-512
+/// first, the NCA's only kind since 2024 (`kz-issuance.md` §1).
+pub(crate) fn key_algorithms(
+    module: &Module,
+    serial: &str,
+) -> Result<Vec<SignatureAlgorithm>, DeviceError> {
+    let slot = slot_of(module, serial)?;
+    let mechanisms =
+        module.ctx.get_mechanism_list(slot).map_err(|e| errors::map(e, Context::Listing))?;
+    let gost = makes_gost(module, slot);
+    let rsa = mechanisms.contains(&MechanismType::RSA_PKCS_KEY_PAIR_GEN);
+    Ok([(gost, SignatureAlgorithm::Gost2015_512), (rsa, SignatureAlgorithm::RsaSha256)]
+        .into_iter()
+        .filter_map(|(can, algorithm)| can.then_some(algorithm))
+        .collect())
+}
+
+/// Whether the token makes GOST-2015-512 key pairs. cryptoki leaves vendor-defined numbers out
+/// of its mechanism list, so the mechanism is asked for by number (`C_GetMechanismInfo`,
+/// PKCS#11 v2.40 §5.5), and it needs the raw call to be made.
+fn makes_gost(module: &Module, slot: Slot) -> bool {
+    let Ok(mechanism) =
+        MechanismType::new_vendor_defined(gost_mech::CKM_GOSTR3410_512_KEY_PAIR_GEN)
+    else {
+        return false;
+    };
+    let info = module.ctx.get_mechanism_info(slot, mechanism);
+    info.is_ok_and(|info| info.generate_key_pair()) && module.raw().is_some()
+}
+
+/// Makes a key pair for `algorithm` on the token (PKCS#11 v2.40 §5.14 `C_GenerateKeyPair`),
+/// labelled `label`: the private half a token object, private, sensitive and not extractable,
+/// able to sign; both halves under `CKA_ID` = the key identifier, which names the certificate
+/// later. GOST-2015-512 uses the TC26 vendor mechanism ([`gost_mech`]), RSA-2048
+/// `CKM_RSA_PKCS_KEY_PAIR_GEN` (e = 65537); a token without the mechanism is refused before
+/// anything is made.
+pub(crate) fn generate(
     module: &Module,
     serial: &str,
     pin: &SecretString,
     label: &str,
+    algorithm: SignatureAlgorithm,
 ) -> Result<MadeKey, DeviceError> {
-    use crate::crypto::der_build::{bits, null, oid, seq, unsigned};
     let slot = slot_of(module, serial)?;
     let session = module.ctx.open_rw_session(slot).map_err(|e| errors::map(e, Context::Signing))?;
     login(module, slot, &session, pin)?;
     let made = (|| {
         let mechanisms =
             module.ctx.get_mechanism_list(slot).map_err(|e| errors::map(e, Context::Signing))?;
-        if !mechanisms.contains(&MechanismType::RSA_PKCS_KEY_PAIR_GEN) {
-            return Err(DeviceError::MechanismUnsupported("CKM_RSA_PKCS_KEY_PAIR_GEN".into()));
-        }
-        let label = Attribute::Label(label.as_bytes().to_vec());
-        let public = [
-            Attribute::Token(true),
-            Attribute::Verify(true),
-            Attribute::ModulusBits(2048.into()),
-            Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
-            label.clone(),
-        ];
-        let private = [
-            Attribute::Token(true),
-            Attribute::Private(true),
-            Attribute::Sensitive(true),
-            Attribute::Extractable(false),
-            Attribute::Sign(true),
-            label,
-        ];
-        let (public_key, private_key) = session
-            .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
-            .map_err(|e| errors::map(e, Context::Signing))?;
-        let attributes = session
-            .get_attributes(public_key, &[AttributeType::Modulus, AttributeType::PublicExponent])
-            .map_err(|e| errors::map(e, Context::Signing))?;
-        let (mut n, mut e) = (Vec::new(), Vec::new());
-        for attribute in attributes {
-            match attribute {
-                Attribute::Modulus(value) => n = value,
-                Attribute::PublicExponent(value) => e = value,
-                _ => {}
+        let label = label.as_bytes();
+        let (public_key, private_key, made) = match algorithm {
+            SignatureAlgorithm::RsaSha256 => generate_rsa(&session, &mechanisms, label)?,
+            SignatureAlgorithm::Gost2015_512 => generate_gost(module, slot, &session, label)?,
+            other => {
+                return Err(DeviceError::MechanismUnsupported(format!("making {other:?} keys")))
             }
-        }
-        let rsa_public_key = seq(&[unsigned(&n), unsigned(&e)]);
-        let spki = seq(&[seq(&[oid("1.2.840.113549.1.1.1"), null()]), bits(&rsa_public_key)]);
-        let id = {
-            use sha1::Digest as _;
-            sha1::Sha1::digest(&rsa_public_key).to_vec()
         };
         for key in [public_key, private_key] {
             session
-                .update_attributes(key, &[Attribute::Id(id.clone())])
+                .update_attributes(key, &[Attribute::Id(made.id.clone())])
                 .map_err(|e| errors::map(e, Context::Signing))?;
         }
-        Ok(MadeKey { id, spki })
+        Ok(made)
     })();
     let _ = session.logout();
     made
+}
+
+/// The key pair's handles (public, private) and what names it.
+type Pair = (ObjectHandle, ObjectHandle, MadeKey);
+
+/// RSA-2048; the key identifier is the SHA-1 of the RSAPublicKey (RFC 5280 §4.2.1.2 method 1).
+fn generate_rsa(
+    session: &Session,
+    mechanisms: &[MechanismType],
+    label: &[u8],
+) -> Result<Pair, DeviceError> {
+    use crate::crypto::der_build::{bits, null, oid, seq, unsigned};
+    if !mechanisms.contains(&MechanismType::RSA_PKCS_KEY_PAIR_GEN) {
+        return Err(DeviceError::MechanismUnsupported("CKM_RSA_PKCS_KEY_PAIR_GEN".into()));
+    }
+    let label = Attribute::Label(label.to_vec());
+    let public = [
+        Attribute::Token(true),
+        Attribute::Verify(true),
+        Attribute::ModulusBits(2048.into()),
+        Attribute::PublicExponent(vec![0x01, 0x00, 0x01]),
+        label.clone(),
+    ];
+    let private = [
+        Attribute::Token(true),
+        Attribute::Private(true),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Sign(true),
+        label,
+    ];
+    let (public_key, private_key) = session
+        .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
+        .map_err(|e| errors::map(e, Context::Signing))?;
+    let attributes = session
+        .get_attributes(public_key, &[AttributeType::Modulus, AttributeType::PublicExponent])
+        .map_err(|e| errors::map(e, Context::Signing))?;
+    let (mut n, mut e) = (Vec::new(), Vec::new());
+    for attribute in attributes {
+        match attribute {
+            Attribute::Modulus(value) => n = value,
+            Attribute::PublicExponent(value) => e = value,
+            _ => {}
+        }
+    }
+    let rsa_public_key = seq(&[unsigned(&n), unsigned(&e)]);
+    let spki = seq(&[seq(&[oid("1.2.840.113549.1.1.1"), null()]), bits(&rsa_public_key)]);
+    let id = {
+        use sha1::Digest as _;
+        sha1::Sha1::digest(&rsa_public_key).to_vec()
+    };
+    Ok((public_key, private_key, MadeKey { id, spki }))
+}
+
+/// GOST-2015-512 on the TC26 512 A curve, through the raw call (cryptoki has no
+/// `CKA_GOSTR3410_PARAMS`); the curve is named as [`gost_mech::PARAMSETS`] lists, the next name
+/// tried only when the token refuses the parameters. The key identifier and the
+/// SubjectPublicKeyInfo are the NCA's (`kz-issuance.md` §3, §4).
+fn generate_gost(
+    module: &Module,
+    slot: Slot,
+    session: &Session,
+    label: &[u8],
+) -> Result<Pair, DeviceError> {
+    use super::raw::RawAttribute as A;
+    use crate::crypto::der_build::oid;
+    use crate::crypto::gost::{keys, GostCurve};
+    use cryptoki::error::RvError;
+    use cryptoki_sys::{
+        CKA_CLASS, CKA_EXTRACTABLE, CKA_KEY_TYPE, CKA_LABEL, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN,
+        CKA_TOKEN, CKA_VERIFY, CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
+    };
+    let name = "CKM_GOSTR3410_512_KEY_PAIR_GEN";
+    let raw = module.raw().filter(|_| makes_gost(module, slot)).ok_or_else(|| {
+        DeviceError::MechanismUnsupported(format!("{name}: this token makes no GOST-2015 keys"))
+    })?;
+    let kind = gost_mech::CKK_GOSTR3410_512;
+    let private = [
+        A::number(CKA_CLASS, CKO_PRIVATE_KEY),
+        A::number(CKA_KEY_TYPE, kind),
+        A::flag(CKA_TOKEN, true),
+        A::flag(CKA_PRIVATE, true),
+        A::flag(CKA_SENSITIVE, true),
+        A::flag(CKA_EXTRACTABLE, false),
+        A::flag(CKA_SIGN, true),
+        A::bytes(CKA_LABEL, label),
+    ];
+    let mut refused = None;
+    for paramset in gost_mech::PARAMSETS {
+        let public = [
+            A::number(CKA_CLASS, CKO_PUBLIC_KEY),
+            A::number(CKA_KEY_TYPE, kind),
+            A::flag(CKA_TOKEN, true),
+            A::flag(CKA_PRIVATE, false),
+            A::flag(CKA_VERIFY, true),
+            A::bytes(CKA_LABEL, label),
+            A::bytes(gost_mech::CKA_GOSTR3410_PARAMS, &oid(paramset)),
+            A::bytes(gost_mech::CKA_GOSTR3411_PARAMS, &oid(gost_mech::STREEBOG_512)),
+        ];
+        let mechanism = gost_mech::CKM_GOSTR3410_512_KEY_PAIR_GEN;
+        match raw.generate_key_pair(session.handle(), mechanism, &public, &private) {
+            Ok((public_key, private_key)) => {
+                let value = session
+                    .get_attributes(public_key, &[AttributeType::Value])
+                    .map_err(|e| errors::map(e, Context::Signing))?
+                    .into_iter()
+                    .find_map(|a| match a {
+                        Attribute::Value(value) => Some(value),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                let xy = gost_mech::public_value(&value)?;
+                let spki = keys::subject_public_key_info(GostCurve::Tc26_512A, &xy)
+                    .map_err(|e| DeviceError::Failed(e.to_string()))?;
+                let made = MadeKey { id: keys::key_identifier(&xy), spki };
+                return Ok((public_key, private_key, made));
+            }
+            Err(
+                rv @ (RvError::DomainParamsInvalid
+                | RvError::AttributeValueInvalid
+                | RvError::TemplateInconsistent),
+            ) => {
+                tracing::info!(paramset, %rv, "the token refused this name of the GOST curve");
+                refused = Some(rv);
+            }
+            Err(rv) => return Err(errors::map_rv(rv, Context::Signing, name)),
+        }
+    }
+    let rv = refused.unwrap_or(RvError::DomainParamsInvalid);
+    Err(DeviceError::MechanismUnsupported(format!("{name}: the TC26 512 A curve ({rv})")))
 }
 
 /// Writes `certificate` (DER, with its DER `subject`) onto the token under `id`, next to the
