@@ -11,7 +11,8 @@
  * GOST_TOKEN_DIR (one PEM and one attribute file per key, so that several processes see them),
  * shown only to logged-in sessions, and never give their private value. Signing takes a 64-byte
  * digest and answers s||r big-endian (PKCS#11 v2.40 Current Mechanisms §2.49). The object
- * handles of these keys are 0x7F000000 and up; every other handle, session and call is
+ * handles of these keys are 0x7F000000 and up (GOST_TOKEN_FAULT=value makes the public key's
+ * CKA_VALUE 64 bytes, a broken token); every other handle, session and call is
  * SoftHSM2's (GOST_TOKEN_REAL_MODULE, default /usr/lib/softhsm/libsofthsm2.so).
  * Built by tests/it/gost_token.rs with `cc -shared ... -lcrypto`.
  */
@@ -318,7 +319,8 @@ static const void *attribute(const KEY *k, int private, CK_ULONG type, CK_ULONG 
             *sensitive = 1;
             return 0;
         }
-        *len = 128;
+        /* GOST_TOKEN_FAULT=value: a broken token that gives half a public key. */
+        *len = getenv("GOST_TOKEN_FAULT") && !strcmp(getenv("GOST_TOKEN_FAULT"), "value") ? 64 : 128;
         return k->public;
     case CKA_TOKEN: case CKA_LOCAL: case CKA_MODIFIABLE:
         *len = 1;

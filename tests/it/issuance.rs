@@ -319,7 +319,7 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
         "--password-env",
         "TOKEN_PIN",
     ]);
-    assert!(made.status.success(), "{}", said(&made));
+    assert!(made.status.success(), "{:?} {}", made.status, said(&made));
     let (ok, text) = run(
         "openssl",
         &[
@@ -337,7 +337,7 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
     assert!(ok, "{text}");
     openssl_ca_issues(dir.path(), "9");
     let installed = qoltanba(&["install-cert", &file("cert.pem"), "--password-env", "TOKEN_PIN"]);
-    assert!(installed.status.success(), "{}", said(&installed));
+    assert!(installed.status.success(), "{:?} {}", installed.status, said(&installed));
     assert!(
         said(&installed).contains(&format!("installed: {STORE} token")),
         "{}",
@@ -447,7 +447,15 @@ fn a_token_knowing_the_curve_by_its_kz_name_makes_a_key_from_the_command_line() 
     };
     let subject = "CN=KZ CURVE,SERIALNUMBER=IIN900101300126,C=KZ";
     let keygen = ["keygen", "--store", STORE, "--subject", subject, "--out", &file("req.der")];
-    let made = qoltanba(&[&keygen[..], &["--password-env", "TOKEN_PIN"]].concat());
+    let keygen = [&keygen[..], &["--password-env", "TOKEN_PIN"]].concat();
+    // A token that answers half a public key: refused, and the pair it made is destroyed.
+    let mut broken = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
+    broken.arg("--config").arg(file("config.toml")).arg("--data-dir").arg(file("data"));
+    let broken = broken.args(&keygen).envs(env).env("TOKEN_PIN", PIN);
+    let refused = broken.env("GOST_TOKEN_FAULT", "value").output().expect("qoltanba runs");
+    assert!(said(&refused).contains("64-byte GOST-512 public key"), "{}", said(&refused));
+    assert!(!pkcs11_objects(&module, &env).contains("Private Key Object"), "nothing left");
+    let made = qoltanba(&keygen);
     assert!(made.status.success(), "{}", said(&made));
     let listing = pkcs11_objects(&module, &env);
     assert!(listing.contains("PARAMS OID: 060a2a830e030a0101020201"), "{listing}");

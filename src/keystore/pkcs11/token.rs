@@ -300,7 +300,7 @@ fn makes_gost(module: &Module, slot: Slot) -> bool {
 /// able to sign; both halves under `CKA_ID` = the key identifier, which names the certificate
 /// later. GOST-2015-512 uses the TC26 vendor mechanism ([`gost_mech`]), RSA-2048
 /// `CKM_RSA_PKCS_KEY_PAIR_GEN` (e = 65537); a token without the mechanism is refused before
-/// anything is made.
+/// anything is made, and a pair made but not named is destroyed again.
 pub(crate) fn generate(
     module: &Module,
     serial: &str,
@@ -312,37 +312,44 @@ pub(crate) fn generate(
     let session = module.ctx.open_rw_session(slot).map_err(|e| errors::map(e, Context::Signing))?;
     login(module, slot, &session, pin)?;
     let made = (|| {
-        let mechanisms =
-            module.ctx.get_mechanism_list(slot).map_err(|e| errors::map(e, Context::Signing))?;
         let label = label.as_bytes();
-        let (public_key, private_key, made) = match algorithm {
-            SignatureAlgorithm::RsaSha256 => generate_rsa(&session, &mechanisms, label)?,
-            SignatureAlgorithm::Gost2015_512 => generate_gost(module, slot, &session, label)?,
+        let (public_key, private_key) = match algorithm {
+            SignatureAlgorithm::RsaSha256 => {
+                let mechanisms = module
+                    .ctx
+                    .get_mechanism_list(slot)
+                    .map_err(|e| errors::map(e, Context::Signing))?;
+                rsa_pair(&session, &mechanisms, label)?
+            }
+            SignatureAlgorithm::Gost2015_512 => gost_pair(module, slot, &session, label)?,
             other => {
                 return Err(DeviceError::MechanismUnsupported(format!("making {other:?} keys")))
             }
         };
-        for key in [public_key, private_key] {
-            session
-                .update_attributes(key, &[Attribute::Id(made.id.clone())])
-                .map_err(|e| errors::map(e, Context::Signing))?;
+        let named = describe(&session, algorithm, public_key).and_then(|made| {
+            for key in [public_key, private_key] {
+                session
+                    .update_attributes(key, &[Attribute::Id(made.id.clone())])
+                    .map_err(|e| errors::map(e, Context::Signing))?;
+            }
+            Ok(made)
+        });
+        if named.is_err() {
+            let _ = session.destroy_object(private_key);
+            let _ = session.destroy_object(public_key);
         }
-        Ok(made)
+        named
     })();
     let _ = session.logout();
     made
 }
 
-/// The key pair's handles (public, private) and what names it.
-type Pair = (ObjectHandle, ObjectHandle, MadeKey);
-
-/// RSA-2048; the key identifier is the SHA-1 of the RSAPublicKey (RFC 5280 §4.2.1.2 method 1).
-fn generate_rsa(
+/// RSA-2048 with e = 65537: the public and the private key's handles.
+fn rsa_pair(
     session: &Session,
     mechanisms: &[MechanismType],
     label: &[u8],
-) -> Result<Pair, DeviceError> {
-    use crate::crypto::der_build::{bits, null, oid, seq, unsigned};
+) -> Result<(ObjectHandle, ObjectHandle), DeviceError> {
     if !mechanisms.contains(&MechanismType::RSA_PKCS_KEY_PAIR_GEN) {
         return Err(DeviceError::MechanismUnsupported("CKM_RSA_PKCS_KEY_PAIR_GEN".into()));
     }
@@ -362,42 +369,23 @@ fn generate_rsa(
         Attribute::Sign(true),
         label,
     ];
-    let (public_key, private_key) = session
+    session
         .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
-        .map_err(|e| errors::map(e, Context::Signing))?;
-    let attributes = session
-        .get_attributes(public_key, &[AttributeType::Modulus, AttributeType::PublicExponent])
-        .map_err(|e| errors::map(e, Context::Signing))?;
-    let (mut n, mut e) = (Vec::new(), Vec::new());
-    for attribute in attributes {
-        match attribute {
-            Attribute::Modulus(value) => n = value,
-            Attribute::PublicExponent(value) => e = value,
-            _ => {}
-        }
-    }
-    let rsa_public_key = seq(&[unsigned(&n), unsigned(&e)]);
-    let spki = seq(&[seq(&[oid("1.2.840.113549.1.1.1"), null()]), bits(&rsa_public_key)]);
-    let id = {
-        use sha1::Digest as _;
-        sha1::Sha1::digest(&rsa_public_key).to_vec()
-    };
-    Ok((public_key, private_key, MadeKey { id, spki }))
+        .map_err(|e| errors::map(e, Context::Signing))
 }
 
 /// GOST-2015-512 on the TC26 512 A curve, through the raw call (cryptoki has no
-/// `CKA_GOSTR3410_PARAMS`); the curve is named as [`gost_mech::PARAMSETS`] lists, the next name
-/// tried only when the token refuses the parameters. The key identifier and the
-/// SubjectPublicKeyInfo are the NCA's (`kz-issuance.md` §3, §4).
-fn generate_gost(
+/// `CKA_GOSTR3410_PARAMS`): the public and the private key's handles. The curve is named as
+/// [`gost_mech::PARAMSETS`] lists, the next name tried only when the token refuses the
+/// parameters.
+fn gost_pair(
     module: &Module,
     slot: Slot,
     session: &Session,
     label: &[u8],
-) -> Result<Pair, DeviceError> {
+) -> Result<(ObjectHandle, ObjectHandle), DeviceError> {
     use super::raw::RawAttribute as A;
     use crate::crypto::der_build::oid;
-    use crate::crypto::gost::{keys, GostCurve};
     use cryptoki::error::RvError;
     use cryptoki_sys::{
         CKA_CLASS, CKA_EXTRACTABLE, CKA_KEY_TYPE, CKA_LABEL, CKA_PRIVATE, CKA_SENSITIVE, CKA_SIGN,
@@ -432,22 +420,7 @@ fn generate_gost(
         ];
         let mechanism = gost_mech::CKM_GOSTR3410_512_KEY_PAIR_GEN;
         match raw.generate_key_pair(session.handle(), mechanism, &public, &private) {
-            Ok((public_key, private_key)) => {
-                let value = session
-                    .get_attributes(public_key, &[AttributeType::Value])
-                    .map_err(|e| errors::map(e, Context::Signing))?
-                    .into_iter()
-                    .find_map(|a| match a {
-                        Attribute::Value(value) => Some(value),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                let xy = gost_mech::public_value(&value)?;
-                let spki = keys::subject_public_key_info(GostCurve::Tc26_512A, &xy)
-                    .map_err(|e| DeviceError::Failed(e.to_string()))?;
-                let made = MadeKey { id: keys::key_identifier(&xy), spki };
-                return Ok((public_key, private_key, made));
-            }
+            Ok(pair) => return Ok(pair),
             Err(
                 rv @ (RvError::DomainParamsInvalid
                 | RvError::AttributeValueInvalid
@@ -461,6 +434,44 @@ fn generate_gost(
     }
     let rv = refused.unwrap_or(RvError::DomainParamsInvalid);
     Err(DeviceError::MechanismUnsupported(format!("{name}: the TC26 512 A curve ({rv})")))
+}
+
+/// The new key's SubjectPublicKeyInfo and key identifier, read from its public half.
+/// RSA: the identifier is the SHA-1 of the RSAPublicKey (RFC 5280 §4.2.1.2 method 1). GOST:
+/// `CKA_VALUE` is x‖y, and the SubjectPublicKeyInfo and identifier are the NCA's
+/// (`kz-issuance.md` §3, §4), as for a key file.
+fn describe(
+    session: &Session,
+    algorithm: SignatureAlgorithm,
+    public_key: ObjectHandle,
+) -> Result<MadeKey, DeviceError> {
+    use crate::crypto::der_build::{bits, null, oid, seq, unsigned};
+    use crate::crypto::gost::{keys, GostCurve};
+    let wanted: &[AttributeType] = match algorithm {
+        SignatureAlgorithm::RsaSha256 => &[AttributeType::Modulus, AttributeType::PublicExponent],
+        _ => &[AttributeType::Value],
+    };
+    let attributes =
+        session.get_attributes(public_key, wanted).map_err(|e| errors::map(e, Context::Signing))?;
+    let (mut n, mut e, mut value) = (Vec::new(), Vec::new(), Vec::new());
+    for attribute in attributes {
+        match attribute {
+            Attribute::Modulus(bytes) => n = bytes,
+            Attribute::PublicExponent(bytes) => e = bytes,
+            Attribute::Value(bytes) => value = bytes,
+            _ => {}
+        }
+    }
+    if algorithm == SignatureAlgorithm::RsaSha256 {
+        let rsa_public_key = seq(&[unsigned(&n), unsigned(&e)]);
+        let spki = seq(&[seq(&[oid("1.2.840.113549.1.1.1"), null()]), bits(&rsa_public_key)]);
+        use sha1::Digest as _;
+        return Ok(MadeKey { id: sha1::Sha1::digest(&rsa_public_key).to_vec(), spki });
+    }
+    let xy = gost_mech::public_value(&value)?;
+    let spki = keys::subject_public_key_info(GostCurve::Tc26_512A, &xy)
+        .map_err(|e| DeviceError::Failed(e.to_string()))?;
+    Ok(MadeKey { id: keys::key_identifier(&xy), spki })
 }
 
 /// Writes `certificate` (DER, with its DER `subject`) onto the token under `id`, next to the

@@ -20,6 +20,8 @@ use crate::crypto::DeviceError;
 
 /// How long a caller waits for a job (PIN pads and slow tokens included) before giving up.
 const JOB_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long dropping a worker waits for its thread to finalise the module.
+const FINALIZE_WAIT: Duration = Duration::from_secs(5);
 
 /// A loaded, initialised module, living on its worker thread.
 pub(crate) struct Module {
@@ -57,10 +59,28 @@ enum State {
     Loaded(Box<Module>),
 }
 
-/// The handle of one module's worker thread.
+/// The handle of one module's worker thread. Dropping it ends the thread and waits (up to
+/// [`FINALIZE_WAIT`]) until the module is finalised and unloaded: a module still inside
+/// `C_Finalize` while the process exits races the libraries' exit handlers (SoftHSM2 with
+/// OpenSSL 3 then crashes the process after its work is done).
 pub(crate) struct Worker {
     path: PathBuf,
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    finished: Mutex<Option<mpsc::Receiver<()>>>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        let finished = self.finished.lock().ok().and_then(|mut f| f.take());
+        if let Some(finished) = finished {
+            if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(FINALIZE_WAIT) {
+                tracing::warn!("PKCS#11 module {} did not finalise in time", self.path.display());
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Worker {
@@ -73,17 +93,25 @@ impl Worker {
     /// Starts the thread; the module is loaded by the first job.
     pub(crate) fn spawn(path: &Path) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
         let name = format!("pkcs11:{}", path.file_name().unwrap_or_default().to_string_lossy());
         let spawned = std::thread::Builder::new().name(name).spawn(move || {
             let mut state = State::Unloaded;
             for job in rx {
                 job(&mut state);
             }
+            // C_Finalize and the library's unloading happen here, before the drop returns.
+            drop(state);
+            let _ = done_tx.send(());
         });
         if let Err(e) = spawned {
             tracing::error!("cannot start the PKCS#11 worker for {}: {e}", path.display());
         }
-        Self { path: path.to_path_buf(), jobs: Mutex::new(tx) }
+        Self {
+            path: path.to_path_buf(),
+            jobs: Mutex::new(Some(tx)),
+            finished: Mutex::new(Some(done_rx)),
+        }
     }
 
     /// The module path.
@@ -103,8 +131,9 @@ impl Worker {
         let boxed: Job = Box::new(move |state| {
             let _ = reply_tx.send(execute(state, &path, job));
         });
-        let sent = self.jobs.lock().map_err(|_| gone())?.send(boxed);
-        sent.map_err(|_| gone())?;
+        let jobs = self.jobs.lock().map_err(|_| gone())?;
+        jobs.as_ref().ok_or_else(gone)?.send(boxed).map_err(|_| gone())?;
+        drop(jobs);
         reply_rx.recv_timeout(JOB_TIMEOUT).map_err(|e| match e {
             mpsc::RecvTimeoutError::Timeout => {
                 DeviceError::Failed("the token did not answer in time".into())
