@@ -112,11 +112,15 @@ pub trait TokenStores: Send + Sync {
         None
     }
 
-    /// The kinds of key the first token of `storage` can make now, read without a PIN:
+    /// The kinds of key the first token of `storage` can make now, read without a PIN
+    /// ([`DeviceError::NotPresent`] when no token of `storage` is connected):
     /// [`SignatureAlgorithm::Gost2015_512`] for TC26 512 A keys, [`SignatureAlgorithm::RsaSha256`]
     /// for RSA-2048 ones.
-    fn key_algorithms(&self, _storage: &StorageName) -> Vec<SignatureAlgorithm> {
-        Vec::new()
+    fn key_algorithms(
+        &self,
+        _storage: &StorageName,
+    ) -> Result<Vec<SignatureAlgorithm>, DeviceError> {
+        Ok(Vec::new())
     }
 
     /// Makes a key pair for `algorithm` on the first token of `storage`, labelled `label`.
@@ -128,6 +132,17 @@ pub trait TokenStores: Send + Sync {
         _algorithm: SignatureAlgorithm,
     ) -> Result<TokenKey, DeviceError> {
         Err(DeviceError::MechanismUnsupported("key generation on this store".into()))
+    }
+
+    /// Destroys the key pair `key` made by [`Self::generate_key`], when what was to follow it
+    /// (its request) failed.
+    fn destroy_key(
+        &self,
+        _storage: &StorageName,
+        _key: &TokenKey,
+        _pin: &SecretString,
+    ) -> Result<(), DeviceError> {
+        Err(DeviceError::MechanismUnsupported("destroying a key on this store".into()))
     }
 
     /// Signs `message` with `algorithm` (the one the key was made for) and the key `key` made
@@ -228,8 +243,20 @@ impl TokenStores for TokenChain {
         self.first(storage).ok()?.notice(storage)
     }
 
-    fn key_algorithms(&self, storage: &StorageName) -> Vec<SignatureAlgorithm> {
-        self.first(storage).map(|s| s.key_algorithms(storage)).unwrap_or_default()
+    fn key_algorithms(
+        &self,
+        storage: &StorageName,
+    ) -> Result<Vec<SignatureAlgorithm>, DeviceError> {
+        self.first(storage)?.key_algorithms(storage)
+    }
+
+    fn destroy_key(
+        &self,
+        storage: &StorageName,
+        key: &TokenKey,
+        pin: &SecretString,
+    ) -> Result<(), DeviceError> {
+        self.first(storage)?.destroy_key(storage, key, pin)
     }
 
     fn generate_key(

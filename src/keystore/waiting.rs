@@ -66,6 +66,10 @@ pub enum IssuanceError {
     CannotMake(String),
 }
 
+/// Why no key is made on the ID card.
+pub const IDCARD_KEYS: &str = "keys are not made on the ID card: its key generation command \
+    also erases the card's keys, and Qoltanba never sends it (docs/idcard.md)";
+
 /// The NCA's password rule for new keys (`kz-issuance.md` §1): at least 6 characters, with a
 /// Latin capital, a Latin small letter and a digit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -188,29 +192,35 @@ impl Waiting {
             SignatureAlgorithm::RsaSha256 => "RSA-2048",
             other => return Err(IssuanceError::CannotMake(format!("no {other:?} keys are made"))),
         };
+        if storage.as_str() == super::idcard::store::STORAGE {
+            return Err(IssuanceError::CannotMake(IDCARD_KEYS.into()));
+        }
         if storage.is_file() {
             return match algorithm {
                 SignatureAlgorithm::Gost2015_512 => Ok(()),
                 _ => Err(IssuanceError::CannotMake(format!(
-                    "a key file holds a GOST-2015-512 key; {kind} keys are made on tokens"
+                    "a key file holds a GOST-2015-512 key; {kind} keys are made on tokens: \
+                     choose a token, or a GOST-2015-512 key"
                 ))),
             };
         }
-        let can = self.tokens.key_algorithms(storage);
-        if can.contains(&algorithm) {
+        if self.tokens.key_algorithms(storage)?.contains(&algorithm) {
             return Ok(());
         }
-        if can.is_empty() && !self.tokens.present().contains(storage) {
-            return Err(IssuanceError::Device(crate::crypto::DeviceError::NotPresent));
-        }
+        let instead = match algorithm {
+            SignatureAlgorithm::RsaSha256 => "ask for a GOST-2015-512 key instead",
+            _ => "use a token that makes GOST keys, or a key file (PKCS12)",
+        };
         Err(IssuanceError::CannotMake(format!(
-            "the token in {storage} cannot make {kind} keys: its PKCS#11 module offers no such key \
-             generation mechanism"
+            "the token in {storage} cannot make {kind} keys (its PKCS#11 module offers no such key \
+             generation mechanism): {instead}"
         )))
     }
 
     /// A new key for `algorithm` (GOST-2015-512 or RSA-2048) on the first token of `storage`
-    /// (made by the token, opened with `pin`), and its request signed on the token.
+    /// (made by the token, opened with `pin`), and its request signed on the token. If the
+    /// request or the note cannot be made, the key pair is destroyed again: no key is left on
+    /// the token that nothing waits for.
     pub fn new_token_key(
         &self,
         fields: &RequestFields,
@@ -220,18 +230,31 @@ impl Waiting {
     ) -> Result<NewRequest, IssuanceError> {
         let label = format!("Qoltanba {}", fields.subject.chars().take(40).collect::<String>());
         let key = self.tokens.generate_key(storage, pin, &label, algorithm)?;
-        let fields = RequestFields { storage: storage.to_string(), folder: None, ..fields.clone() };
-        let sign = |info: &[u8]| {
-            let signature = self.tokens.sign_message(storage, &key, pin, algorithm, info);
-            signature.map_err(CryptoError::from)
-        };
-        let request = csr::build(&fields, &key.spki, algorithm, sign)?;
-        let key_id = crate::crypto::hex(&key.id);
-        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
-        let note =
-            format!("storage={storage}\nserial={}\nsubject={}\n", key.serial, fields.subject);
-        write_private(&self.note_file(&key_id), note.as_bytes())?;
-        Ok(NewRequest { request, key_id })
+        let made = (|| {
+            let fields =
+                RequestFields { storage: storage.to_string(), folder: None, ..fields.clone() };
+            let sign = |info: &[u8]| {
+                let signature = self.tokens.sign_message(storage, &key, pin, algorithm, info);
+                signature.map_err(CryptoError::from)
+            };
+            let request = csr::build(&fields, &key.spki, algorithm, sign)?;
+            let key_id = crate::crypto::hex(&key.id);
+            std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+            let note =
+                format!("storage={storage}\nserial={}\nsubject={}\n", key.serial, fields.subject);
+            write_private(&self.note_file(&key_id), note.as_bytes())?;
+            Ok(NewRequest { request, key_id })
+        })();
+        if made.is_err() {
+            if let Err(e) = self.tokens.destroy_key(storage, &key, pin) {
+                tracing::warn!(
+                    key = crate::crypto::hex(&key.id),
+                    "a key made on the token for a \
+                    request that failed is left there: {e}"
+                );
+            }
+        }
+        made
     }
 
     /// A new GOST-2015-512 key for a file store in `folder`, its request (`fields`, with the

@@ -37,7 +37,11 @@ pub fn new_key(args: &Map<String, Value>) -> Result<NewKey, String> {
         subject: subject.to_string(),
         email: text(args, &["email"]).filter(|e| !e.is_empty()).map(str::to_string),
         locale: text(args, &["locale"]).map(str::to_string),
-        algorithm: text(args, &["algorithm"]).map(key_algorithm).transpose()?,
+        algorithm: match args.get("algorithm") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(key_algorithm(name)?),
+            Some(_) => return Err("algorithm must be a string: GOST512 or RSA2048".into()),
+        },
     })
 }
 
@@ -112,5 +116,8 @@ mod tests {
         unknown.insert("algorithm".into(), json!("DSA"));
         let error = new_key(&unknown).expect_err("refused");
         assert!(error.contains("GOST512 or RSA2048"), "{error}");
+        unknown.insert("algorithm".into(), json!(2048));
+        let error = new_key(&unknown).expect_err("a number is refused, not ignored");
+        assert!(error.contains("must be a string"), "{error}");
     }
 }

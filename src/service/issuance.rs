@@ -16,7 +16,7 @@ use super::consent::{InstallAnswer, InstallPrompt, IssuanceRetry, KeyAnswer, Key
 use super::{Guest, Service, ServiceError};
 use crate::crypto::csr::RequestFields;
 use crate::crypto::{DeviceError, SignatureAlgorithm};
-use crate::keystore::waiting::{IssuanceError, Waiting};
+use crate::keystore::waiting::{self, IssuanceError, Waiting};
 use crate::keystore::StorageName;
 
 /// Asks more than this many times in one request only if the user keeps trying.
@@ -46,24 +46,25 @@ impl Service {
         request: NewKey,
     ) -> Result<Vec<u8>, ServiceError> {
         if request.storage.as_str() == crate::keystore::idcard::store::STORAGE {
-            return Err(ServiceError::Unsupported(
-                "keys are not made on the ID card: its key generation command also erases the \
-                 card's keys, and Qoltanba never sends it (docs/idcard.md)"
-                    .into(),
-            ));
+            return Err(ServiceError::Unsupported(waiting::IDCARD_KEYS.into()));
         }
         if !request.storage.is_file() && !self.tokens.knows(&request.storage) {
             return Err(ServiceError::StorageUnknown);
         }
-        let waiting = self.waiting()?;
-        let algorithm = request.algorithm.unwrap_or(SignatureAlgorithm::Gost2015_512);
-        waiting.can_make(&request.storage, algorithm).map_err(|e| match e {
-            IssuanceError::Device(device) => ServiceError::Token(device),
-            other => ServiceError::CsrFailed(other.to_string()),
-        })?;
-        // The subject is checked before anyone is asked.
+        // The subject, then whether the store can make the key, are checked before anyone is
+        // asked; the second asks the token (off the async threads).
         crate::crypto::csr::name(&request.subject)
             .map_err(|e| ServiceError::BadRequest(e.to_string()))?;
+        let waiting = self.waiting()?;
+        let algorithm = request.algorithm.unwrap_or(SignatureAlgorithm::Gost2015_512);
+        let (check, storage) = (waiting.clone(), request.storage.clone());
+        tokio::task::spawn_blocking(move || check.can_make(&storage, algorithm))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("the store check stopped: {e}")))?
+            .map_err(|e| match e {
+                IssuanceError::Device(device) => ServiceError::Token(device),
+                other => ServiceError::CsrFailed(other.to_string()),
+            })?;
         let prompt = KeyPrompt {
             origin: guest.origin.clone(),
             trust: guest.standing.trust,

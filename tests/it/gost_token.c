@@ -11,10 +11,10 @@
  * GOST_TOKEN_DIR (one PEM and one attribute file per key, so that several processes see them),
  * shown only to logged-in sessions, and never give their private value. Signing takes a 64-byte
  * digest and answers s||r big-endian (PKCS#11 v2.40 Current Mechanisms §2.49). The object
- * handles of these keys are 0x7F000000 and up (GOST_TOKEN_FAULT=value makes the public key's
- * CKA_VALUE 64 bytes, a broken token); every other handle, session and call is
+ * handles of these keys are 0x7F000000 and up. GOST_TOKEN_FAULT makes a broken token: `value`
+ * gives the public key's CKA_VALUE in 64 bytes, `sign` fails every GOST signature; every other handle, session and call is
  * SoftHSM2's (GOST_TOKEN_REAL_MODULE, default /usr/lib/softhsm/libsofthsm2.so).
- * Built by tests/it/gost_token.rs with `cc -shared ... -lcrypto`.
+ * Built by tests/it/softhsm.rs (gost_token_module) with `cc -shared ... -lcrypto`.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <dlfcn.h>
@@ -50,6 +50,7 @@ enum {
 
 #define CKR_OK 0x0UL
 #define CKR_GENERAL_ERROR 0x5UL
+#define CKR_FUNCTION_FAILED 0x6UL
 #define CKR_ARGUMENTS_BAD 0x7UL
 #define CKR_ATTRIBUTE_READ_ONLY 0x10UL
 #define CKR_ATTRIBUTE_SENSITIVE 0x11UL
@@ -119,6 +120,9 @@ static const unsigned char KZ_PARAMSET_A[] = {0x06, 0x0A, 0x2A, 0x83, 0x0E, 0x03
                                               0x01, 0x02, 0x02, 0x01};
 static const unsigned char STREEBOG_512[] = {0x06, 0x08, 0x2A, 0x85, 0x03,
                                              0x07, 0x01, 0x01, 0x02, 0x03};
+/* 1.2.398.3.10.1.3.3, the KZ name of Streebog-512. */
+static const unsigned char KZ_STREEBOG_512[] = {0x06, 0x08, 0x2A, 0x83, 0x0E, 0x03,
+                                                0x0A, 0x01, 0x03, 0x03};
 
 typedef struct {
     int present;
@@ -142,12 +146,27 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 typedef CK_RV (*get_list_fn)(FUNCTION_LIST **);
 #define REAL(index, type) ((type)real.f[index])
 
+/* GOST_TOKEN_FAULT names the one thing this token does wrong. */
+static int fault(const char *what) {
+    const char *which = getenv("GOST_TOKEN_FAULT");
+    return which && strcmp(which, what) == 0;
+}
+
+static int kz_names(void) {
+    const char *which = getenv("GOST_TOKEN_PARAMSET");
+    return which && strcmp(which, "kz") == 0;
+}
+
 /* The curve's name this token knows. */
 static const unsigned char *paramset(CK_ULONG *len) {
-    const char *which = getenv("GOST_TOKEN_PARAMSET");
-    int kz = which && strcmp(which, "kz") == 0;
-    *len = kz ? sizeof KZ_PARAMSET_A : sizeof PARAMSET_A;
-    return kz ? KZ_PARAMSET_A : PARAMSET_A;
+    *len = kz_names() ? sizeof KZ_PARAMSET_A : sizeof PARAMSET_A;
+    return kz_names() ? KZ_PARAMSET_A : PARAMSET_A;
+}
+
+/* Streebog-512's name beside it. */
+static const unsigned char *hash_params(CK_ULONG *len) {
+    *len = kz_names() ? sizeof KZ_STREEBOG_512 : sizeof STREEBOG_512;
+    return kz_names() ? KZ_STREEBOG_512 : STREEBOG_512;
 }
 
 /* ---- keys on disk ---- */
@@ -312,15 +331,14 @@ static const void *attribute(const KEY *k, int private, CK_ULONG type, CK_ULONG 
     case CKA_GOSTR3410_PARAMS:
         return paramset(len);
     case CKA_GOSTR3411_PARAMS:
-        *len = sizeof STREEBOG_512;
-        return STREEBOG_512;
+        return hash_params(len);
     case CKA_VALUE:
         if (private) {
             *sensitive = 1;
             return 0;
         }
         /* GOST_TOKEN_FAULT=value: a broken token that gives half a public key. */
-        *len = getenv("GOST_TOKEN_FAULT") && !strcmp(getenv("GOST_TOKEN_FAULT"), "value") ? 64 : 128;
+        *len = fault("value") ? 64 : 128;
         return k->public;
     case CKA_TOKEN: case CKA_LOCAL: case CKA_MODIFIABLE:
         *len = 1;
@@ -417,6 +435,10 @@ static CK_RV generate_key_pair(CK_ULONG session, MECHANISM *mech, ATTRIBUTE *pub
     CK_ULONG known_len;
     const unsigned char *known = paramset(&known_len);
     if (params->len != known_len || memcmp(params->value, known, known_len) != 0)
+        return CKR_DOMAIN_PARAMS_INVALID;
+    const ATTRIBUTE *hash = find(pub, pub_count, CKA_GOSTR3411_PARAMS);
+    known = hash_params(&known_len);
+    if (hash && (hash->len != known_len || memcmp(hash->value, known, known_len) != 0))
         return CKR_DOMAIN_PARAMS_INVALID;
     const ATTRIBUTE *type = find(pub, pub_count, CKA_KEY_TYPE);
     if (type && as_ulong(type) != CKK_GOSTR3410_512)
@@ -516,11 +538,14 @@ static CK_RV find_objects(CK_ULONG session, CK_ULONG *out, CK_ULONG max, CK_ULON
     while (s && s->finding && s->next < s->count && given < max)
         out[given++] = s->found[s->next++];
     pthread_mutex_unlock(&lock);
-    if (given > 0) {
-        *count = given;
-        return CKR_OK;
-    }
-    return REAL(FIND_OBJECTS, fn)(session, out, max, count);
+    /* The rest of the batch is SoftHSM2's: a short batch ends a search. */
+    CK_ULONG more = 0;
+    CK_RV rv = given < max ? REAL(FIND_OBJECTS, fn)(session, out + given, max - given, &more)
+                           : CKR_OK;
+    if (rv != CKR_OK && given == 0)
+        return rv;
+    *count = given + (rv == CKR_OK ? more : 0);
+    return CKR_OK;
 }
 
 static CK_RV find_final(CK_ULONG session) {
@@ -673,6 +698,8 @@ static CK_RV sign(CK_ULONG session, unsigned char *data, CK_ULONG len, unsigned 
         return CKR_BUFFER_TOO_SMALL;
     } else if (len != 64) {
         rv = CKR_DATA_LEN_RANGE;
+    } else if (fault("sign")) {
+        rv = CKR_FUNCTION_FAILED;
     } else {
         int private;
         size_t sig_len = 128;

@@ -306,6 +306,9 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
     let file_rsa = ["keygen", "--algorithm", "rsa2048", "--subject", "CN=CLI", "--out", "x.der"];
     let refused = qoltanba(&file_rsa);
     assert!(said(&refused).contains("RSA-2048 keys are made on tokens"), "{}", said(&refused));
+    let card = ["keygen", "--store", "AKKZIDCardStore", "--subject", "CN=CLI", "--out", "x.der"];
+    let refused = qoltanba(&card);
+    assert!(said(&refused).contains("keys are not made on the ID card"), "{}", said(&refused));
     let made = qoltanba(&[
         "keygen",
         "--store",
@@ -350,7 +353,7 @@ fn keygen_and_install_cert_on_a_softhsm_token_from_the_command_line() {
 #[tokio::test]
 async fn a_gost_key_made_on_a_gost_token_gets_its_certificate_and_signs_through_the_api() {
     use crate::softhsm::{self, SoftHsm, PIN, STORE};
-    if !softhsm::available() {
+    if !softhsm::gost_token_available() {
         return;
     }
     let hsm = SoftHsm::new();
@@ -429,7 +432,7 @@ async fn a_gost_key_made_on_a_gost_token_gets_its_certificate_and_signs_through_
 #[test]
 fn a_token_knowing_the_curve_by_its_kz_name_makes_a_key_from_the_command_line() {
     use crate::softhsm::{self, SoftHsm, PIN, STORE};
-    if !softhsm::available() {
+    if !softhsm::gost_token_available() {
         return;
     }
     let hsm = SoftHsm::new();
@@ -454,6 +457,12 @@ fn a_token_knowing_the_curve_by_its_kz_name_makes_a_key_from_the_command_line() 
     let broken = broken.args(&keygen).envs(env).env("TOKEN_PIN", PIN);
     let refused = broken.env("GOST_TOKEN_FAULT", "value").output().expect("qoltanba runs");
     assert!(said(&refused).contains("64-byte GOST-512 public key"), "{}", said(&refused));
+    assert!(!pkcs11_objects(&module, &env).contains("Private Key Object"), "nothing left");
+    // One that cannot sign the request: refused, and the key it made is destroyed again.
+    let refused = broken.env("GOST_TOKEN_FAULT", "sign").output().expect("qoltanba runs");
+    assert!(!refused.status.success(), "{}", said(&refused));
+    let function_failed = "Sign: The requested function could not be performed";
+    assert!(said(&refused).contains(function_failed), "{}", said(&refused));
     assert!(!pkcs11_objects(&module, &env).contains("Private Key Object"), "nothing left");
     let made = qoltanba(&keygen);
     assert!(made.status.success(), "{}", said(&made));

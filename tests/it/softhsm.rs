@@ -25,6 +25,17 @@ pub fn available() -> bool {
     crate::skip::needs("SoftHSM2 and pkcs11-tool (softhsm2, opensc)", found)
 }
 
+/// Whether the GOST token double can be built and run: SoftHSM2, OpenSSL's headers and its GOST
+/// engine; else the calling test skips visibly, or fails under `QOLTANBA_REQUIRE_ORACLES`.
+pub fn gost_token_available() -> bool {
+    let engine = Command::new("openssl").args(["engine", "-t", "gost"]).output().is_ok_and(|o| {
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("[ available ]")
+    });
+    let headers = Path::new("/usr/include/openssl/engine.h").exists();
+    let tools = "OpenSSL's GOST engine and headers (libengine-gost-openssl, libssl-dev)";
+    available() && crate::skip::needs(tools, engine && headers)
+}
+
 /// A SoftHSM2 token directory of its own.
 pub struct SoftHsm {
     pub dir: tempfile::TempDir,

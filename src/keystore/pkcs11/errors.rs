@@ -13,6 +13,9 @@ pub(crate) enum Context {
     Listing,
     /// Logging in, finding the key and signing.
     Signing,
+    /// Making a key pair or writing an object: a general or device error there is the
+    /// token's failure, not its removal.
+    Generating,
 }
 
 /// Maps a cryptoki error.
@@ -62,5 +65,7 @@ mod tests {
         assert!(matches!(sign(RvError::MechanismInvalid), DeviceError::MechanismUnsupported(_)));
         let list = map_rv(RvError::GeneralError, Context::Listing, "GetTokenInfo");
         assert!(matches!(list, DeviceError::Failed(_)));
+        let made = map_rv(RvError::GeneralError, Context::Generating, "GenerateKeyPair");
+        assert!(matches!(made, DeviceError::Failed(_)));
     }
 }

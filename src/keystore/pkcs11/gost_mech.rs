@@ -22,7 +22,8 @@
 //! `CKK_GOSTR3410_512` = `0xD4321003` pair on the curve named by `CKA_GOSTR3410_PARAMS`
 //! (0x250, the DER OID). Tokens of the TC26 family know the curve as
 //! id-tc26-gost-3410-12-512-paramSetA; a Kazakh token may know it by the KZ OID, so
-//! [`PARAMSETS`] tries both in that order. The public key's `CKA_VALUE` is x‖y little-endian
+//! [`PARAMSETS`] tries both in that order, each with its name of Streebog-512
+//! (`CKA_GOSTR3411_PARAMS`, 0x251). The public key's `CKA_VALUE` is x‖y little-endian
 //! (PKCS#11 v2.40 Current Mechanisms §2.50), which some tokens wrap in a DER OCTET STRING.
 
 use cryptoki_sys::CK_MECHANISM_TYPE;
@@ -42,11 +43,13 @@ pub const CKK_GOSTR3410_512: cryptoki_sys::CK_KEY_TYPE = 0xD432_1003;
 pub const CKA_GOSTR3410_PARAMS: cryptoki_sys::CK_ATTRIBUTE_TYPE = 0x250;
 /// `CKA_GOSTR3411_PARAMS`: the DER OID of the key's hash.
 pub const CKA_GOSTR3411_PARAMS: cryptoki_sys::CK_ATTRIBUTE_TYPE = 0x251;
-/// The names of the TC26 512 A curve (the NCA's keys, `kz-pki.md` §3) a token is asked for, in
-/// order: TC26 (id-tc26-gost-3410-12-512-paramSetA), then the KZ OID.
-pub const PARAMSETS: [&str; 2] = ["1.2.643.7.1.2.1.2.1", "1.2.398.3.10.1.1.2.2.1"];
-/// id-tc26-gost3411-12-512 (Streebog-512), the hash named beside the curve.
-pub const STREEBOG_512: &str = "1.2.643.7.1.1.2.3";
+/// The names of the TC26 512 A curve (the NCA's keys, `kz-pki.md` §3) and of Streebog-512
+/// beside it that a token is asked for, in order: TC26's (id-tc26-gost-3410-12-512-paramSetA,
+/// id-tc26-gost3411-12-512), then the KZ OIDs.
+pub const PARAMSETS: [(&str, &str); 2] = [
+    ("1.2.643.7.1.2.1.2.1", "1.2.643.7.1.1.2.3"),
+    ("1.2.398.3.10.1.1.2.2.1", "1.2.398.3.10.1.3.3"),
+];
 
 /// The x‖y (little-endian, 128 bytes) of a GOST-512 public key's `CKA_VALUE`, bare or in a DER
 /// OCTET STRING.

@@ -148,11 +148,23 @@ impl Pkcs11Tokens {
 }
 
 impl TokenStores for Pkcs11Tokens {
-    fn key_algorithms(&self, storage: &StorageName) -> Vec<SignatureAlgorithm> {
-        let Some((worker, serial)) = self.first_token(storage) else {
-            return Vec::new();
-        };
-        worker.run(move |m| token::key_algorithms(m, &serial)).unwrap_or_default()
+    fn key_algorithms(
+        &self,
+        storage: &StorageName,
+    ) -> Result<Vec<SignatureAlgorithm>, DeviceError> {
+        let (worker, serial) = self.first_token(storage).ok_or(DeviceError::NotPresent)?;
+        worker.run(move |m| token::key_algorithms(m, &serial))
+    }
+
+    fn destroy_key(
+        &self,
+        storage: &StorageName,
+        key: &super::TokenKey,
+        pin: &SecretString,
+    ) -> Result<(), DeviceError> {
+        let worker = self.worker_of(storage, &key.serial)?;
+        let (serial, id, pin) = (key.serial.clone(), key.id.clone(), pin.clone());
+        worker.run(move |m| token::destroy(m, &serial, &pin, &id))
     }
 
     fn generate_key(

@@ -265,8 +265,8 @@ pub(crate) struct MadeKey {
     pub spki: Vec<u8>,
 }
 
-/// The kinds of key the token can make (its mechanism list, no PIN needed): GOST-2015-512
-/// first, the NCA's only kind since 2024 (`kz-issuance.md` §1).
+/// The kinds of key the token can make (its mechanisms, no PIN needed): GOST-2015-512 first,
+/// the NCA's only kind since 2024 (`kz-issuance.md` §1).
 pub(crate) fn key_algorithms(
     module: &Module,
     serial: &str,
@@ -282,17 +282,19 @@ pub(crate) fn key_algorithms(
         .collect())
 }
 
-/// Whether the token makes GOST-2015-512 key pairs. cryptoki leaves vendor-defined numbers out
-/// of its mechanism list, so the mechanism is asked for by number (`C_GetMechanismInfo`,
-/// PKCS#11 v2.40 §5.5), and it needs the raw call to be made.
+/// Whether the token makes GOST-2015-512 key pairs and signs with them. cryptoki leaves
+/// vendor-defined numbers out of its mechanism list, so each mechanism is asked for by number
+/// (`C_GetMechanismInfo`, PKCS#11 v2.40 §5.5); making the pair needs the raw call.
 fn makes_gost(module: &Module, slot: Slot) -> bool {
-    let Ok(mechanism) =
-        MechanismType::new_vendor_defined(gost_mech::CKM_GOSTR3410_512_KEY_PAIR_GEN)
-    else {
-        return false;
+    let offers = |number, wanted: fn(&cryptoki::mechanism::MechanismInfo) -> bool| {
+        MechanismType::new_vendor_defined(number)
+            .ok()
+            .and_then(|mechanism| module.ctx.get_mechanism_info(slot, mechanism).ok())
+            .is_some_and(|info| wanted(&info))
     };
-    let info = module.ctx.get_mechanism_info(slot, mechanism);
-    info.is_ok_and(|info| info.generate_key_pair()) && module.raw().is_some()
+    offers(gost_mech::CKM_GOSTR3410_512_KEY_PAIR_GEN, |info| info.generate_key_pair())
+        && offers(gost_mech::CKM_GOSTR3410_512, |info| info.sign())
+        && module.raw().is_some()
 }
 
 /// Makes a key pair for `algorithm` on the token (PKCS#11 v2.40 §5.14 `C_GenerateKeyPair`),
@@ -309,7 +311,8 @@ pub(crate) fn generate(
     algorithm: SignatureAlgorithm,
 ) -> Result<MadeKey, DeviceError> {
     let slot = slot_of(module, serial)?;
-    let session = module.ctx.open_rw_session(slot).map_err(|e| errors::map(e, Context::Signing))?;
+    let session =
+        module.ctx.open_rw_session(slot).map_err(|e| errors::map(e, Context::Generating))?;
     login(module, slot, &session, pin)?;
     let made = (|| {
         let label = label.as_bytes();
@@ -318,7 +321,7 @@ pub(crate) fn generate(
                 let mechanisms = module
                     .ctx
                     .get_mechanism_list(slot)
-                    .map_err(|e| errors::map(e, Context::Signing))?;
+                    .map_err(|e| errors::map(e, Context::Generating))?;
                 rsa_pair(&session, &mechanisms, label)?
             }
             SignatureAlgorithm::Gost2015_512 => gost_pair(module, slot, &session, label)?,
@@ -330,7 +333,7 @@ pub(crate) fn generate(
             for key in [public_key, private_key] {
                 session
                     .update_attributes(key, &[Attribute::Id(made.id.clone())])
-                    .map_err(|e| errors::map(e, Context::Signing))?;
+                    .map_err(|e| errors::map(e, Context::Generating))?;
             }
             Ok(made)
         });
@@ -371,13 +374,13 @@ fn rsa_pair(
     ];
     session
         .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
-        .map_err(|e| errors::map(e, Context::Signing))
+        .map_err(|e| errors::map(e, Context::Generating))
 }
 
 /// GOST-2015-512 on the TC26 512 A curve, through the raw call (cryptoki has no
-/// `CKA_GOSTR3410_PARAMS`): the public and the private key's handles. The curve is named as
-/// [`gost_mech::PARAMSETS`] lists, the next name tried only when the token refuses the
-/// parameters.
+/// `CKA_GOSTR3410_PARAMS`): the public and the private key's handles. The curve and its hash
+/// are named as [`gost_mech::PARAMSETS`] lists, the next names tried only when the token
+/// refuses the template.
 fn gost_pair(
     module: &Module,
     slot: Slot,
@@ -406,8 +409,8 @@ fn gost_pair(
         A::flag(CKA_SIGN, true),
         A::bytes(CKA_LABEL, label),
     ];
-    let mut refused = None;
-    for paramset in gost_mech::PARAMSETS {
+    let mut refused = Vec::new();
+    for (curve, hash) in gost_mech::PARAMSETS {
         let public = [
             A::number(CKA_CLASS, CKO_PUBLIC_KEY),
             A::number(CKA_KEY_TYPE, kind),
@@ -415,8 +418,8 @@ fn gost_pair(
             A::flag(CKA_PRIVATE, false),
             A::flag(CKA_VERIFY, true),
             A::bytes(CKA_LABEL, label),
-            A::bytes(gost_mech::CKA_GOSTR3410_PARAMS, &oid(paramset)),
-            A::bytes(gost_mech::CKA_GOSTR3411_PARAMS, &oid(gost_mech::STREEBOG_512)),
+            A::bytes(gost_mech::CKA_GOSTR3410_PARAMS, &oid(curve)),
+            A::bytes(gost_mech::CKA_GOSTR3411_PARAMS, &oid(hash)),
         ];
         let mechanism = gost_mech::CKM_GOSTR3410_512_KEY_PAIR_GEN;
         match raw.generate_key_pair(session.handle(), mechanism, &public, &private) {
@@ -426,14 +429,16 @@ fn gost_pair(
                 | RvError::AttributeValueInvalid
                 | RvError::TemplateInconsistent),
             ) => {
-                tracing::info!(paramset, %rv, "the token refused this name of the GOST curve");
-                refused = Some(rv);
+                tracing::info!(curve, %rv, "the token refused the GOST key template");
+                refused.push(format!("{curve}: {rv}"));
             }
-            Err(rv) => return Err(errors::map_rv(rv, Context::Signing, name)),
+            Err(rv) => return Err(errors::map_rv(rv, Context::Generating, name)),
         }
     }
-    let rv = refused.unwrap_or(RvError::DomainParamsInvalid);
-    Err(DeviceError::MechanismUnsupported(format!("{name}: the TC26 512 A curve ({rv})")))
+    Err(DeviceError::MechanismUnsupported(format!(
+        "{name}: the token refused the template with each name of the TC26 512 A curve ({})",
+        refused.join("; ")
+    )))
 }
 
 /// The new key's SubjectPublicKeyInfo and key identifier, read from its public half.
@@ -451,8 +456,9 @@ fn describe(
         SignatureAlgorithm::RsaSha256 => &[AttributeType::Modulus, AttributeType::PublicExponent],
         _ => &[AttributeType::Value],
     };
-    let attributes =
-        session.get_attributes(public_key, wanted).map_err(|e| errors::map(e, Context::Signing))?;
+    let attributes = session
+        .get_attributes(public_key, wanted)
+        .map_err(|e| errors::map(e, Context::Generating))?;
     let (mut n, mut e, mut value) = (Vec::new(), Vec::new(), Vec::new());
     for attribute in attributes {
         match attribute {
@@ -472,6 +478,33 @@ fn describe(
     let spki = keys::subject_public_key_info(GostCurve::Tc26_512A, &xy)
         .map_err(|e| DeviceError::Failed(e.to_string()))?;
     Ok(MadeKey { id: keys::key_identifier(&xy), spki })
+}
+
+/// Destroys the key pair `id` made by [`generate`] (its private and public halves, not a
+/// certificate), when what was to follow it failed.
+pub(crate) fn destroy(
+    module: &Module,
+    serial: &str,
+    pin: &SecretString,
+    id: &[u8],
+) -> Result<(), DeviceError> {
+    let slot = slot_of(module, serial)?;
+    let session =
+        module.ctx.open_rw_session(slot).map_err(|e| errors::map(e, Context::Generating))?;
+    login(module, slot, &session, pin)?;
+    let destroyed = (|| {
+        for class in [ObjectClass::PRIVATE_KEY, ObjectClass::PUBLIC_KEY] {
+            let template = [Attribute::Class(class), Attribute::Id(id.to_vec())];
+            let found =
+                session.find_objects(&template).map_err(|e| errors::map(e, Context::Generating))?;
+            for object in found {
+                session.destroy_object(object).map_err(|e| errors::map(e, Context::Generating))?;
+            }
+        }
+        Ok(())
+    })();
+    let _ = session.logout();
+    destroyed
 }
 
 /// Writes `certificate` (DER, with its DER `subject`) onto the token under `id`, next to the
@@ -501,7 +534,8 @@ pub(crate) fn store_certificate(
             Attribute::Subject(subject.to_vec()),
             Attribute::Value(certificate.to_vec()),
         ];
-        session.create_object(&template).map(|_| ()).map_err(|e| errors::map(e, Context::Signing))
+        let created = session.create_object(&template).map(|_| ());
+        created.map_err(|e| errors::map(e, Context::Generating))
     });
     let _ = session.logout();
     stored

@@ -71,10 +71,10 @@ pub(crate) struct Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        if let Ok(mut jobs) = self.jobs.lock() {
+        if let Ok(jobs) = self.jobs.get_mut() {
             jobs.take();
         }
-        let finished = self.finished.lock().ok().and_then(|mut f| f.take());
+        let finished = self.finished.get_mut().ok().and_then(Option::take);
         if let Some(finished) = finished {
             if let Err(mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(FINALIZE_WAIT) {
                 tracing::warn!("PKCS#11 module {} did not finalise in time", self.path.display());
