@@ -214,6 +214,18 @@ impl Daemon {
         Self { runner: Runner::Process(child), dir, ws, wss, answers: answers_path }
     }
 
+    /// Stops a daemon started with [`Self::process`] as the session or systemd does (SIGTERM),
+    /// and returns how it exited.
+    #[cfg(unix)]
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let Runner::Process(child) = &mut self.runner else {
+            panic!("an in-process daemon has no process: use Daemon::process")
+        };
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM");
+        child.wait().expect("the daemon exits")
+    }
+
     /// The daemon's process id (a daemon started with [`Self::process`]).
     pub fn pid(&self) -> u32 {
         match &self.runner {

@@ -193,6 +193,22 @@ fn the_command_line_exits_cleanly_after_using_a_token_every_time() {
 }
 
 #[tokio::test]
+async fn the_daemon_stops_cleanly_after_using_a_token_every_time() {
+    let Some(hsm) = fixture_token() else { return };
+    let config = softhsm::config(module());
+    let (key, value) = hsm.env();
+    for run in 0..15 {
+        let mut daemon = Daemon::process(&[], &[(key, value.as_str())], Some(&config));
+        let mut client = daemon.client(ORIGIN).await;
+        let reply = client.call_json(&common("getActiveTokens", json!({}))).await;
+        assert_eq!(reply["responseObject"], json!([STORE]), "{reply}");
+        drop(client);
+        let status = daemon.terminate();
+        assert!(status.success(), "run {run}: {status:?}");
+    }
+}
+
+#[tokio::test]
 async fn wrong_pin_is_asked_again_with_the_tries_left() {
     let Some(hsm) = fixture_token() else { return };
     // SoftHSM2 itself raises CKF_USER_PIN_COUNT_LOW after a wrong PIN (it never locks).
