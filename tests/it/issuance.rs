@@ -93,16 +93,30 @@ async fn keygen_then_install_cert_gives_a_key_file_that_signs_through_the_api() 
     let answer = json!({"approve": true, "store": "PKCS12", "file": p12, "password": "Qwerty12"});
     let daemon = Daemon::start_with(&[answer], &[], Some(&config));
     let mut client = daemon.client(Some("https://portal.test.kz")).await;
-    let sign = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{"format":"raw",
-        "data":"Zmlyc3Qgc2lnbmF0dXJl","signingParams":{"decode":true,"outputCert":true},
-        "signerParams":{"extKeyUsageOids":[]}}});
-    let reply = client.call_json(&sign).await;
+    let args = json!({"format": "raw"});
+    let engine_accepts = (dir.path(), &certificate, "the new key");
+    signs_raw(&mut client, args, b"first signature", engine_accepts).await;
+}
+
+/// A basics `sign` of `data` in raw format with `args` (and the signing and signer parameters
+/// added) through `client`: the signer's certificate is the one expected, and Debian's GOST
+/// engine accepts the signature (`dir` for its files, `name` in its message).
+async fn signs_raw(
+    client: &mut crate::harness::Client,
+    mut args: serde_json::Value,
+    data: &[u8],
+    (dir, certificate, name): (&Path, &Certificate, &str),
+) {
+    args["data"] = json!(crate::harness::b64(data));
+    args["signingParams"] = json!({"decode": true, "outputCert": true});
+    args["signerParams"] = json!({"extKeyUsageOids": []});
+    let reply = client.call_json(&basics("sign", args)).await;
     let result = &reply["body"]["result"];
     let signature = unb64(result["signatures"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
     let signed_by = Certificate::from_der(&unb64(result["certificate"].as_str().expect("cert")))
         .expect("certificate");
-    assert_eq!(signed_by, certificate);
-    oracle_verifies(dir.path(), &certificate, b"first signature", &signature, "the new key");
+    assert_eq!(&signed_by, certificate);
+    oracle_verifies(dir, certificate, data, &signature, name);
 }
 
 fn basics(method: &str, args: serde_json::Value) -> serde_json::Value {
@@ -412,16 +426,8 @@ async fn a_gost_key_made_on_a_gost_token_gets_its_certificate_and_signs_through_
     assert_eq!(listing.matches(&format!("ID:         {ski}")).count(), 3, "{listing}");
 
     // The key signs on the token through the API; the GOST engine accepts the signature.
-    let sign = json!({"module":"kz.gov.pki.knca.basics","method":"sign","args":{
-        "allowedStorages":[STORE],"format":"raw","data":"Z29zdCB0b2tlbg==",
-        "signingParams":{"decode":true,"outputCert":true},"signerParams":{"extKeyUsageOids":[]}}});
-    let reply = client.call_json(&sign).await;
-    let result = &reply["body"]["result"];
-    let signature = unb64(result["signatures"][0].as_str().unwrap_or_else(|| panic!("{reply}")));
-    let signed_by = Certificate::from_der(&unb64(result["certificate"].as_str().expect("cert")))
-        .expect("certificate");
-    assert_eq!(signed_by, certificate);
-    oracle_verifies(dir, &certificate, b"gost token", &signature, "the token key");
+    let args = json!({"allowedStorages": [STORE], "format": "raw"});
+    signs_raw(&mut client, args, b"gost token", (dir, &certificate, "the token key")).await;
     // An RSA key is refused for a key file, before any dialog.
     let rsa_file = json!({"storage": "PKCS12", "subjectDn": subject, "algorithm": "RSA"});
     let refused = client.call_json(&basics("generateCsr", rsa_file)).await;
@@ -443,23 +449,23 @@ fn a_token_knowing_the_curve_by_its_kz_name_makes_a_key_from_the_command_line() 
     let (key, value) = hsm.env();
     let keys = keys.to_str().expect("path");
     let env = [(key, value.as_str()), ("GOST_TOKEN_DIR", keys), ("GOST_TOKEN_PARAMSET", "kz")];
-    let qoltanba = |args: &[&str]| {
+    // `fault`: what the token does wrong (GOST_TOKEN_FAULT), if anything.
+    let qoltanba_with = |args: &[&str], fault: &str| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
         command.arg("--config").arg(file("config.toml")).arg("--data-dir").arg(file("data"));
-        command.args(args).envs(env).env("TOKEN_PIN", PIN).output().expect("qoltanba runs")
+        command.args(args).envs(env).env("TOKEN_PIN", PIN).env("GOST_TOKEN_FAULT", fault);
+        command.output().expect("qoltanba runs")
     };
+    let qoltanba = |args: &[&str]| qoltanba_with(args, "");
     let subject = "CN=KZ CURVE,SERIALNUMBER=IIN900101300126,C=KZ";
     let keygen = ["keygen", "--store", STORE, "--subject", subject, "--out", &file("req.der")];
     let keygen = [&keygen[..], &["--password-env", "TOKEN_PIN"]].concat();
     // A token that answers half a public key: refused, and the pair it made is destroyed.
-    let mut broken = Command::new(env!("CARGO_BIN_EXE_qoltanba"));
-    broken.arg("--config").arg(file("config.toml")).arg("--data-dir").arg(file("data"));
-    let broken = broken.args(&keygen).envs(env).env("TOKEN_PIN", PIN);
-    let refused = broken.env("GOST_TOKEN_FAULT", "value").output().expect("qoltanba runs");
+    let refused = qoltanba_with(&keygen, "value");
     assert!(said(&refused).contains("64-byte GOST-512 public key"), "{}", said(&refused));
     assert!(!pkcs11_objects(&module, &env).contains("Private Key Object"), "nothing left");
     // One that cannot sign the request: refused, and the key it made is destroyed again.
-    let refused = broken.env("GOST_TOKEN_FAULT", "sign").output().expect("qoltanba runs");
+    let refused = qoltanba_with(&keygen, "sign");
     assert!(!refused.status.success(), "{}", said(&refused));
     let function_failed = "Sign: The requested function could not be performed";
     assert!(said(&refused).contains(function_failed), "{}", said(&refused));

@@ -157,35 +157,32 @@ async fn key_generated_on_token_signs_and_cli_lists_it() {
     );
     assert!(ok, "openssl rejected the CMS of the generated key: {out}");
 
-    let config = dir.join("cli.toml");
-    std::fs::write(&config, softhsm::config(module())).expect("config");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
-        .arg("--config")
-        .arg(&config)
-        .args(["keys", "--store", STORE])
-        .env("SOFTHSM2_CONF", &hsm.conf)
-        .output()
-        .expect("qoltanba keys");
+    let output = keys_command(&hsm);
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{text}{}", String::from_utf8_lossy(&output.stderr));
     assert!(text.contains("CN=Token Test") && text.contains("alias:"), "{text}");
 }
 
+/// `qoltanba keys --store` on the SoftHSM2 token of `hsm`.
+fn keys_command(hsm: &SoftHsm) -> std::process::Output {
+    let config = hsm.dir.path().join("cli.toml");
+    std::fs::write(&config, softhsm::config(module())).expect("config");
+    std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
+        .arg("--config")
+        .arg(&config)
+        .args(["keys", "--store", STORE])
+        .env("SOFTHSM2_CONF", &hsm.conf)
+        .output()
+        .expect("qoltanba keys")
+}
+
 #[test]
 fn the_command_line_exits_cleanly_after_using_a_token_every_time() {
     let Some(hsm) = fixture_token() else { return };
-    let config = hsm.dir.path().join("cli.toml");
-    std::fs::write(&config, softhsm::config(module())).expect("config");
     // The module used to be finalised on its thread while the process exited, and SoftHSM2 with
     // OpenSSL 3 then crashed (SIGSEGV) about one run in twenty, after the work was done.
     for run in 0..40 {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_qoltanba"))
-            .arg("--config")
-            .arg(&config)
-            .args(["keys", "--store", STORE])
-            .env("SOFTHSM2_CONF", &hsm.conf)
-            .output()
-            .expect("qoltanba keys");
+        let output = keys_command(&hsm);
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "run {run}: {:?} {text}", output.status);
         assert!(text.contains("alias:"), "{text}");
